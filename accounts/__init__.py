@@ -1,0 +1,1 @@
+"""Organizations, members, plans and API tokens (see DESIGN.md)."""

@@ -1,0 +1,99 @@
+"""The agent: one Celery worker per host, consuming only that host's queue.
+
+On start it registers its Host row with the capacity its Docker daemon reports, then a
+heartbeat thread refreshes the row every HEARTBEAT_INTERVAL seconds while the daemon answers.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from celery import bootsteps
+from django.conf import settings
+from django.db import close_old_connections
+
+from hosting import fleet
+from hosting.celery import app
+from hosting.engine import ContainerEngine
+from hosting.errors import TransientError
+from hosting.routing import host_queue
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat(threading.Thread):
+    def __init__(self, host_name: str, engine: ContainerEngine, interval: float) -> None:
+        super().__init__(name="heartbeat", daemon=True)
+        self.host_name = host_name
+        self.engine = engine
+        self.interval = interval
+        self._stopped = threading.Event()
+
+    def beat_once(self) -> None:
+        try:
+            fleet.record_heartbeat(self.host_name, self.engine.capacity())
+        except TransientError as exc:
+            # No heartbeat without a daemon: a host that cannot run containers must show as down.
+            log.warning("heartbeat skipped: %s", exc, extra={"host": self.host_name})
+        except Exception:  # keep beating through database hiccups
+            log.exception("heartbeat failed", extra={"host": self.host_name})
+        finally:
+            close_old_connections()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.beat_once()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+class HeartbeatStep(bootsteps.StartStopStep):
+    """Runs the heartbeat thread for as long as the agent's worker runs."""
+
+    host_name = ""  # set by run_agent before the worker starts
+
+    def __init__(self, worker, **kwargs) -> None:
+        super().__init__(worker, **kwargs)
+        self.heartbeat: Heartbeat | None = None
+
+    def start(self, worker) -> None:
+        self.heartbeat = Heartbeat(self.host_name, ContainerEngine(), settings.HEARTBEAT_INTERVAL)
+        self.heartbeat.start()
+
+    def stop(self, worker) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+
+
+def register_when_docker_answers(host_name: str, engine: ContainerEngine) -> None:
+    """Register the host, waiting for its Docker daemon if it is not up yet."""
+    delay = 1.0
+    while True:
+        try:
+            capacity = engine.capacity()
+            break
+        except TransientError as exc:
+            log.warning("waiting for Docker: %s", exc, extra={"host": host_name})
+            time.sleep(delay)
+            delay = min(delay * 2, 30)
+    fleet.register_host(host_name, capacity, settings.HOST_SERVICE_ADDRESS)
+    close_old_connections()
+
+
+def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
+    register_when_docker_answers(host_name, ContainerEngine())
+    HeartbeatStep.host_name = host_name
+    app.steps["worker"].add(HeartbeatStep)
+    app.worker_main(
+        [
+            "worker",
+            "--queues", host_queue(host_name),
+            "--hostname", f"agent@{host_name}",
+            "--concurrency", str(concurrency),
+            "--loglevel", loglevel,
+            "--without-mingle",
+            "--without-gossip",
+        ]
+    )

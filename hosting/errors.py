@@ -1,0 +1,22 @@
+"""The platform's own exceptions: whose fault it is decides what happens next.
+
+A CustomerError is an expected outcome (bad input, an app that never listens): it is reported to
+the customer and never retried. A PlatformError is ours; a TransientError is a platform error
+that may pass on its own (a daemon restarting, a lost connection) and is the only kind retried.
+"""
+
+
+class HostingError(Exception):
+    """Base of every error the platform raises on purpose; the message is meant for a person."""
+
+
+class CustomerError(HostingError):
+    """The customer's input or app is at fault; they can fix it."""
+
+
+class PlatformError(HostingError):
+    """Something on our side is wrong; an operator has to act."""
+
+
+class TransientError(PlatformError):
+    """A platform error worth retrying: the same call may succeed in a moment."""

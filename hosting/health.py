@@ -1,0 +1,81 @@
+"""The platform's health: the database, Redis, and every registered host."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from hosting.models import Host
+from hosting.redis_client import redis_client
+
+
+@dataclass
+class Health:
+    database: dict
+    redis: dict
+    hosts: dict = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.database["ok"]
+            and self.redis["ok"]
+            and bool(self.hosts)
+            and all(h["ok"] for h in self.hosts.values())
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "status": "ok" if self.healthy else "unhealthy",
+            "database": self.database,
+            "redis": self.redis,
+            "hosts": self.hosts or {},
+        }
+
+
+def check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"ok": True, "engine": connection.vendor}
+    except DatabaseError as exc:
+        return {"ok": False, "engine": connection.vendor, "error": str(exc).strip().splitlines()[0]}
+
+
+def check_redis(url: str | None = None) -> dict:
+    client = redis_client(url or settings.REDIS_URL)
+    try:
+        client.ping()
+        return {"ok": True}
+    except Exception as exc:  # any failure to answer PING is "down", whatever the cause
+        return {"ok": False, "error": str(exc)}
+    finally:
+        client.close()
+
+
+def check_hosts() -> dict:
+    now = timezone.now()
+    hosts = {}
+    for host in Host.objects.all():
+        up = host.is_up(now)
+        hosts[host.name] = {
+            "ok": up,
+            "status": "up" if up else "down",
+            "last_heartbeat": host.last_heartbeat.isoformat() if host.last_heartbeat else None,
+            "cpus": host.cpus,
+            "memory_mb": host.memory_mb,
+            "docker_version": host.docker_version,
+        }
+    return hosts
+
+
+def platform_health() -> Health:
+    database = check_database()
+    try:
+        hosts = check_hosts() if database["ok"] else {}
+    except DatabaseError:
+        hosts = {}
+    return Health(database=database, redis=check_redis(), hosts=hosts)

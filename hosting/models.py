@@ -1,0 +1,59 @@
+"""The fleet: the machines that run site containers."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+HOST_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+validate_host_name = RegexValidator(
+    HOST_NAME_PATTERN, "A host name is a DNS label: lowercase letters, digits and inner hyphens, at most 63."
+)
+
+
+class Host(models.Model):
+    """A machine with a Docker daemon and an agent consuming the queue `host.<name>`.
+
+    The agent registers the row on start with the capacity its daemon reports, then heartbeats.
+    """
+
+    name = models.CharField(max_length=63, unique=True, validators=[validate_host_name])
+    service_address = models.GenericIPAddressField(
+        default="127.0.0.1", help_text="Address the edge reaches this host's containers on."
+    )
+    cpus = models.PositiveIntegerField(default=0, help_text="CPUs the Docker daemon reports.")
+    memory_mb = models.PositiveIntegerField(default=0, help_text="Memory the Docker daemon reports, in MB.")
+    docker_version = models.CharField(max_length=64, blank=True)
+    kernel_version = models.CharField(max_length=128, blank=True)
+    operating_system = models.CharField(max_length=128, blank=True)
+    registered_at = models.DateTimeField(default=timezone.now)
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+    down_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the heartbeat check first found this host silent."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        from hosting.routing import host_queue
+
+        return host_queue(self.name)
+
+    def is_up(self, now=None) -> bool:
+        """Up while its last heartbeat is more recent than HOST_DOWN_AFTER seconds."""
+        if self.last_heartbeat is None:
+            return False
+        now = now or timezone.now()
+        return now - self.last_heartbeat <= timedelta(seconds=settings.HOST_DOWN_AFTER)
+
+    @property
+    def status(self) -> str:
+        return "up" if self.is_up() else "down"

@@ -1,0 +1,13 @@
+"""A redis-py client for REDIS_URL, which is written in Celery's (kombu's) URL dialect."""
+from __future__ import annotations
+
+import redis
+
+SOCKET_SCHEME = "redis+socket://"
+
+
+def redis_client(url: str, timeout: float = 2.0) -> redis.Redis:
+    """Kombu spells a unix socket `redis+socket:///path`; redis-py spells it `unix:///path`."""
+    if url.startswith(SOCKET_SCHEME):
+        url = "unix://" + url[len(SOCKET_SCHEME):]
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)

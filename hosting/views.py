@@ -1,0 +1,13 @@
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from hosting.health import platform_health
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database, Redis and every host are healthy (and one host exists), else 503."""
+    health = platform_health()
+    return JsonResponse(health.as_dict(), status=200 if health.healthy else 503)

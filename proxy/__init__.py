@@ -1,0 +1,1 @@
+"""The edge proxy: nginx config rendering and applying, certificates (see DESIGN.md)."""

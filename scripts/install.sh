@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what the platform needs and is missing: Debian packages, then the project's virtualenv.
+# Idempotent: a second run checks and installs nothing. Used by `make run` and `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run this as root: it installs Debian packages and starts the Docker daemon."
+command -v apt-get >/dev/null || die "this installer needs a Debian machine (apt-get not found)."
+
+have() { command -v "$1" >/dev/null 2>&1; }
+pg_initdb() { have initdb || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+
+packages=()
+have dockerd || packages+=(docker.io)
+# Debian 13 ships the docker CLI as its own package.
+if ! have docker; then
+  if apt-cache show docker-cli >/dev/null 2>&1; then packages+=(docker-cli); else packages+=(docker.io); fi
+fi
+have nginx || packages+=(nginx)
+have redis-server || packages+=(redis-server)
+have git || packages+=(git)
+have debootstrap || packages+=(debootstrap)
+have iptables || packages+=(iptables)
+pg_initdb || packages+=(postgresql)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
+
+if [ ${#packages[@]} -gt 0 ]; then
+  # Only unique names.
+  mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
+  log=$(mktemp /tmp/hosting-apt.XXXXXX.log)
+  say "Installing Debian packages: ${packages[*]} (log: $log)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >"$log" 2>&1 || die "apt-get update failed, so ${packages[*]} cannot be installed (see $log)."
+  # policy-rc.d 101: the packages must not start their distro services; the platform runs its own.
+  policy_created=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_created=1
+  fi
+  status=0
+  apt-get install -y -q --no-install-recommends "${packages[@]}" >>"$log" 2>&1 || status=$?
+  [ $policy_created = 1 ] && rm -f /usr/sbin/policy-rc.d
+  if [ $status != 0 ]; then
+    case " ${packages[*]} " in
+      *" docker.io "*) have dockerd || die "Docker could not be installed: apt-get install docker.io failed (see $log)." ;;
+    esac
+    die "apt-get install ${packages[*]} failed (see $log)."
+  fi
+  have dockerd || die "Docker could not be installed: dockerd is still missing after apt-get install docker.io."
+fi
+
+# The project's virtualenv, rebuilt when pyproject.toml changes.
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -e "$stamp" ]; then
+  say "Installing the project's Python packages into .venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv || die "could not create a virtualenv with $(command -v python3)."
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' \
+    || die "pip could not install the project's Python packages (see the messages above)."
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""Sites, domains, releases and deployments: the orchestrator (see DESIGN.md)."""

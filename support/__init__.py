@@ -1,0 +1,1 @@
+"""Support tickets between customers and staff (see DESIGN.md)."""

@@ -1,0 +1,18 @@
+"""Shared test set-up: tiers by directory, and helpers for tests that start real processes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    # The directory names the tier: tests/unit -> @pytest.mark.unit, and so on.
+    for item in items:
+        relative = Path(item.fspath).resolve().relative_to(TESTS_DIR)
+        tier = relative.parts[0]
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))

@@ -1,0 +1,128 @@
+"""`make run`'s launcher brings the whole platform up, and Ctrl-C leaves nothing behind."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from hosting.launcher.processes import free_tcp_port
+from tests.integration.conftest import BASE_DIR, wait_for
+
+
+def processes_with_env(marker: str) -> list[int]:
+    """Pids of live processes whose environment contains `marker` (every child inherits DATA_DIR)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = next(l for l in (entry / "status").read_text().splitlines() if l.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if marker.encode() in environ.split(b"\0") and "zombie" not in state:
+            found.append(int(entry.name))
+    return found
+
+
+def launcher_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DATA_DIR"}}
+    env.update({"DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}, **extra)
+    return env
+
+
+def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(tmp_path):
+    portal_port, edge_port = free_tcp_port(), free_tcp_port()
+    host_name = f"run-{uuid.uuid4().hex[:8]}"
+    env = launcher_env(
+        tmp_path, PORTAL_BIND=f"127.0.0.1:{portal_port}", PROXY_HTTP_PORT=str(edge_port),
+        HOST_NAME=host_name, HEARTBEAT_INTERVAL="2", HOST_DOWN_AFTER="10",
+    )
+    log = open(tmp_path / "launcher.log", "wb")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    output = lambda: (tmp_path / "launcher.log").read_text(errors="replace")  # noqa: E731
+    portal = f"http://127.0.0.1:{portal_port}"
+    try:
+        def healthy():
+            assert launcher.poll() is None, output()
+            try:
+                return requests.get(f"{portal}/healthz", timeout=5).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(healthy, 180, "GET /healthz to answer 200", interval=1)
+        health = requests.get(f"{portal}/healthz", timeout=5).json()
+        assert health["database"]["ok"] and health["database"]["engine"] == "sqlite"
+        assert health["redis"]["ok"]
+        assert health["hosts"][host_name]["status"] == "up"
+
+        login = requests.get(f"{portal}/admin/login/", timeout=5)
+        assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
+        css = requests.get(f"{portal}/static/admin/css/base.css", timeout=5)
+        assert css.status_code == 200
+
+        edge = requests.get(f"http://127.0.0.1:{edge_port}/", headers={"Host": "anything.apps.localhost"}, timeout=5)
+        assert edge.status_code == 404 and "No site here" in edge.text
+
+        text = output()
+        assert f"{portal}/" in text and f":{edge_port}/" in text
+        password = re.search(r"Created staff user 'admin' with password (\S+)", text).group(1)
+        credentials = tmp_path / "data" / "secrets" / "staff-login.txt"
+        assert password in credentials.read_text()
+        assert credentials.stat().st_mode & 0o777 == 0o600
+        marker = f"DATA_DIR={tmp_path / 'data'}"
+        assert len(processes_with_env(marker)) >= 6  # launcher, redis, web, worker, agent, beat, edge...
+    finally:
+        launcher.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            launcher.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            pytest.fail(f"the launcher did not stop within 60 s after SIGINT:\n{output()}")
+        log.close()
+
+    wait_for(lambda: not processes_with_env(marker), 15, f"every started process to exit:\n{output()}")
+
+
+def test_it_says_in_one_sentence_that_the_database_is_unreachable(tmp_path):
+    port = free_tcp_port()  # nothing listens there
+    env = launcher_env(
+        tmp_path, DATABASE_URL=f"postgres://platform:secret@127.0.0.1:{port}/hosting",
+        REDIS_URL=os.environ["REDIS_URL"], PORTAL_BIND=f"127.0.0.1:{free_tcp_port()}",
+        PROXY_HTTP_PORT=str(free_tcp_port()),
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"error: The database at postgres://platform:***@127.0.0.1:{port}/hosting is not reachable")
+    assert "secret" not in result.stderr
+
+
+def test_it_says_in_one_sentence_that_a_setting_is_malformed(tmp_path):
+    env = launcher_env(tmp_path, HEARTBEAT_INTERVAL="often", REDIS_URL=os.environ["REDIS_URL"])
+
+    result = subprocess.run(
+        [sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: Bad configuration: HEARTBEAT_INTERVAL must be a whole number, not 'often'."

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hosting import fleet
+from hosting.engine import DaemonCapacity
+from hosting.models import Host
+
+pytestmark = pytest.mark.django_db
+
+CAPACITY = DaemonCapacity(cpus=4, memory_mb=8192, docker_version="20.10.24", kernel_version="6.1", operating_system="Debian")
+
+
+def test_it_registers_a_new_host_and_updates_it_on_restart():
+    host = fleet.register_host("web-1", CAPACITY, "10.0.0.5")
+    assert (host.cpus, host.memory_mb, str(host.service_address)) == (4, 8192, "10.0.0.5")
+    assert host.is_up()
+
+    bigger = DaemonCapacity(cpus=8, memory_mb=16384, docker_version="24.0", kernel_version="6.1", operating_system="Debian")
+    again = fleet.register_host("web-1", bigger, "10.0.0.5")
+    assert again.pk == host.pk
+    assert (again.cpus, again.memory_mb, again.docker_version) == (8, 16384, "24.0")
+    assert again.registered_at == host.registered_at
+
+
+def test_it_refuses_a_host_name_that_is_not_a_dns_label():
+    with pytest.raises(ValueError, match="not a valid host name"):
+        fleet.register_host("web_1; rm -rf /", CAPACITY, "127.0.0.1")
+
+
+def test_it_finds_a_host_down_after_the_configured_silence(settings):
+    settings.HOST_DOWN_AFTER = 30
+    now = timezone.now()
+    host = Host(name="h", last_heartbeat=now - timedelta(seconds=29))
+    assert host.is_up(now)
+    host.last_heartbeat = now - timedelta(seconds=31)
+    assert not host.is_up(now)
+    assert Host(name="never").status == "down"
+
+
+def test_it_marks_silent_hosts_down_once():
+    fleet.register_host("alive", CAPACITY, "127.0.0.1")
+    Host.objects.create(name="silent", last_heartbeat=timezone.now() - timedelta(hours=1))
+
+    assert fleet.mark_silent_hosts_down() == 1
+    assert fleet.mark_silent_hosts_down() == 0
+    assert Host.objects.get(name="silent").down_since is not None
+    assert Host.objects.get(name="alive").down_since is None
+
+
+def test_a_heartbeat_brings_a_down_host_back():
+    Host.objects.create(name="back", last_heartbeat=timezone.now() - timedelta(hours=1), down_since=timezone.now())
+    fleet.record_heartbeat("back", CAPACITY)
+    host = Host.objects.get(name="back")
+    assert host.is_up() and host.down_since is None and host.cpus == 4
