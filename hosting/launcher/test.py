@@ -22,6 +22,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 def main(pytest_args: list[str]) -> int:
     work = Path(tempfile.mkdtemp(prefix="hosting-test-"))
+    work.chmod(0o711)  # PostgreSQL runs as its own user and must reach its directory inside
     log_dir = work / "log"
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)
