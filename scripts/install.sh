@@ -35,13 +35,14 @@ if [ ${#packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >"$log" 2>&1 || die "apt-get update failed, so ${packages[*]} cannot be installed (see $log)."
   # policy-rc.d 101: the packages must not start their distro services; the platform runs its own.
+  policy=${POLICY_RC_D:-/usr/sbin/policy-rc.d}
   policy_created=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_created=1
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && policy_created=1
   fi
   status=0
   apt-get install -y -q --no-install-recommends "${packages[@]}" >>"$log" 2>&1 || status=$?
-  [ $policy_created = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ $policy_created = 1 ] && rm -f "$policy"
   if [ $status != 0 ]; then
     case " ${packages[*]} " in
       *" docker.io "*) have dockerd || die "Docker could not be installed: apt-get install docker.io failed (see $log)." ;;
