@@ -17,6 +17,7 @@ from hosting import fleet
 from hosting.celery import app
 from hosting.engine import ContainerEngine
 from hosting.errors import TransientError
+from hosting.host_setup import prepare_host
 from hosting.routing import host_queue
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,10 @@ def register_when_docker_answers(host_name: str, engine: ContainerEngine) -> Non
 
 
 def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
-    register_when_docker_answers(host_name, ContainerEngine())
+    engine = ContainerEngine()
+    register_when_docker_answers(host_name, engine)
+    prepare_host(engine)
+    engine.close()
     HeartbeatStep.host_name = host_name
     app.steps["worker"].add(HeartbeatStep)
     app.worker_main(

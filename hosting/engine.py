@@ -1,13 +1,36 @@
-"""The container engine: the only code in the platform that talks to a Docker daemon."""
+"""The container engine: the only code in the platform that talks to a Docker daemon.
+
+Every site container is started with the whole container contract of DESIGN.md, every time: a
+non-root user, a read-only root, a size-limited /tmp, the slug read-only at /app, the site's
+quota-limited /data, no capabilities, no-new-privileges, the default seccomp profile, memory
+(with swap equal to memory), CPU and PIDs limits, log rotation, a deterministic name and labels,
+the port published on the host's service address only, and the isolated site network.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import http.client
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
 
 import docker
 import docker.errors
 import requests.exceptions
 
-from hosting.errors import PlatformError, TransientError
+from hosting.errors import CustomerError, PlatformError, TransientError
+
+LABEL_PREFIX = "hosting"
+LABEL_MANAGED = f"{LABEL_PREFIX}.managed"
+LABEL_SITE = f"{LABEL_PREFIX}.site"
+LABEL_RELEASE = f"{LABEL_PREFIX}.release"
+LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
+# Values that become parts of container names and labels: short DNS-label-like tokens only.
+IDENTIFIER = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+APP_USER = "10000:10000"
 
 
 @dataclass(frozen=True)
@@ -21,14 +44,137 @@ class DaemonCapacity:
     operating_system: str
 
 
+@dataclass(frozen=True)
+class ResourceLimits:
+    """A container's share of its host, from the site's plan."""
+
+    memory_mb: int
+    cpu_millicores: int
+    pids: int
+    tmp_mb: int = 64
+
+    def __post_init__(self) -> None:
+        if self.memory_mb < 16 or self.cpu_millicores < 10 or self.pids < 8 or self.tmp_mb < 1:
+            raise ValueError(f"limits too small to run anything: {self}")
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything needed to start one site container; the engine adds the contract."""
+
+    site: str
+    release: str
+    instance: str
+    image: str
+    command: tuple[str, ...]
+    limits: ResourceLimits
+    slug_dir: Path
+    data_dir: Path | None
+    host_port: int | None  # None: nothing published (one-off containers)
+    service_address: str = "127.0.0.1"
+    env: dict[str, str] = field(default_factory=dict)
+    extra_mounts: tuple[Mount, ...] = ()  # e.g. writable paths: parts of /data mounted under /app
+    container_port: int = 5000
+    network: str = "hosting-sites"
+
+    def __post_init__(self) -> None:
+        for what, value in (("site", self.site), ("release", self.release), ("instance", self.instance)):
+            if not IDENTIFIER.match(value):
+                raise ValueError(f"{what} {value!r} is not a lowercase DNS label")
+        for key in self.env:
+            if not ENV_KEY.match(key):
+                raise ValueError(f"environment key {key!r} is not allowed")
+
+    @property
+    def name(self) -> str:
+        return container_name(self.site, self.release, self.instance)
+
+
+def container_name(site: str, release: str, instance: str) -> str:
+    return f"site-{site}-{release}-{instance}"
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    name: str
+    id: str
+    status: str  # created, running, exited, ...
+    running: bool
+    exit_code: int | None
+    oom_killed: bool
+    labels: dict[str, str]
+    host_port: int | None
+
+
+@dataclass(frozen=True)
+class OneOffResult:
+    exit_code: int | None  # None: killed at the timeout
+    oom_killed: bool
+    output: str
+    timed_out: bool
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    cpu_seconds: float
+    memory_bytes: int
+    memory_limit_bytes: int
+    pids: int
+
+
 class DockerUnavailable(TransientError):
     """The Docker daemon does not answer (not started, restarting, or the socket is wrong)."""
+
+
+class ImageMissing(PlatformError):
+    pass
+
+
+class PortInUse(TransientError):
+    pass
+
+
+class ContainerNotFound(PlatformError):
+    pass
+
+
+class AppExited(CustomerError):
+    """The site's process ended while we waited for it to answer."""
+
+
+class AppNeverAnswered(CustomerError):
+    """The site's process kept running but never answered HTTP on its port."""
+
+
+def _translate(exc: Exception, doing: str) -> Exception:
+    """Docker's errors as ours: whose fault, and what a person can do about it."""
+    if isinstance(exc, docker.errors.ImageNotFound):
+        return ImageMissing(f"{doing}: the image is missing on this host; run `python manage.py build_images`.")
+    if isinstance(exc, docker.errors.NotFound):
+        return ContainerNotFound(f"{doing}: {exc.explanation or exc}")
+    if isinstance(exc, docker.errors.APIError):
+        text = str(exc.explanation or exc)
+        if "port is already allocated" in text or "address already in use" in text:
+            return PortInUse(f"{doing}: the host port is taken by something else ({text}).")
+        if exc.status_code and exc.status_code >= 500:
+            return PlatformError(f"{doing}: the Docker daemon failed: {text}")
+        return PlatformError(f"{doing}: Docker refused the request: {text}")
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, docker.errors.DockerException)):
+        return DockerUnavailable(f"{doing}: the Docker daemon does not answer ({exc}).")
+    return exc
 
 
 class ContainerEngine:
     """Talks to one Docker daemon (DOCKER_HOST, else the local socket)."""
 
-    def __init__(self, base_url: str | None = None, timeout: int = 30) -> None:
+    def __init__(self, base_url: str | None = None, timeout: int = 60) -> None:
         self._base_url = base_url
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
@@ -45,11 +191,21 @@ class ContainerEngine:
                 raise DockerUnavailable(f"The Docker daemon does not answer: {exc}") from None
         return self._client
 
-    def capacity(self) -> DaemonCapacity:
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _call(self, doing: str, fn: Callable, *args, **kwargs):
         try:
-            info = self.client.info()
-        except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
-            raise DockerUnavailable(f"The Docker daemon does not answer: {exc}") from None
+            return fn(*args, **kwargs)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _translate(exc, doing) from exc
+
+    # --- the daemon ---------------------------------------------------------------------------
+
+    def capacity(self) -> DaemonCapacity:
+        info = self._call("reading the daemon's info", lambda: self.client.info())
         try:
             return DaemonCapacity(
                 cpus=int(info["NCPU"]),
@@ -61,7 +217,258 @@ class ContainerEngine:
         except (KeyError, TypeError, ValueError) as exc:
             raise PlatformError(f"The Docker daemon's info lacks the machine's capacity ({exc}).") from None
 
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    # --- images -------------------------------------------------------------------------------
+
+    def image_exists(self, tag: str) -> bool:
+        try:
+            self._call(f"looking up image {tag}", self.client.images.get, tag)
+            return True
+        except ImageMissing:
+            return False
+
+    def import_image(self, tarball: Path, tag: str, changes: list[str] | None = None) -> None:
+        repository, _, version = tag.rpartition(":")
+        self._call(
+            f"importing image {tag}",
+            self.client.api.import_image_from_file,
+            str(tarball), repository=repository, tag=version, changes=changes,
+        )
+        if not self.image_exists(tag):
+            raise PlatformError(f"importing image {tag}: Docker accepted the file but the image is not there.")
+
+    def build_image(self, context: bytes, tag: str, on_line: Callable[[str], None]) -> None:
+        """Build from an in-memory tar context; lines of the build go to `on_line`."""
+        stream = self._call(
+            f"building image {tag}",
+            self.client.api.build,
+            fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True, forcerm=True,
+            decode=True, pull=False, labels={LABEL_MANAGED: "true"},
+        )
+        tail: list[str] = []
+        try:
+            for chunk in stream:
+                if "error" in chunk:
+                    raise PlatformError(f"building image {tag} failed: {chunk['error'].strip()} | {' | '.join(tail[-5:])}")
+                for line in str(chunk.get("stream", "")).splitlines():
+                    if line.strip():
+                        tail = (tail + [line.strip()])[-20:]
+                        on_line(line.strip())
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _translate(exc, f"building image {tag}") from exc
+        if not self.image_exists(tag):
+            raise PlatformError(f"building image {tag} ended without an image: {' | '.join(tail[-5:])}")
+
+    # --- networks -----------------------------------------------------------------------------
+
+    def ensure_site_network(self, name: str, bridge: str, subnet: str) -> None:
+        """A bridge on which containers cannot talk to each other (inter-container traffic off)."""
+        existing = self._call("listing networks", self.client.networks.list, names=[name])
+        if any(network.name == name for network in existing):
+            return
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        try:
+            self.client.networks.create(
+                name,
+                driver="bridge",
+                ipam=ipam,
+                options={
+                    "com.docker.network.bridge.name": bridge,
+                    "com.docker.network.bridge.enable_icc": "false",
+                    "com.docker.network.bridge.enable_ip_masquerade": "true",
+                },
+                labels={LABEL_MANAGED: "true"},
+            )
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # created meanwhile by another worker
+                return
+            raise _translate(exc, f"creating network {name}") from exc
+
+    # --- containers ---------------------------------------------------------------------------
+
+    def start(self, spec: ContainerSpec) -> ContainerState:
+        """Start a site container under the contract; a leftover of the same name is replaced."""
+        container = self._create(spec, restart=True)
+        try:
+            self._call(f"starting container {spec.name}", container.start)
+        except PlatformError:
+            self.remove(spec.name)
+            raise
+        return self.state(spec.name)
+
+    def run_once(self, spec: ContainerSpec, timeout: float) -> OneOffResult:
+        """Run a one-off container (a release command, a probe) to its end under the same contract."""
+        container = self._create(spec, restart=False)
+        try:
+            self._call(f"starting container {spec.name}", container.start)
+            timed_out = False
+            try:
+                result = container.wait(timeout=timeout)
+                exit_code = result.get("StatusCode")
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):  # the wait timed out
+                timed_out, exit_code = True, None
+                self._call(f"stopping container {spec.name}", container.kill)
+            state = self.state(spec.name)
+            output = self.logs(spec.name, tail=500)
+            return OneOffResult(exit_code, state.oom_killed, output, timed_out)
+        finally:
+            self.remove(spec.name)
+
+    def _create(self, spec: ContainerSpec, restart: bool):
+        self.remove(spec.name)
+        limits = spec.limits
+        mounts = [docker.types.Mount("/app", str(spec.slug_dir), type="bind", read_only=True)]
+        if spec.data_dir is not None:
+            mounts.append(docker.types.Mount("/data", str(spec.data_dir), type="bind", read_only=False))
+        mounts += [docker.types.Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in spec.extra_mounts]
+        environment = {**spec.env, "PORT": str(spec.container_port), "HOME": "/tmp"}
+        container = self._call(
+            f"creating container {spec.name}",
+            self.client.containers.create,
+            spec.image,
+            command=list(spec.command),
+            name=spec.name,
+            hostname=spec.site,
+            user=APP_USER,
+            environment=environment,
+            working_dir="/app",
+            labels={
+                LABEL_MANAGED: "true",
+                LABEL_SITE: spec.site,
+                LABEL_RELEASE: spec.release,
+                LABEL_INSTANCE: spec.instance,
+            },
+            read_only=True,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
+            mounts=mounts,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges:true"],
+            mem_limit=f"{limits.memory_mb}m",
+            memswap_limit=f"{limits.memory_mb}m",
+            nano_cpus=limits.cpu_millicores * 1_000_000,
+            cpu_shares=max(2, limits.cpu_millicores * 1024 // 1000),
+            pids_limit=limits.pids,
+            ulimits=[docker.types.Ulimit(name="nofile", soft=4096, hard=8192)],
+            log_config=docker.types.LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
+            restart_policy={"Name": "on-failure", "MaximumRetryCount": 5} if restart else {"Name": "no"},
+            init=True,
+            network=spec.network,
+            ports={f"{spec.container_port}/tcp": (spec.service_address, spec.host_port)} if spec.host_port else {},
+            healthcheck={
+                "test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{spec.container_port}"],
+                "interval": 30_000_000_000,
+                "timeout": 5_000_000_000,
+                "retries": 3,
+                "start_period": 30_000_000_000,
+            },
+        )
+        return container
+
+    def state(self, name: str) -> ContainerState:
+        container = self._call(f"inspecting container {name}", self.client.containers.get, name)
+        return _state_of(container)
+
+    def inspect(self, name: str) -> dict:
+        """Docker's full inspect document (for staff diagnostics and tests)."""
+        return self._call(f"inspecting container {name}", self.client.api.inspect_container, name)
+
+    def stop(self, name: str, timeout: int = 10) -> None:
+        try:
+            container = self._call(f"stopping container {name}", self.client.containers.get, name)
+            self._call(f"stopping container {name}", container.stop, timeout=timeout)
+        except ContainerNotFound:
+            pass
+
+    def remove(self, name: str) -> None:
+        """Remove the container whatever its state; a container that is not there is fine."""
+        try:
+            container = self._call(f"removing container {name}", self.client.containers.get, name)
+            self._call(f"removing container {name}", container.remove, force=True)
+        except ContainerNotFound:
+            pass
+
+    def list_site_containers(self, site: str | None = None) -> list[ContainerState]:
+        filters = {"label": [f"{LABEL_MANAGED}=true"] + ([f"{LABEL_SITE}={site}"] if site else [])}
+        containers = self._call("listing containers", self.client.containers.list, all=True, filters=filters)
+        return [_state_of(c) for c in containers if LABEL_SITE in c.labels]
+
+    def logs(self, name: str, tail: int = 100) -> str:
+        container = self._call(f"reading logs of {name}", self.client.containers.get, name)
+        data = self._call(f"reading logs of {name}", container.logs, tail=tail, stdout=True, stderr=True)
+        return data.decode(errors="replace")
+
+    def follow_logs(self, name: str, tail: int = 100) -> Iterator[str]:
+        container = self._call(f"following logs of {name}", self.client.containers.get, name)
+        stream = self._call(f"following logs of {name}", container.logs, stream=True, follow=True, tail=tail)
+        buffer = b""
+        for chunk in stream:
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                yield line.decode(errors="replace")
+        if buffer:
+            yield buffer.decode(errors="replace")
+
+    def stats(self, name: str) -> ContainerStats:
+        container = self._call(f"reading stats of {name}", self.client.containers.get, name)
+        raw = self._call(f"reading stats of {name}", container.stats, stream=False)
+        memory = raw.get("memory_stats", {})
+        return ContainerStats(
+            cpu_seconds=raw.get("cpu_stats", {}).get("cpu_usage", {}).get("total_usage", 0) / 1e9,
+            memory_bytes=int(memory.get("usage", 0)),
+            memory_limit_bytes=int(memory.get("limit", 0)),
+            pids=int(raw.get("pids_stats", {}).get("current", 0)),
+        )
+
+    def wait_until_answering(self, name: str, address: str, port: int, timeout: float) -> None:
+        """Wait until the container answers HTTP (any status) on its published port."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _answers_http(address, port):
+                return
+            state = self.state(name)
+            if not state.running:
+                raise AppExited(
+                    f"The app exited with code {state.exit_code} before answering on $PORT. Last lines:\n"
+                    + _last_lines(self.logs(name, tail=20))
+                )
+            time.sleep(0.1)
+        raise AppNeverAnswered(
+            f"The app did not answer HTTP on $PORT within {timeout:.0f} s. Last lines:\n"
+            + _last_lines(self.logs(name, tail=20))
+        )
+
+
+def _state_of(container) -> ContainerState:
+    attrs = container.attrs
+    state = attrs.get("State", {})
+    bindings = (attrs.get("HostConfig", {}).get("PortBindings") or {})
+    host_port = None
+    for binding in bindings.values():
+        if binding:
+            host_port = int(binding[0]["HostPort"])
+    return ContainerState(
+        name=container.name,
+        id=container.id,
+        status=state.get("Status", "unknown"),
+        running=bool(state.get("Running")),
+        exit_code=state.get("ExitCode"),
+        oom_killed=bool(state.get("OOMKilled")),
+        labels=dict(container.labels),
+        host_port=host_port,
+    )
+
+
+def _answers_http(address: str, port: int) -> bool:
+    connection = http.client.HTTPConnection(address, port, timeout=2)
+    try:
+        connection.request("GET", "/", headers={"User-Agent": "hosting-readiness"})
+        connection.getresponse().read(0)
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def _last_lines(text: str, count: int = 20) -> str:
+    return "\n".join(text.strip().splitlines()[-count:]) or "(the app printed nothing)"

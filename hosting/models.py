@@ -57,3 +57,25 @@ class Host(models.Model):
     @property
     def status(self) -> str:
         return "up" if self.is_up() else "down"
+
+
+class HostPort(models.Model):
+    """A port of a host's service address, held by one container until released.
+
+    The unique constraint is what guarantees a port is never handed out twice, even when two
+    workers allocate at the same moment.
+    """
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="ports")
+    port = models.PositiveIntegerField()
+    holder = models.CharField(max_length=200, help_text="The container name holding the port.")
+    allocated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "port"], name="unique_port_per_host"),
+            models.UniqueConstraint(fields=["host", "holder"], name="one_port_per_holder"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} ({self.holder})"

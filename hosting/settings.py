@@ -142,6 +142,27 @@ HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
 if HOST_DOWN_AFTER <= HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured("HOST_DOWN_AFTER must be longer than HEARTBEAT_INTERVAL.")
 
+# --- Images and site containers ----------------------------------------------------------------
+IMAGE_PREFIX = env_str("IMAGE_PREFIX", "hosting")
+OS_IMAGE_SUITE = env_str("OS_IMAGE_SUITE", "trixie")
+DEBIAN_MIRROR = env_str("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+# Certificates in this file that Debian's own bundle lacks go into every image (a TLS-inspecting
+# proxy's CA, a company CA); by default the host's bundle, so what the host trusts, builds trust.
+EXTRA_CA_CERTS = env_str("EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt")
+SITE_NETWORK = env_str("SITE_NETWORK", "hosting-sites")
+SITE_BRIDGE = env_str("SITE_BRIDGE", "hsites0")
+SITE_SUBNET = env_str("SITE_SUBNET", "10.213.0.0/16")
+# Destinations site containers may never reach (besides this host itself): private ranges, where
+# other hosts' services and published site ports live, and link-local cloud metadata.
+SITE_BLOCKED_NETWORKS = env_list(
+    "SITE_BLOCKED_NETWORKS",
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"],
+)
+SITE_PORT_RANGE = (env_int("SITE_PORT_MIN", 20000), env_int("SITE_PORT_MAX", 29999))
+SITE_CONTAINER_PORT = 5000
+VOLUMES_DIR = Path(env_str("VOLUMES_DIR", str(DATA_DIR / "volumes")))
+SLUGS_DIR = Path(env_str("SLUGS_DIR", str(DATA_DIR / "slugs")))
+
 # --- Platform and edge ------------------------------------------------------------------------
 PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "apps.localhost").lower()
 PORTAL_BIND = env_str("PORTAL_BIND", "127.0.0.1:8000")

@@ -1,0 +1,88 @@
+"""Per-site persistent volumes with a hard disk quota.
+
+Each volume is an ext4 filesystem in a sparse file, loop-mounted on the host; the container gets
+the mount point at /data. A write beyond the quota fails with "No space left on device" inside
+the filesystem, and the host's own free space is never touched beyond the file's size.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from hosting.engine import IDENTIFIER
+from hosting.errors import PlatformError
+
+MOUNT_OPTIONS = "loop,nosuid,nodev,noatime"
+
+
+@dataclass(frozen=True)
+class VolumeUsage:
+    used_mb: float
+    size_mb: float
+
+
+def _run(command: list[str], doing: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise PlatformError(f"{doing} failed: {(result.stderr or result.stdout).strip()}")
+
+
+class QuotaVolumes:
+    """The site volumes of one host, kept under `root` as `<name>.ext4` and mounted at `<name>/`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _paths(self, name: str) -> tuple[Path, Path]:
+        if not IDENTIFIER.match(name):
+            raise ValueError(f"volume name {name!r} is not a lowercase DNS label")
+        return self.root / f"{name}.ext4", self.root / name
+
+    def ensure(self, name: str, size_mb: int, owner_uid: int) -> Path:
+        """Create, grow and mount the volume as needed; returns its mount point. Idempotent."""
+        image, mountpoint = self._paths(name)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        size = size_mb * 1024 * 1024
+        if not image.exists():
+            with open(image, "wb") as f:
+                f.truncate(size)  # sparse: costs the host only what is written
+            _run(
+                ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", f"root_owner={owner_uid}:{owner_uid}", str(image)],
+                f"formatting the volume of {name}",
+            )
+        mountpoint.mkdir(mode=0o755, exist_ok=True)
+        if not os.path.ismount(mountpoint):
+            _run(["mount", "-o", MOUNT_OPTIONS, str(image), str(mountpoint)], f"mounting the volume of {name}")
+        if image.stat().st_size < size:  # the plan grew: grow the filesystem online
+            with open(image, "r+b") as f:
+                f.truncate(size)
+            device = self._loop_device(mountpoint)
+            _run(["losetup", "--set-capacity", device], f"resizing the loop device of {name}")
+            _run(["resize2fs", device], f"growing the volume of {name}")
+        return mountpoint
+
+    def _loop_device(self, mountpoint: Path) -> str:
+        result = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(mountpoint)], capture_output=True, text=True)
+        device = result.stdout.strip()
+        if not device.startswith("/dev/loop"):
+            raise PlatformError(f"{mountpoint} is not a loop-mounted volume ({device or 'not mounted'}).")
+        return device
+
+    def usage(self, name: str) -> VolumeUsage:
+        _, mountpoint = self._paths(name)
+        stat = os.statvfs(mountpoint)
+        size = stat.f_blocks * stat.f_frsize
+        free = stat.f_bfree * stat.f_frsize
+        return VolumeUsage(used_mb=(size - free) / 2**20, size_mb=size / 2**20)
+
+    def remove(self, name: str) -> None:
+        """Unmount and delete the volume and its data. Idempotent."""
+        image, mountpoint = self._paths(name)
+        if os.path.ismount(mountpoint):
+            _run(["umount", str(mountpoint)], f"unmounting the volume of {name}")
+        if mountpoint.exists():
+            shutil.rmtree(mountpoint)
+        image.unlink(missing_ok=True)
