@@ -33,9 +33,21 @@ def _reject(*match: str) -> list[list[str]]:
     return [[*match, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"], [*match, "-j", "REJECT"]]
 
 
-def site_rules(blocked_networks: list[str]) -> dict[str, list[list[str]]]:
+def host_nameservers(resolv_conf: str = "/etc/resolv.conf") -> list[str]:
+    """The host's DNS servers: Docker's embedded DNS forwards to them from inside the container."""
+    try:
+        lines = open(resolv_conf).read().splitlines()
+    except OSError:
+        return []
+    servers = [line.split()[1] for line in lines if line.startswith("nameserver") and len(line.split()) > 1]
+    return [server for server in servers if ":" not in server and not server.startswith("127.")]
+
+
+def site_rules(blocked_networks: list[str], nameservers: list[str]) -> dict[str, list[list[str]]]:
     established = ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"]
     forward = [established]
+    for server in nameservers:  # often on a private address, so allowed before the blocks
+        forward += [["-d", server, "-p", proto, "--dport", "53", "-j", "RETURN"] for proto in ("udp", "tcp")]
     for network in blocked_networks:
         forward += _reject("-d", network)
     return {INPUT_CHAIN: [established, *_reject()], FORWARD_CHAIN: forward}
@@ -43,7 +55,7 @@ def site_rules(blocked_networks: list[str]) -> dict[str, list[list[str]]]:
 
 def apply_site_firewall(bridge: str, blocked_networks: list[str]) -> None:
     """Install (or refresh) the rules for containers on `bridge`. Needs dockerd's DOCKER-USER chain."""
-    for chain, rules in site_rules(blocked_networks).items():
+    for chain, rules in site_rules(blocked_networks, host_nameservers()).items():
         _iptables("-N", chain, check=False)  # exists already on a refresh
         _iptables("-F", chain)
         for rule in rules:

@@ -44,6 +44,7 @@ def prepare(stack: ExitStack) -> None:
     from django.core.management import call_command
 
     log_dir = settings.DATA_DIR / "log"
+    (settings.DATA_DIR / "run").mkdir(parents=True, exist_ok=True)
     _check_port_free(os.environ.get("PORTAL_BIND", "127.0.0.1:8000"), "PORTAL_BIND")
     _check_port_free(f"{settings.PROXY_LISTEN_ADDRESS}:{settings.PROXY_HTTP_PORT}", "PROXY_HTTP_PORT")
 
@@ -55,6 +56,8 @@ def prepare(stack: ExitStack) -> None:
         redis = start_redis(settings.MANAGED_REDIS_SOCKET, settings.DATA_DIR / "redis", log_dir, persistent=True)
         stack.callback(redis.stop)
 
+    say("Building the OS and runtime images (only those whose recipe changed)")
+    call_command("build_images")
     check_database()
     say("Applying database migrations")
     call_command("migrate", interactive=False, verbosity=0)

@@ -110,3 +110,14 @@ def start_throwaway_postgres(work_dir: Path, log_dir: Path) -> tuple[ManagedProc
     )
     postgres.wait_until(lambda: tcp_port_open("127.0.0.1", port), timeout=60, what="waiting for its port")
     return postgres, f"postgres://postgres@127.0.0.1:{port}/hosting"
+
+
+def unmount_everything_under(directory: Path) -> None:
+    """Unmount leftover mounts (site volumes of a test that crashed) before deleting `directory`."""
+    import subprocess
+
+    prefix = str(directory.resolve()) + "/"
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)

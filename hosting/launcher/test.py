@@ -15,9 +15,23 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from hosting.launcher import Abort, fail, say
-from hosting.launcher.services import start_dockerd_if_needed, start_redis, start_throwaway_postgres
+from hosting.launcher.services import (
+    start_dockerd_if_needed,
+    start_redis,
+    start_throwaway_postgres,
+    unmount_everything_under,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def build_images(env_for_children: dict[str, str]) -> None:
+    """Build the OS and runtime images when their recipe changed (a cold build takes minutes)."""
+    say("Building the OS and runtime images (only those whose recipe changed)")
+    env = {**os.environ, **env_for_children, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run([sys.executable, "manage.py", "build_images"], cwd=BASE_DIR, env=env)
+    if result.returncode != 0:
+        raise Abort("Building the images failed (see the messages above).")
 
 
 def main(pytest_args: list[str]) -> int:
@@ -26,10 +40,12 @@ def main(pytest_args: list[str]) -> int:
     log_dir = work / "log"
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)
+        stack.callback(unmount_everything_under, work)
         try:
             dockerd = start_dockerd_if_needed(log_dir)
             if dockerd:
                 stack.callback(dockerd.stop)
+            build_images(env_for_children={"DATA_DIR": str(work / "data")})
             say("Starting a throwaway PostgreSQL")
             postgres, database_url = start_throwaway_postgres(work / "postgres", log_dir)
             stack.callback(postgres.stop)
