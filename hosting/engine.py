@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import io
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,7 @@ class ContainerSpec:
     extra_mounts: tuple[Mount, ...] = ()  # e.g. writable paths: parts of /data mounted under /app
     container_port: int = 5000
     network: str = "hosting-sites"
+    app_writable: bool = False  # builds write into /app; running sites never do
 
     def __post_init__(self) -> None:
         for what, value in (("site", self.site), ("release", self.release), ("instance", self.instance)):
@@ -295,11 +297,18 @@ class ContainerEngine:
             raise
         return self.state(spec.name)
 
-    def run_once(self, spec: ContainerSpec, timeout: float) -> OneOffResult:
-        """Run a one-off container (a release command, a probe) to its end under the same contract."""
+    def run_once(self, spec: ContainerSpec, timeout: float, on_line: Callable[[str], None] | None = None) -> OneOffResult:
+        """Run a one-off container (a build, a release command, a probe) to its end under the same contract.
+
+        Output lines go to `on_line` as they are printed; a run longer than `timeout` is killed.
+        """
         container = self._create(spec, restart=False)
         try:
             self._call(f"starting container {spec.name}", container.start)
+            follower = None
+            if on_line is not None:
+                follower = threading.Thread(target=self._pump_lines, args=(spec.name, on_line), daemon=True)
+                follower.start()
             timed_out = False
             try:
                 result = container.wait(timeout=timeout)
@@ -307,16 +316,25 @@ class ContainerEngine:
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):  # the wait timed out
                 timed_out, exit_code = True, None
                 self._call(f"stopping container {spec.name}", container.kill)
+            if follower is not None:
+                follower.join(10)
             state = self.state(spec.name)
             output = self.logs(spec.name, tail=500)
             return OneOffResult(exit_code, state.oom_killed, output, timed_out)
         finally:
             self.remove(spec.name)
 
+    def _pump_lines(self, name: str, on_line: Callable[[str], None]) -> None:
+        try:
+            for line in self.follow_logs(name, tail="all"):  # from the start: no line is lost
+                on_line(line)
+        except PlatformError:
+            pass  # the container is gone: the caller reads the final output itself
+
     def _create(self, spec: ContainerSpec, restart: bool):
         self.remove(spec.name)
         limits = spec.limits
-        mounts = [docker.types.Mount("/app", str(spec.slug_dir), type="bind", read_only=True)]
+        mounts = [docker.types.Mount("/app", str(spec.slug_dir), type="bind", read_only=not spec.app_writable)]
         if spec.data_dir is not None:
             mounts.append(docker.types.Mount("/data", str(spec.data_dir), type="bind", read_only=False))
         mounts += [docker.types.Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in spec.extra_mounts]
@@ -396,7 +414,7 @@ class ContainerEngine:
         data = self._call(f"reading logs of {name}", container.logs, tail=tail, stdout=True, stderr=True)
         return data.decode(errors="replace")
 
-    def follow_logs(self, name: str, tail: int = 100) -> Iterator[str]:
+    def follow_logs(self, name: str, tail: int | str = 100) -> Iterator[str]:
         container = self._call(f"following logs of {name}", self.client.containers.get, name)
         stream = self._call(f"following logs of {name}", container.logs, stream=True, follow=True, tail=tail)
         buffer = b""

@@ -106,6 +106,7 @@ def runtime_dockerfile(runtime: Runtime, os_tag: str) -> str:
         "COPY files/ /",
     ]
     lines += [f"RUN {step}" for step in runtime.setup]
+    lines += [f'ENV {key}="{value}"' for key, value in runtime.env]
     lines += [
         f'LABEL hosting.runtime="{runtime.name}" hosting.version="{runtime.version}"',
         f"USER {APP_UID}:{APP_UID}",

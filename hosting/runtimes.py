@@ -19,6 +19,7 @@ class Runtime:
     detect_files: tuple[str, ...] = ()  # any of these at the repository root selects the runtime
     version_command: tuple[str, ...] = ()  # prints the version inside the image
     setup: tuple[str, ...] = field(default=())  # shell steps run once in the image after the packages
+    env: tuple[tuple[str, str], ...] = ()  # image environment, e.g. the app's own bin directories on PATH
 
 
 STATIC = Runtime(
@@ -56,6 +57,8 @@ PYTHON = Runtime(
     build_command=("hosting-build-python",),
     detect_files=("requirements.txt", "pyproject.toml", "Pipfile"),
     version_command=("python3", "--version"),
+    env=(("PATH", "/app/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+         ("PYTHONUNBUFFERED", "1")),
 )
 
 NODE = Runtime(
@@ -67,6 +70,7 @@ NODE = Runtime(
     build_command=("hosting-build-node",),
     detect_files=("package.json",),
     version_command=("node", "--version"),
+    env=(("PATH", "/app/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),),
 )
 
 # Auto-detection tries these in order; static matches everything else.
