@@ -26,3 +26,62 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class Organization(models.Model):
+    """A client organization: the tenant. Every customer-owned object belongs to one."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
+    suspended = models.BooleanField(default=False, help_text="Suspended organizations' sites show a suspended page.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    DEVELOPER = "developer", "Developer"
+    VIEWER = "viewer", "Viewer"
+
+
+# Who may change sites and deploy; viewers only read.
+DEPLOY_ROLES = {Role.OWNER, Role.ADMIN, Role.DEVELOPER}
+MANAGE_ROLES = {Role.OWNER, Role.ADMIN}
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def can_deploy(self) -> bool:
+        return self.role in DEPLOY_ROLES
+
+
+class ApiToken(models.Model):
+    """A personal API token; only its SHA-256 is stored, the token itself is shown once."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -79,3 +79,33 @@ class HostPort(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port} ({self.holder})"
+
+
+class Instance(models.Model):
+    """One site container on one host. Hosting knows a site only by its label."""
+
+    class State(models.TextChoices):
+        STARTING = "starting", "Starting"
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+        FAILED = "failed", "Failed"
+
+    host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="instances")
+    name = models.CharField(max_length=200, unique=True, help_text="The container's deterministic name.")
+    site_label = models.CharField(max_length=63, db_index=True)
+    release_label = models.CharField(max_length=63)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    memory_mb = models.PositiveIntegerField(default=0, help_text="Memory reserved on the host.")
+    cpu_millicores = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.STARTING)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def upstream(self) -> str:
+        return f"{self.host.service_address}:{self.port}"

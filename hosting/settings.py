@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
     "accounts",
     "hosting",
     "proxy",
@@ -139,6 +141,8 @@ HOST_NAME = env_str("HOST_NAME", _default_host_name())
 HOST_SERVICE_ADDRESS = env_str("HOST_SERVICE_ADDRESS", "127.0.0.1")
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
 HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
+# Shared hosting: sites rarely use their whole CPU share at once, so hosts sell each core this often.
+CPU_OVERCOMMIT = env_int("CPU_OVERCOMMIT", 4)
 if HOST_DOWN_AFTER <= HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured("HOST_DOWN_AFTER must be longer than HEARTBEAT_INTERVAL.")
 
@@ -163,6 +167,14 @@ SITE_CONTAINER_PORT = 5000
 VOLUMES_DIR = Path(env_str("VOLUMES_DIR", str(DATA_DIR / "volumes")))
 SLUGS_DIR = Path(env_str("SLUGS_DIR", str(DATA_DIR / "slugs")))
 
+# --- Sites and deploys ------------------------------------------------------------------------
+GIT_ROOT = Path(env_str("GIT_ROOT", str(DATA_DIR / "git")))
+BUILDS_DIR = DATA_DIR / "builds"
+BUILD_CACHE_DIR = DATA_DIR / "cache"
+ARCHIVES_DIR = DATA_DIR / "archives"
+START_TIMEOUT = env_int("START_TIMEOUT", 60)  # seconds a new instance has to answer HTTP
+DRAIN_SECONDS = env_int("DRAIN_SECONDS", 5)  # the old instance keeps running this long after a switch
+
 # --- Platform and edge ------------------------------------------------------------------------
 PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "apps.localhost").lower()
 PORTAL_BIND = env_str("PORTAL_BIND", "127.0.0.1:8000")
@@ -171,6 +183,9 @@ PROXY_LISTEN_ADDRESS = env_str("PROXY_LISTEN_ADDRESS", "127.0.0.1")
 PROXY_HTTP_PORT = env_int("PROXY_HTTP_PORT", 8080)
 PROXY_HTTPS_PORT = env_int("PROXY_HTTPS_PORT", 8443)
 NGINX_BINARY = env_str("NGINX_BINARY", "nginx")
+PROXY_CLIENT_MAX_BODY_SIZE = env_str("PROXY_CLIENT_MAX_BODY_SIZE", "100m")
+PROXY_CONNECT_TIMEOUT = env_int("PROXY_CONNECT_TIMEOUT", 5)
+PROXY_READ_TIMEOUT = env_int("PROXY_READ_TIMEOUT", 60)
 EDGE_DIR = DATA_DIR / "edge"
 
 # --- Logging ----------------------------------------------------------------------------------
@@ -182,4 +197,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hosting platform API",
+    "VERSION": "1",
+    "DESCRIPTION": "Sites, deployments, config and logs. Authenticate with `Authorization: Bearer <token>`.",
+    "SERVE_INCLUDE_SCHEMA": False,
 }

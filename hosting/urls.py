@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from hosting import views
+from sites import urls as sites_urls
 
 admin.site.site_header = "Hosting platform staff"
 admin.site.site_title = "Hosting staff"
@@ -9,4 +10,6 @@ admin.site.site_title = "Hosting staff"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(sites_urls.api_urlpatterns)),
+    path("git/", include(sites_urls.git_urlpatterns)),
 ]

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class ProxyConfig(AppConfig):
     name = "proxy"
+    verbose_name = "Edge proxy"

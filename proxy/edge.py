@@ -1,6 +1,11 @@
-"""The edge nginx: its own prefix directory and config, rendered here and checked before use."""
+"""The edge nginx: its own prefix directory and a config rendered from the routing table.
+
+Applying is always: render, write a temporary file, `nginx -t` it, move it into place atomically,
+reload. A config that fails the check is never moved into place: the running one keeps serving.
+"""
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from dataclasses import dataclass
@@ -9,9 +14,26 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from proxy.models import Route
+from proxy.validation import validate_group, validate_hostname, validate_upstream
+
 
 class EdgeConfigInvalid(Exception):
     """`nginx -t` refused a rendered config; the message carries nginx's own words."""
+
+
+def routing_context() -> dict:
+    """The routing table as the template needs it; every value is validated again on the way out."""
+    live, resting, groups = [], [], {}
+    for route in Route.objects.order_by("hostname"):
+        validate_hostname(route.hostname)
+        validate_group(route.group)
+        if route.status == Route.Status.LIVE and route.upstreams:
+            groups.setdefault(route.group, sorted({validate_upstream(u) for u in route.upstreams}))
+            live.append(route)
+        else:
+            resting.append(route)
+    return {"live": live, "resting": resting, "groups": sorted(groups.items())}
 
 
 @dataclass(frozen=True)
@@ -36,6 +58,10 @@ class EdgeNginx:
                 "prefix": self.prefix,
                 "listen_address": settings.PROXY_LISTEN_ADDRESS,
                 "http_port": settings.PROXY_HTTP_PORT,
+                "client_max_body_size": settings.PROXY_CLIENT_MAX_BODY_SIZE,
+                "connect_timeout": settings.PROXY_CONNECT_TIMEOUT,
+                "read_timeout": settings.PROXY_READ_TIMEOUT,
+                **routing_context(),
             },
         )
 
@@ -48,12 +74,12 @@ class EdgeNginx:
         if result.returncode != 0:
             raise EdgeConfigInvalid((result.stderr or result.stdout).strip())
 
-    def write_config(self) -> Path:
-        """Render, check in a temporary file, then move into place atomically."""
+    def write_config(self, text: str | None = None) -> Path:
+        """Check `text` (default: rendered now) in a temporary file, then move it into place."""
         for sub in ("run", "tmp", "logs"):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
         candidate = self.prefix / "nginx.conf.new"
-        candidate.write_text(self.render())
+        candidate.write_text(self.render() if text is None else text)
         try:
             self.check(candidate)
         except EdgeConfigInvalid:
@@ -61,6 +87,26 @@ class EdgeNginx:
             raise
         os.replace(candidate, self.config_path)
         return self.config_path
+
+    def running(self) -> bool:
+        try:
+            pid = int((self.prefix / "run" / "nginx.pid").read_text().strip())
+            os.kill(pid, 0)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def apply(self) -> None:
+        """Render from the database, check, move into place and reload a running edge."""
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        with open(self.prefix / ".apply.lock", "w") as lock:
+            # One apply at a time; the last one renders the latest table.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.write_config()
+            if self.running():
+                result = subprocess.run(self._command(self.config_path, "-s", "reload"), capture_output=True, text=True, timeout=60)
+                if result.returncode != 0:
+                    raise EdgeConfigInvalid(f"nginx did not reload: {result.stderr.strip()}")
 
     def exec_foreground(self) -> None:
         """Replace this process by nginx in the foreground (the Procfile's `edge`)."""

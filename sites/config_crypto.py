@@ -1,0 +1,27 @@
+"""Encryption of config at rest (env var values, release snapshots) with the platform's Fernet key."""
+from __future__ import annotations
+
+import json
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+
+
+def _fernet() -> Fernet:
+    return Fernet(settings.FERNET_KEY.encode())
+
+
+def encrypt(value: str) -> str:
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
+
+
+def encrypt_config(config: dict[str, str]) -> str:
+    return encrypt(json.dumps(config, sort_keys=True))
+
+
+def decrypt_config(token: str) -> dict[str, str]:
+    return json.loads(decrypt(token))

@@ -1,0 +1,53 @@
+"""A deployment's log as it happens: lines go to a Redis stream that the git hook and the API follow.
+
+When the deployment ends, the whole text is kept on the Deployment row; the stream expires.
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+from django.conf import settings
+
+from hosting.redis_client import redis_client
+
+MAX_LINES = 20000
+KEEP_SECONDS = 24 * 3600
+
+
+def _key(deployment_id: int) -> str:
+    return f"deploylog:{deployment_id}"
+
+
+class DeploymentLog:
+    def __init__(self, deployment_id: int) -> None:
+        self.deployment_id = deployment_id
+        self._redis = redis_client(settings.REDIS_URL, timeout=10)
+
+    def write(self, line: str) -> None:
+        key = _key(self.deployment_id)
+        pipe = self._redis.pipeline()
+        pipe.xadd(key, {"l": line.rstrip("\n")[:4000]}, maxlen=MAX_LINES, approximate=True)
+        pipe.expire(key, KEEP_SECONDS)
+        pipe.execute()
+
+    def text(self) -> str:
+        entries = self._redis.xrange(_key(self.deployment_id))
+        return "".join(fields[b"l"].decode(errors="replace") + "\n" for _, fields in entries)
+
+    def follow(self, finished, timeout: float) -> Iterator[str]:
+        """Yield lines as they come until `finished()` is true and nothing is left, or `timeout` passes."""
+        last = "0-0"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = finished()  # read before draining, so no line written before the end is missed
+            batches = self._redis.xread({_key(self.deployment_id): last}, block=500, count=500)
+            for _, entries in batches or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    yield fields[b"l"].decode(errors="replace")
+            if done and not batches:
+                return
+
+    def close(self) -> None:
+        self._redis.close()

@@ -1,0 +1,146 @@
+"""Sites and what they run: domains, config, slugs, releases and deployments."""
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from accounts.models import Organization, Plan
+
+
+class SiteQuerySet(models.QuerySet):
+    def of(self, organization: Organization) -> "SiteQuerySet":
+        return self.filter(organization=organization)
+
+
+class Site(models.Model):
+    class DesiredState(models.TextChoices):
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=40, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sites")
+    runtime = models.CharField(max_length=16, default="auto", help_text="A runtime of the catalog, or auto.")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="sites")
+    desired_state = models.CharField(max_length=16, choices=DesiredState.choices, default=DesiredState.RUNNING)
+    writable_paths = models.JSONField(default=list, blank=True, help_text="Paths under /app kept in /data.")
+    current_release = models.ForeignKey("Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    current_instance = models.ForeignKey(
+        "hosting.Instance", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SiteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="domains")
+    hostname = models.CharField(max_length=253, unique=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class EnvVar(models.Model):
+    """A config var; its value is encrypted at rest with the platform's Fernet key."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="env_vars")
+    key = models.CharField(max_length=128)
+    encrypted_value = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "key"], name="one_value_per_key")]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Slug(models.Model):
+    """The result of a build: /app after the build, as a compressed tar with its sha256."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="slugs")
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    runtime = models.CharField(max_length=16)
+    source = models.CharField(max_length=80, help_text="Commit id or archive name it was built from.")
+    processes = models.JSONField(default=dict, help_text="Procfile: process name -> command.")
+    writable_paths = models.JSONField(default=list, help_text="From hosting.toml.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.sha256[:12]}"
+
+
+class Release(models.Model):
+    """v1, v2, ...: a slug plus a snapshot of config. Config changes and rollbacks add releases."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="releases")
+    version = models.PositiveIntegerField()
+    slug = models.ForeignKey(Slug, on_delete=models.PROTECT, related_name="releases")
+    encrypted_config = models.TextField(help_text="The env vars at release time, encrypted JSON.")
+    description = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "version"], name="one_release_per_version")]
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"{self.site} v{self.version}"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version}"
+
+
+class Deployment(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        BUILDING = "building", "Building"
+        RELEASING = "releasing", "Releasing"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        PUSH = "push", "git push"
+        ARCHIVE = "archive", "Archive upload"
+        CONFIG = "config", "Config change"
+        ROLLBACK = "rollback", "Rollback"
+        RESTART = "restart", "Restart"
+        START = "start", "Start"
+
+    FINISHED = {State.SUCCEEDED, State.FAILED}
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="deployments")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    source = models.CharField(max_length=200, blank=True, help_text="Commit id, archive name, or what changed.")
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments")
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    build_finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.site} #{self.pk} {self.state}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in self.FINISHED

@@ -1,0 +1,188 @@
+"""Site services: what customers and staff do to sites, behind every view, command and API call."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+
+from accounts.models import Membership, Organization
+from hosting.runtimes import CATALOG
+from sites import git
+from sites.config_crypto import decrypt, encrypt, encrypt_config
+from sites.models import Deployment, Domain, EnvVar, Release, Site
+from sites.validation import validate_env_key, validate_env_value, validate_site_name, validate_writable_paths
+
+log = logging.getLogger(__name__)
+
+
+# --- tenancy -------------------------------------------------------------------------------------
+
+
+def sites_of_member(user):
+    """The sites of every organization `user` belongs to; the only way views list sites."""
+    return Site.objects.filter(organization__memberships__user=user).select_related("organization", "plan")
+
+
+def get_site_for_member(user, name: str, write: bool = False) -> Site:
+    """The site `name` if `user` is a member of its organization, else 404 (never 403: no leaks).
+
+    With `write`, a member who may not deploy (a viewer) gets 403.
+    """
+    site = sites_of_member(user).filter(name=name).first()
+    if site is None:
+        raise Http404("No such site.")
+    if write and not can_deploy(user, site):
+        raise PermissionDenied("Your role in this organization can only read.")
+    return site
+
+
+def can_deploy(user, site: Site) -> bool:
+    membership = Membership.objects.filter(user=user, organization_id=site.organization_id).first()
+    return membership is not None and membership.can_deploy
+
+
+def organization_for_new_site(user, slug: str | None) -> Organization:
+    memberships = Membership.objects.filter(user=user).select_related("organization")
+    if slug:
+        membership = memberships.filter(organization__slug=slug).first()
+        if membership is None:
+            raise Http404("No such organization.")
+    else:
+        deployable = [m for m in memberships if m.can_deploy]
+        if len(deployable) != 1:
+            raise ValidationError("Name the organization the site belongs to (`organization`).")
+        membership = deployable[0]
+    if not membership.can_deploy:
+        raise PermissionDenied("Your role in this organization can only read.")
+    return membership.organization
+
+
+# --- sites ---------------------------------------------------------------------------------------
+
+
+def default_hostname(name: str) -> str:
+    return f"{name}.{settings.PLATFORM_DOMAIN}"
+
+
+def site_url(site: Site) -> str:
+    port = settings.PROXY_HTTP_PORT
+    return f"http://{default_hostname(site.name)}{'' if port == 80 else f':{port}'}/"
+
+
+def git_url(site: Site) -> str:
+    return f"{settings.PORTAL_URL.rstrip('/')}/git/{site.name}.git"
+
+
+def create_site(organization: Organization, name: str, runtime: str = "auto", writable_paths: list | None = None) -> Site:
+    """Create a site with its default domain and its git repository."""
+    validate_site_name(name)
+    if runtime != "auto" and runtime not in CATALOG:
+        raise ValidationError(f"{runtime!r} is not a runtime; choose auto or one of {', '.join(sorted(CATALOG))}.")
+    paths = validate_writable_paths(writable_paths or [])
+    with transaction.atomic():
+        # Lock the organization so two creations cannot both pass the plan's limit.
+        org = Organization.objects.select_for_update().get(pk=organization.pk)
+        if org.suspended:
+            raise PermissionDenied("This organization is suspended.")
+        if Site.objects.filter(organization=org).count() >= org.plan.max_sites:
+            raise ValidationError(f"Your plan allows {org.plan.max_sites} sites; delete one or change plans.")
+        if Site.objects.filter(name=name).exists():
+            raise ValidationError(f"The name {name!r} is taken; choose another.")
+        site = Site.objects.create(name=name, organization=org, runtime=runtime, plan=org.plan, writable_paths=paths)
+        Domain.objects.create(site=site, hostname=default_hostname(name), is_default=True)
+    git.create_repository(site)
+    log.info("site created", extra={"site": site.name})
+    return site
+
+
+def update_writable_paths(site: Site, paths: list) -> Site:
+    site.writable_paths = validate_writable_paths(paths)
+    site.save(update_fields=["writable_paths"])
+    return site
+
+
+def delete_site(site: Site) -> None:
+    """Delete the site now; its containers, volume, repository, slugs and routes are removed by tasks."""
+    from sites import deploys
+
+    deploys.purge_site_later(site)
+    site.delete()
+
+
+# --- config --------------------------------------------------------------------------------------
+
+
+def config_of(site: Site) -> dict[str, str]:
+    return {var.key: decrypt(var.encrypted_value) for var in site.env_vars.all()}
+
+
+def set_env(site: Site, values: dict[str, str]) -> Deployment | None:
+    """Set env vars and roll out a new release with them (no build)."""
+    if not isinstance(values, dict) or not values:
+        raise ValidationError("Give at least one variable to set.")
+    cleaned = {validate_env_key(k): validate_env_value(k, v) for k, v in values.items()}
+    with transaction.atomic():
+        for key, value in cleaned.items():
+            EnvVar.objects.update_or_create(site=site, key=key, defaults={"encrypted_value": encrypt(value)})
+        return _release_config(site, f"Set {', '.join(sorted(cleaned))}")
+
+
+def unset_env(site: Site, keys: list[str]) -> Deployment | None:
+    keys = [validate_env_key(k) for k in keys]
+    with transaction.atomic():
+        deleted, _ = EnvVar.objects.filter(site=site, key__in=keys).delete()
+        if not deleted:
+            raise ValidationError(f"{', '.join(keys)} is not set.")
+        return _release_config(site, f"Unset {', '.join(sorted(keys))}")
+
+
+def _release_config(site: Site, description: str) -> Deployment | None:
+    from sites import deploys
+
+    current = site.current_release
+    if current is None:
+        return None  # nothing deployed yet: the first deploy picks the config up
+    release = deploys.create_release(site, current.slug, encrypt_config(config_of(site)), description)
+    return deploys.roll_out(site, Deployment.Trigger.CONFIG, release, description)
+
+
+# --- releases and process state ------------------------------------------------------------------
+
+
+def rollback(site: Site, version: int) -> Deployment:
+    """A new release with the slug and config of release `version` (as Heroku does)."""
+    from sites import deploys
+
+    target = Release.objects.filter(site=site, version=version).first()
+    if target is None:
+        raise ValidationError(f"There is no release v{version}.")
+    with transaction.atomic():
+        release = deploys.create_release(site, target.slug, target.encrypted_config, f"Rollback to v{version}")
+        return deploys.roll_out(site, Deployment.Trigger.ROLLBACK, release, f"Rollback to v{version}")
+
+
+def restart(site: Site) -> Deployment:
+    from sites import deploys
+
+    if site.current_release is None:
+        raise ValidationError("Nothing is deployed yet.")
+    return deploys.roll_out(site, Deployment.Trigger.RESTART, site.current_release, "Restart")
+
+
+def start(site: Site) -> Deployment:
+    from sites import deploys
+
+    if site.current_release is None:
+        raise ValidationError("Nothing is deployed yet.")
+    Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.RUNNING)
+    return deploys.roll_out(site, Deployment.Trigger.START, site.current_release, "Start")
+
+
+def stop(site: Site) -> None:
+    from sites import deploys
+
+    Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.STOPPED)
+    deploys.stop_later(site)

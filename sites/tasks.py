@@ -1,0 +1,120 @@
+"""Celery tasks of the deploy pipeline: thin wrappers that carry ids and call one service.
+
+Tasks named `sites.agent.*` run on a host's agent (queue `host.<name>`); the others run on the
+control worker. Customers' errors end the deployment as failed; transient platform errors retry.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+
+from hosting.engine import ContainerEngine
+from hosting.errors import CustomerError, HostingError, TransientError
+from hosting.models import Host, Instance
+from hosting.tasks import PlatformTask
+from sites import builds, deploys, running
+from sites.models import Deployment
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def deployment_step(task, deployment: Deployment):
+    """Turn whatever goes wrong in a step into a failed deployment with a reason a person can act on."""
+    try:
+        yield
+    except CustomerError as exc:
+        deploys.fail(deployment, str(exc))
+    except TransientError as exc:
+        if task.request.retries >= task.max_retries:
+            deploys.fail(deployment, f"The platform could not finish this deployment: {exc}")
+            return
+        raise
+    except HostingError as exc:
+        log.error("deployment step failed: %s", exc, extra={"deployment": deployment.pk})
+        deploys.fail(deployment, f"The platform could not finish this deployment: {exc}")
+    except Exception:
+        log.exception("deployment step crashed", extra={"deployment": deployment.pk})
+        deploys.fail(deployment, "An internal error stopped this deployment; the platform team has been told.")
+        raise
+
+
+@shared_task(base=PlatformTask, bind=True, name="sites.agent.build")
+def build(self, deployment_id: int, host_name: str) -> None:
+    from django.utils import timezone
+
+    # Claim the deployment; a retried or duplicated task finds it claimed and leaves it.
+    claimed = Deployment.objects.filter(id=deployment_id, state=Deployment.State.QUEUED).update(
+        state=Deployment.State.BUILDING, started_at=timezone.now()
+    )
+    deployment = Deployment.objects.select_related("site__plan").get(pk=deployment_id)
+    if not claimed and self.request.retries == 0:
+        return
+    archive = next(Path(settings.ARCHIVES_DIR).glob(f"{deployment_id}.*"), None)
+    engine = ContainerEngine()
+    with deployment_step(self, deployment):
+        if archive is None:
+            raise CustomerError("The uploaded source is gone; push again.")
+        slug = builds.build(deployment, host_name, engine, archive)
+        release = deploys.create_release(deployment.site, slug, deploys.current_config(deployment.site), f"Deploy {deployment.source[:40]}")
+        deploys.after_build(deployment, release, host_name)
+        archive.unlink(missing_ok=True)
+    engine.close()
+
+
+@shared_task(base=PlatformTask, bind=True, name="sites.agent.start_release")
+def start_release(self, deployment_id: int, host_name: str) -> None:
+    deployment = Deployment.objects.select_related("site__plan", "release__slug").get(pk=deployment_id)
+    if deployment.finished:
+        return
+    engine = ContainerEngine()
+    with deployment_step(self, deployment):
+        instance = running.start_release(deployment, Host.objects.get(name=host_name), engine)
+        finish_deployment.delay(deployment.id, instance.id)
+    engine.close()
+
+
+@shared_task(base=PlatformTask, bind=True, name="sites.finish_deployment")
+def finish_deployment(self, deployment_id: int, instance_id: int) -> None:
+    deployment = Deployment.objects.get(pk=deployment_id)
+    with deployment_step(self, deployment):
+        deploys.finish_deployment(deployment_id, instance_id)
+
+
+@shared_task(base=PlatformTask, name="sites.agent.stop_instance")
+def stop_instance(instance_id: int) -> None:
+    instance = Instance.objects.select_related("host").filter(pk=instance_id).first()
+    if instance is None:
+        return
+    engine = ContainerEngine()
+    running.stop_instance(instance, engine)
+    engine.close()
+
+
+@shared_task(base=PlatformTask, name="sites.stop_site")
+def stop_site(site_id: int) -> None:
+    deploys.stop_site(site_id)
+
+
+@shared_task(base=PlatformTask, name="sites.purge_site_routes_and_repo")
+def purge_site_routes_and_repo(site_name: str, site_uuid: str) -> None:
+    from proxy import services as proxy
+    from sites import git
+
+    proxy.remove_routes(site_name)
+    proxy.apply_edge()
+    git.remove_repository(site_uuid)
+
+
+@shared_task(base=PlatformTask, name="sites.agent.purge_site")
+def purge_site_on_host(host_name: str, site_name: str, site_uuid: str, instances: list[str], slugs: list[str]) -> None:
+    engine = ContainerEngine()
+    running.purge_site(Host.objects.get(name=host_name), engine, site_name, site_uuid, instances, slugs)
+    engine.close()
+
+
+

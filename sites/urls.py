@@ -1,0 +1,24 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from sites import api, git_http
+
+api_urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("sites/", api.SiteList.as_view(), name="api-sites"),
+    path("sites/<str:name>/", api.SiteDetail.as_view(), name="api-site"),
+    path("sites/<str:name>/deployments/", api.DeploymentList.as_view(), name="api-deployments"),
+    path("sites/<str:name>/deployments/<int:deployment_id>/", api.DeploymentDetail.as_view(), name="api-deployment"),
+    path("sites/<str:name>/releases/", api.ReleaseList.as_view(), name="api-releases"),
+    path("sites/<str:name>/env/", api.EnvVars.as_view(), name="api-env"),
+    path("sites/<str:name>/env/<str:key>/", api.EnvVar.as_view(), name="api-env-var"),
+    path("sites/<str:name>/restart/", api.SiteAction.as_view(action="restart"), name="api-restart"),
+    path("sites/<str:name>/stop/", api.SiteAction.as_view(action="stop"), name="api-stop"),
+    path("sites/<str:name>/start/", api.SiteAction.as_view(action="start"), name="api-start"),
+    path("sites/<str:name>/rollback/", api.Rollback.as_view(), name="api-rollback"),
+    path("sites/<str:name>/logs/", api.Logs.as_view(), name="api-logs"),
+]
+
+git_urlpatterns = [
+    re_path(r"^(?P<name>[a-z0-9-]{1,63})\.git/(?P<path>.*)$", git_http.git_http, name="git-http"),
+]

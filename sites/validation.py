@@ -1,0 +1,117 @@
+"""Allowlists for everything a customer types before it reaches git, Docker, nginx or a shell."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+
+SITE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+RESERVED_SITE_NAMES = {"www", "api", "admin", "git", "portal", "static", "mail", "status", "edge", "app", "apps"}
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# Set by the platform itself; a customer value would break the container contract.
+RESERVED_ENV_KEYS = {"PORT", "HOME", "PATH", "DYNO"}
+MAX_ENV_VALUE = 32 * 1024
+PROCESS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
+MAX_PROCFILE_COMMAND = 2000
+WRITABLE_PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
+MAX_WRITABLE_PATHS = 10
+DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
+
+
+def validate_site_name(name: str) -> str:
+    if not isinstance(name, str) or not SITE_NAME.match(name):
+        raise ValidationError(
+            f"{name!r} is not a valid site name: 3 to 40 lowercase letters, digits and hyphens, starting with a "
+            "letter and not ending with a hyphen."
+        )
+    if name in RESERVED_SITE_NAMES:
+        raise ValidationError(f"{name!r} is reserved; choose another name.")
+    return name
+
+
+def validate_env_key(key: str) -> str:
+    if not isinstance(key, str) or not ENV_KEY.match(key):
+        raise ValidationError(
+            f"{key!r} is not a valid variable name: letters, digits and underscores, not starting with a digit."
+        )
+    if key in RESERVED_ENV_KEYS:
+        raise ValidationError(f"{key} is set by the platform and cannot be changed.")
+    return key
+
+
+def validate_env_value(key: str, value: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"The value of {key} must be a string.")
+    if "\x00" in value:
+        raise ValidationError(f"The value of {key} contains a NUL character.")
+    if len(value.encode()) > MAX_ENV_VALUE:
+        raise ValidationError(f"The value of {key} is longer than {MAX_ENV_VALUE // 1024} KB.")
+    return value
+
+
+def validate_writable_path(path: str) -> str:
+    """A relative path under /app made of plain names: `uploads`, `wp-content/uploads`."""
+    if not isinstance(path, str):
+        raise ValidationError("A writable path must be a string.")
+    parts = path.strip("/").split("/")
+    if not path.strip("/") or len(parts) > 8 or not all(WRITABLE_PATH_PART.match(p) for p in parts) or ".." in parts:
+        raise ValidationError(
+            f"{path!r} is not a valid writable path: a relative path under the app of plain names, like "
+            "'uploads' or 'wp-content/uploads'."
+        )
+    return "/".join(parts)
+
+
+def validate_writable_paths(paths: list) -> list[str]:
+    if not isinstance(paths, list):
+        raise ValidationError("writable_paths must be a list of paths.")
+    if len(paths) > MAX_WRITABLE_PATHS:
+        raise ValidationError(f"At most {MAX_WRITABLE_PATHS} writable paths.")
+    cleaned = sorted({validate_writable_path(p) for p in paths})
+    for a in cleaned:
+        for b in cleaned:
+            if a != b and b.startswith(a + "/"):
+                raise ValidationError(f"Writable paths {a!r} and {b!r} overlap.")
+    return cleaned
+
+
+@dataclass
+class AppManifest:
+    """What a repository declares about itself: its Procfile and hosting.toml."""
+
+    processes: dict[str, str] = field(default_factory=dict)
+    writable_paths: list[str] = field(default_factory=list)
+
+
+def parse_procfile(text: str) -> dict[str, str]:
+    processes: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, command = line.partition(":")
+        name, command = name.strip(), command.strip()
+        if not sep or not PROCESS_NAME.match(name):
+            raise ValidationError(f"Procfile line {number} is not `name: command` with a lowercase process name.")
+        if not command:
+            raise ValidationError(f"Procfile line {number}: the {name} process has no command.")
+        if len(command) > MAX_PROCFILE_COMMAND or any(ord(c) < 32 and c != "\t" for c in command):
+            raise ValidationError(f"Procfile line {number}: the command is too long or contains control characters.")
+        if name in processes:
+            raise ValidationError(f"Procfile line {number}: the {name} process is declared twice.")
+        processes[name] = command
+    return processes
+
+
+def parse_hosting_toml(text: str) -> list[str]:
+    """hosting.toml: `writable_paths = ["uploads"]` at the top level."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"hosting.toml is not valid TOML: {exc}") from None
+    unknown = set(data) - {"writable_paths"}
+    if unknown:
+        raise ValidationError(f"hosting.toml has unknown settings: {', '.join(sorted(unknown))}.")
+    return validate_writable_paths(data.get("writable_paths", []))
