@@ -200,3 +200,123 @@ def sites(engine, tmp_path, db):
     lab = SiteLab(engine, tmp_path)
     yield lab
     lab.cleanup()
+
+
+# --- the whole platform, as `make run` starts it ----------------------------------------------------
+
+import subprocess as _subprocess  # noqa: E402
+
+
+@dataclass
+class Platform:
+    portal: str
+    edge_port: int
+    data_dir: Path
+    processes: dict
+
+    def edge_get(self, hostname: str, path: str = "/", **kwargs):
+        import requests
+
+        return requests.get(f"http://127.0.0.1:{self.edge_port}{path}", headers={"Host": hostname}, timeout=10, **kwargs)
+
+    def output(self, name: str) -> str:
+        return self.processes[name].output()
+
+
+@pytest.fixture(scope="session")
+def platform(django_db_setup, django_db_blocker, tmp_path_factory):
+    """web (gunicorn), the control worker, this host's agent and the edge, on the test database."""
+    from hosting.launcher.processes import free_tcp_port, tcp_port_open
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("integration tests need the PostgreSQL and Redis that `make test` starts; run them with make test")
+    portal_port, edge_port = free_tcp_port(), free_tcp_port()
+    log_dir = tmp_path_factory.mktemp("platform")
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "PYTHONUNBUFFERED": "1",
+        "PORTAL_BIND": f"127.0.0.1:{portal_port}",
+        "PROXY_HTTP_PORT": str(edge_port),
+        "HOST_NAME": "platform-test",
+        "HEARTBEAT_INTERVAL": "2",
+        "HOST_DOWN_AFTER": "10",
+        "DRAIN_SECONDS": "2",
+        "START_TIMEOUT": "10",
+    })
+    commands = {
+        "edge": ["manage.py", "edge"],
+        "web": ["-m", "gunicorn", "hosting.wsgi", "--bind", f"127.0.0.1:{portal_port}", "--worker-class", "gthread",
+                "--threads", "8", "--workers", "1", "--timeout", "600"],
+        "worker": ["-m", "celery", "-A", "hosting", "worker", "--queues", "control,proxy", "--hostname",
+                   "control-platform@%h", "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+        "agent": ["manage.py", "agent", "--concurrency", "2"],
+    }
+    processes = {}
+    try:
+        for name, args in commands.items():
+            processes[name] = ChildProcess(f"platform-{name}", [sys.executable, *args], env, log_dir)
+        wait_for(lambda: tcp_port_open("127.0.0.1", portal_port), 60, "the portal to listen")
+        wait_for(lambda: tcp_port_open("127.0.0.1", edge_port), 60, "the edge to listen")
+        wait_for(lambda: "ready." in processes["agent"].output() and "ready." in processes["worker"].output(), 90,
+                 "the worker and the agent to be ready")
+        yield Platform(f"http://127.0.0.1:{portal_port}", edge_port, Path(settings.DATA_DIR), processes)
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+@dataclass
+class Customer:
+    """A member of an organization with an API token."""
+
+    email: str
+    token: str
+    organization: str
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def customers(transactional_db):
+    """Owner, developer and viewer of one organization, and an outsider owning another."""
+    from accounts.models import Plan
+    from accounts.services import add_member, create_organization, get_or_create_user, issue_token
+
+    _seed_plans(Plan)
+    suffix = uuid.uuid4().hex[:6]
+    org = create_organization(f"acme-{suffix}", f"owner-{suffix}@example.com")
+    other = create_organization(f"globex-{suffix}", f"outsider-{suffix}@example.com")
+    people = {}
+    for role in ("developer", "viewer"):
+        add_member(org, f"{role}-{suffix}@example.com", role)
+    for key, email, slug in (("owner", f"owner-{suffix}@example.com", org.slug),
+                             ("developer", f"developer-{suffix}@example.com", org.slug),
+                             ("viewer", f"viewer-{suffix}@example.com", org.slug),
+                             ("outsider", f"outsider-{suffix}@example.com", other.slug)):
+        people[key] = Customer(email, issue_token(get_or_create_user(email)), slug)
+    return people
+
+
+def _seed_plans(Plan) -> None:
+    # Transactional tests flush tables, including rows the migrations seeded.
+    Plan.objects.get_or_create(name="starter", defaults=dict(
+        label="Starter", memory_mb=256, cpu_millicores=250, pids_limit=128, disk_mb=256, tmp_mb=32, max_sites=10,
+        max_custom_domains=2, max_push_mb=100, build_timeout_seconds=600, is_default=True))
+
+
+def git(*args: str, cwd: Path, check: bool = True) -> _subprocess.CompletedProcess:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1",
+           "HOME": str(cwd)}
+    result = _subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        pytest.fail(f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def push_url(platform: Platform, customer: Customer, site: str) -> str:
+    host = platform.portal.removeprefix("http://")
+    return f"http://user:{customer.token}@{host}/git/{site}.git"

@@ -1,0 +1,184 @@
+"""git push to a live site, end to end: real git, gunicorn, Celery worker and agent, Docker, nginx."""
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.conftest import git, push_url, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+APPS = Path(__file__).resolve().parents[1] / "apps"
+
+
+@pytest.fixture
+def deploy_env(platform, customers, engine):
+    """The platform with its host registered; the sites a test creates are removed afterwards."""
+    from hosting.models import Host
+
+    wait_for(lambda: Host.objects.filter(name="platform-test").exists(), 30, "the agent's host row")
+    created: list[str] = []
+    yield platform, customers, created
+    for name in created:
+        for container in engine.list_site_containers(name):
+            engine.remove(container.name)
+
+
+def api(platform, customer, method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"{platform.portal}/api/v1/{path}", headers=customer.headers(), timeout=60, **kwargs)
+
+
+def create_site(deploy_env, name_prefix: str, **fields) -> str:
+    import uuid
+
+    platform, customers, created = deploy_env
+    name = f"{name_prefix}-{uuid.uuid4().hex[:6]}"
+    response = api(platform, customers["owner"], "POST", "sites/", json={"name": name, **fields})
+    assert response.status_code == 201, response.text
+    created.append(name)
+    return name
+
+
+def workdir_with(tmp_path: Path, app: str | None, files: dict[str, str] | None = None) -> Path:
+    work = tmp_path / f"repo-{time.monotonic_ns()}"
+    if app:
+        shutil.copytree(APPS / app, work)
+    else:
+        work.mkdir()
+    for relative, content in (files or {}).items():
+        (work / relative).parent.mkdir(parents=True, exist_ok=True)
+        (work / relative).write_text(content)
+    git("init", "-q", "-b", "main", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "deploy", cwd=work)
+    return work
+
+
+def commit_all(work: Path, message: str) -> None:
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", message, cwd=work)
+
+
+def push(deploy_env, work: Path, site: str, customer: str = "owner", check: bool = True):
+    platform, customers, _ = deploy_env
+    return git("push", "-q", push_url(platform, customers[customer], site), "HEAD:main", cwd=work, check=check)
+
+
+def served(platform, site: str, path: str = "/") -> requests.Response:
+    return platform.edge_get(f"{site}.apps.localhost", path)
+
+
+def test_a_static_site_goes_live_with_a_git_push(deploy_env, tmp_path):
+    platform = deploy_env[0]
+    site = create_site(deploy_env, "static")
+    work = workdir_with(tmp_path, None, {"public/index.html": "<h1>hello from static v1</h1>\n"})
+
+    result = push(deploy_env, work, site)
+
+    assert "is live at http://" in result.stderr, result.stderr
+    assert "remote: -----> Static site (nginx) app (detected)" in result.stderr
+    response = served(platform, site)
+    assert response.status_code == 200 and "hello from static v1" in response.text
+
+
+def test_a_second_push_serves_new_content_without_a_failed_request(deploy_env, tmp_path):
+    platform = deploy_env[0]
+    site = create_site(deploy_env, "zero")
+    work = workdir_with(tmp_path, None, {"public/index.html": "version one\n"})
+    push(deploy_env, work, site)
+    (work / "public/index.html").write_text("version two\n")
+    commit_all(work, "two")
+
+    failures, bodies, stop = [], set(), threading.Event()
+
+    def hammer() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                try:
+                    response = session.get(f"http://127.0.0.1:{platform.edge_port}/", headers={"Host": f"{site}.apps.localhost"}, timeout=10)
+                    if response.status_code != 200:
+                        failures.append(response.status_code)
+                    bodies.add(response.text)
+                except requests.RequestException as exc:
+                    failures.append(repr(exc))
+
+    client = threading.Thread(target=hammer)
+    client.start()
+    try:
+        push(deploy_env, work, site)
+        time.sleep(3)  # past the drain: the old instance is gone by now
+    finally:
+        stop.set()
+        client.join()
+
+    assert failures == []
+    assert bodies == {"version one\n", "version two\n"}
+    assert served(platform, site).text == "version two\n"
+
+
+def test_a_failed_build_rejects_the_push_and_keeps_serving(deploy_env, tmp_path):
+    platform = deploy_env[0]
+    site = create_site(deploy_env, "broken")
+    work = workdir_with(tmp_path, None, {"public/index.html": "still here\n"})
+    push(deploy_env, work, site)
+    (work / "Procfile").write_text("this line is not a process\n")
+    commit_all(work, "break the Procfile")
+
+    result = push(deploy_env, work, site, check=False)
+
+    assert result.returncode != 0
+    assert "pre-receive hook declined" in result.stderr
+    assert "Procfile line 1 is not `name: command`" in result.stderr
+    assert served(platform, site).text == "still here\n"
+    remote_main = git("ls-remote", push_url(platform, deploy_env[1]["owner"], site), "refs/heads/main", cwd=work).stdout
+    assert remote_main.split()[0] == git("rev-parse", "HEAD~1", cwd=work).stdout.strip()
+
+
+def test_an_app_that_never_listens_fails_with_its_last_lines(deploy_env, tmp_path):
+    platform = deploy_env[0]
+    site = create_site(deploy_env, "silent")
+    work = workdir_with(tmp_path, None, {"public/index.html": "old release\n"})
+    push(deploy_env, work, site)
+    (work / "Procfile").write_text("web: echo booting the silent app; sleep 1000\n")
+    commit_all(work, "never listens")
+
+    result = push(deploy_env, work, site, check=False)
+
+    assert result.returncode != 0
+    assert "did not answer HTTP on $PORT" in result.stderr
+    assert "booting the silent app" in result.stderr
+    assert served(platform, site).text == "old release\n"
+    deployments = api(platform, deploy_env[1]["owner"], "GET", f"sites/{site}/deployments/").json()
+    assert deployments[0]["state"] == "failed" and "did not answer" in deployments[0]["error"]
+
+
+def test_another_organization_cannot_push_read_or_learn_of_a_site(deploy_env, tmp_path):
+    platform, customers, _ = deploy_env
+    site = create_site(deploy_env, "private")
+    work = workdir_with(tmp_path, None, {"index.html": "secret"})
+
+    for path in (f"sites/{site}/", f"sites/{site}/deployments/", f"sites/{site}/env/", f"sites/{site}/logs/"):
+        assert api(platform, customers["outsider"], "GET", path).status_code == 404
+    assert api(platform, customers["outsider"], "DELETE", f"sites/{site}/").status_code == 404
+    assert api(platform, customers["outsider"], "POST", f"sites/{site}/restart/").status_code == 404
+    assert site not in [s["name"] for s in api(platform, customers["outsider"], "GET", "sites/").json()]
+
+    rejected = push(deploy_env, work, site, customer="outsider", check=False)
+    unknown = push(deploy_env, work, "no-such-site-here", customer="outsider", check=False)
+    assert rejected.returncode != 0 and "Authentication failed" in rejected.stderr
+    assert rejected.stderr.replace(site, "X") == unknown.stderr.replace("no-such-site-here", "X")
+    viewer = push(deploy_env, work, site, customer="viewer", check=False)
+    assert viewer.returncode != 0 and "403" in viewer.stderr
+
+
+def test_a_viewer_reads_but_cannot_change(deploy_env):
+    platform, customers, _ = deploy_env
+    site = create_site(deploy_env, "viewed")
+    assert api(platform, customers["viewer"], "GET", f"sites/{site}/").status_code == 200
+    assert api(platform, customers["viewer"], "POST", f"sites/{site}/env/", json={"vars": {"A": "1"}}).status_code == 403
+    assert api(platform, customers["viewer"], "DELETE", f"sites/{site}/").status_code == 403
