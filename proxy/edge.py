@@ -6,8 +6,12 @@ reload. A config that fails the check is never moved into place: the running one
 from __future__ import annotations
 
 import fcntl
+import http.client
 import os
+import socket
 import subprocess
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +55,12 @@ class EdgeNginx:
     def config_path(self) -> Path:
         return self.prefix / "nginx.conf"
 
-    def render(self) -> str:
+    def render(self, generation: str = "") -> str:
         return render_to_string(
             "proxy/nginx.conf",
             {
                 "prefix": self.prefix,
+                "generation": generation or uuid.uuid4().hex,
                 "listen_address": settings.PROXY_LISTEN_ADDRESS,
                 "http_port": settings.PROXY_HTTP_PORT,
                 "client_max_body_size": settings.PROXY_CLIENT_MAX_BODY_SIZE,
@@ -74,12 +79,12 @@ class EdgeNginx:
         if result.returncode != 0:
             raise EdgeConfigInvalid((result.stderr or result.stdout).strip())
 
-    def write_config(self, text: str | None = None) -> Path:
+    def write_config(self, text: str | None = None, generation: str = "") -> Path:
         """Check `text` (default: rendered now) in a temporary file, then move it into place."""
         for sub in ("run", "tmp", "logs"):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
         candidate = self.prefix / "nginx.conf.new"
-        candidate.write_text(self.render() if text is None else text)
+        candidate.write_text(self.render(generation) if text is None else text)
         try:
             self.check(candidate)
         except EdgeConfigInvalid:
@@ -96,19 +101,53 @@ class EdgeNginx:
         except (OSError, ValueError):
             return False
 
-    def apply(self) -> None:
-        """Render from the database, check, move into place and reload a running edge."""
+    def serving_generation(self) -> str | None:
+        """The config generation the running workers answer with on the control socket."""
+        connection = _UnixHTTPConnection(str(self.prefix / "run" / "control.sock"))
+        try:
+            connection.request("GET", "/generation")
+            return connection.getresponse().read().decode()
+        except OSError:
+            return None
+        finally:
+            connection.close()
+
+    def apply(self, timeout: float = 10) -> None:
+        """Render from the database, check, move into place and reload a running edge.
+
+        Returns once the edge's workers serve the new config, so a caller can rely on it.
+        """
         self.prefix.mkdir(parents=True, exist_ok=True)
         with open(self.prefix / ".apply.lock", "w") as lock:
             # One apply at a time; the last one renders the latest table.
             fcntl.flock(lock, fcntl.LOCK_EX)
-            self.write_config()
-            if self.running():
-                result = subprocess.run(self._command(self.config_path, "-s", "reload"), capture_output=True, text=True, timeout=60)
-                if result.returncode != 0:
-                    raise EdgeConfigInvalid(f"nginx did not reload: {result.stderr.strip()}")
+            generation = uuid.uuid4().hex
+            self.write_config(generation=generation)
+            if not self.running():
+                return  # the edge reads it when it starts
+            result = subprocess.run(self._command(self.config_path, "-s", "reload"), capture_output=True, text=True, timeout=60)
+            if result.returncode != 0:
+                raise EdgeConfigInvalid(f"nginx did not reload: {result.stderr.strip()}")
+            deadline = time.monotonic() + timeout
+            while self.serving_generation() != generation:
+                if time.monotonic() > deadline:
+                    raise EdgeConfigInvalid(f"nginx did not pick up the new config within {timeout:.0f} s.")
+                time.sleep(0.01)
+            # New workers are up; the old ones close their listeners as they get the master's QUIT.
+            time.sleep(0.05)
 
     def exec_foreground(self) -> None:
         """Replace this process by nginx in the foreground (the Procfile's `edge`)."""
         command = self._command(self.config_path, "-g", "daemon off;")
         os.execvp(command[0], command)
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("edge", timeout=2)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(2)
+        self.sock.connect(self._path)

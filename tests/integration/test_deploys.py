@@ -182,3 +182,166 @@ def test_a_viewer_reads_but_cannot_change(deploy_env):
     assert api(platform, customers["viewer"], "GET", f"sites/{site}/").status_code == 200
     assert api(platform, customers["viewer"], "POST", f"sites/{site}/env/", json={"vars": {"A": "1"}}).status_code == 403
     assert api(platform, customers["viewer"], "DELETE", f"sites/{site}/").status_code == 403
+
+
+@pytest.mark.parametrize("runtime, expected", [
+    ("python", "hello from python"),
+    ("php", "hello from php"),
+    ("node", "hello from node"),
+    ("static", "hello from static"),
+])
+def test_each_runtimes_sample_app_deploys_with_git_push(deploy_env, tmp_path, runtime, expected):
+    platform = deploy_env[0]
+    site = create_site(deploy_env, runtime)
+    work = workdir_with(tmp_path, runtime)
+
+    result = push(deploy_env, work, site)
+
+    assert "is live at" in result.stderr
+    response = served(platform, site, "/some/page" if runtime == "php" else "/")
+    assert response.status_code == 200 and expected in response.text, response.text
+    if runtime == "php":  # .htaccess routed the path to the front controller
+        assert "/some/page" in response.text
+
+
+def test_rollback_and_config_changes_make_new_releases(deploy_env, tmp_path):
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "releases")
+    work = workdir_with(tmp_path, "python")
+    push(deploy_env, work, site)
+    (work / "app.py").write_text((work / "app.py").read_text().replace("hello from python", "hello from python v2"))
+    commit_all(work, "v2")
+    push(deploy_env, work, site)
+    assert "hello from python v2" in served(platform, site).text
+
+    rollback = api(platform, owner, "POST", f"sites/{site}/rollback/", json={"release": 1})
+    assert rollback.status_code == 202, rollback.text
+    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{rollback.json()['id']}/").json()["state"]
+             in ("succeeded", "failed"), 60, "the rollback")
+    text = served(platform, site).text
+    assert "hello from python" in text and "v2" not in text
+
+    change = api(platform, owner, "POST", f"sites/{site}/env/", json={"vars": {"GREETING": "configured"}})
+    assert change.status_code == 202, change.text
+    deployment = change.json()["id"]
+    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"] == "succeeded",
+             60, "the config release")
+    detail = api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()
+    assert served(platform, site).text == "hello from python: configured\n", detail  # v1's code, new config
+    releases = api(platform, owner, "GET", f"sites/{site}/releases/").json()
+    assert [r["version"] for r in releases] == [4, 3, 2, 1]
+    assert releases[0]["description"] == "Set GREETING" and releases[1]["description"] == "Rollback to v1"
+    assert api(platform, owner, "GET", f"sites/{site}/env/").json() == {"GREETING": "(set)"}
+
+    unset = api(platform, owner, "DELETE", f"sites/{site}/env/GREETING/")
+    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{unset.json()['id']}/").json()["state"] == "succeeded",
+             60, "the unset release")
+    assert served(platform, site).text == "hello from python\n"
+
+
+def test_writable_paths_keep_their_files_across_deploys_and_rollbacks(deploy_env, tmp_path):
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "uploads", writable_paths=["uploads"])
+    work = workdir_with(tmp_path, "php")
+    push(deploy_env, work, site)
+    assert "wrote uploads/kept.txt" in served(platform, site, "/?write=kept.txt&content=still-here").text
+
+    (work / "README.md").write_text("second release\n")
+    commit_all(work, "v2")
+    push(deploy_env, work, site)
+    assert served(platform, site, "/?read=kept.txt").text.strip() == "still-here"
+
+    rollback = api(platform, owner, "POST", f"sites/{site}/rollback/", json={"release": 1})
+    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{rollback.json()['id']}/").json()["state"]
+             == "succeeded", 60, "the rollback")
+    assert served(platform, site, "/?read=kept.txt").text.strip() == "still-here"
+
+
+def test_an_archive_upload_deploys(deploy_env, tmp_path):
+    import io
+    import tarfile
+
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "archive")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = b"hello from an archive\n"
+        info = tarfile.TarInfo("project-main/public/index.html")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+    response = requests.post(f"{platform.portal}/api/v1/sites/{site}/deployments/", headers=owner.headers(),
+                             files={"archive": ("site.tar.gz", buffer.getvalue())}, timeout=60)
+
+    assert response.status_code == 202, response.text
+    deployment = response.json()["id"]
+    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"]
+             in ("succeeded", "failed"), 60, "the archive deployment")
+    detail = api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()
+    assert detail["state"] == "succeeded", detail["log"]
+    assert "-----> Receiving source" in detail["log"]
+    assert served(platform, site).text == "hello from an archive\n"
+
+
+def test_an_archive_escaping_its_root_is_rejected(deploy_env):
+    import io
+    import tarfile
+
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "escape")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        link = tarfile.TarInfo("public/passwd")
+        link.type, link.linkname = tarfile.SYMTYPE, "../../../../etc/passwd"
+        tar.addfile(link)
+
+    response = requests.post(f"{platform.portal}/api/v1/sites/{site}/deployments/", headers=owner.headers(),
+                             files={"archive": ("evil.tar.gz", buffer.getvalue())}, timeout=60)
+    deployment = response.json()["id"]
+    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"] == "failed",
+             60, "the deployment to fail")
+    assert "points outside the archive" in api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["error"]
+
+
+def test_stop_start_restart_logs_and_delete(deploy_env, tmp_path, engine):
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "lifecycle")
+    push(deploy_env, workdir_with(tmp_path, "python"), site)
+
+    def settled(response):
+        deployment = response.json()["id"]
+        wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"] == "succeeded",
+                 60, "the deployment")
+
+    assert api(platform, owner, "POST", f"sites/{site}/stop/").status_code == 202
+    wait_for(lambda: served(platform, site).status_code == 503, 30, "the stopped page")
+    assert "stopped" in served(platform, site).text
+    wait_for(lambda: not [c for c in engine.list_site_containers(site) if c.running], 30, "the container to stop")
+
+    settled(api(platform, owner, "POST", f"sites/{site}/start/"))
+    assert served(platform, site).text == "hello from python\n"
+    before = {c.name for c in engine.list_site_containers(site) if c.running}
+    settled(api(platform, owner, "POST", f"sites/{site}/restart/"))
+    wait_for(lambda: {c.name for c in engine.list_site_containers(site) if c.running}.isdisjoint(before), 30,
+             "the restart to replace the container")
+    assert served(platform, site).text == "hello from python\n"
+
+    logs = api(platform, owner, "GET", f"sites/{site}/logs/?lines=50").json()["lines"]
+    assert any("GET / HTTP" in line or "Booting worker" in line for line in logs), logs
+
+    assert api(platform, owner, "DELETE", f"sites/{site}/").status_code == 204
+    assert api(platform, owner, "GET", f"sites/{site}/").status_code == 404
+    wait_for(lambda: served(platform, site).status_code == 404, 30, "the route to go")
+    wait_for(lambda: not engine.list_site_containers(site), 30, "the containers to go")
+
+
+def test_the_openapi_schema_is_published(deploy_env):
+    platform = deploy_env[0]
+    schema = requests.get(f"{platform.portal}/api/v1/schema/", headers=deploy_env[1]["owner"].headers(), timeout=30)
+    assert schema.status_code == 200
+    assert "/api/v1/sites/{name}/deployments/" in schema.text
