@@ -12,3 +12,7 @@ run: install
 # Pass pytest arguments with ARGS, e.g. `make test ARGS="tests/unit -k healthz"`.
 test: install
 	@$(PYTHON) -m hosting.launcher.test $(ARGS)
+
+# Benchmarks, measured side by side in one run; they write their tables to BENCHMARKS.md.
+bench: install
+	@$(PYTHON) -m bench.deploys

@@ -108,9 +108,12 @@ def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archi
         runtime = CATALOG[site.runtime] if site.runtime in CATALOG else detect_runtime(app_dir)
         how = "set for the site" if site.runtime in CATALOG else "detected"
         stream.write(f"-----> {runtime.label} app ({how})")
+        reported = []
         if runtime.build_command:
-            _run_build_container(deployment, site, runtime, app_dir, engine, stream)
-        if "web" in manifest.processes:
+            reported = _run_build_container(deployment, site, runtime, app_dir, engine, stream)
+        if any(line.startswith("-----> Web process") for line in reported):
+            pass  # the runtime's build script said which web process runs, with what it detected
+        elif "web" in manifest.processes:
             stream.write(f"-----> Web process: {manifest.processes['web']}")
         else:
             stream.write(f"-----> Web process: the {runtime.name} default ({' '.join(runtime.web_command)})")
@@ -128,7 +131,8 @@ def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archi
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_build_container(deployment, site, runtime, app_dir, engine, stream) -> None:
+def _run_build_container(deployment, site, runtime, app_dir, engine, stream) -> list[str]:
+    """Run the runtime's build script; returns its output lines."""
     cache = cache_dir(site)
     cache.mkdir(parents=True, exist_ok=True)
     os.chown(cache, APP_UID, APP_UID)
@@ -141,7 +145,13 @@ def _run_build_container(deployment, site, runtime, app_dir, engine, stream) -> 
         app_writable=True,
     )
     timeout = site.plan.build_timeout_seconds
-    result = engine.run_once(spec, timeout=timeout, on_line=lambda line: stream.write(f"       {line}"))
+    lines: list[str] = []
+
+    def relay(line: str) -> None:
+        lines.append(line)
+        stream.write(line)  # the build scripts indent their own lines, Heroku style
+
+    result = engine.run_once(spec, timeout=timeout, on_line=relay)
     if result.timed_out:
         raise BuildFailed(f"The build took longer than {timeout} s, your plan's limit, and was stopped.")
     if result.oom_killed:
@@ -149,4 +159,5 @@ def _run_build_container(deployment, site, runtime, app_dir, engine, stream) -> 
     if result.exit_code != 0:
         last = [line for line in result.output.strip().splitlines() if line.strip()][-1:] or ["no output"]
         raise BuildFailed(f"The build failed (exit code {result.exit_code}): {last[0].strip()}")
+    return lines
 

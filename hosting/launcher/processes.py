@@ -36,6 +36,12 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.popen.poll() is None
 
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
     def last_log_lines(self, count: int = 5) -> str:
         try:
             lines = self.log_path.read_text(errors="replace").strip().splitlines()

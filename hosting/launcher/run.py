@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,21 +13,9 @@ from hosting.launcher import Abort, fail, say
 from hosting.launcher.platform import check_database, load_django
 from hosting.launcher.processes import tcp_port_open
 from hosting.launcher.services import start_dockerd_if_needed, start_redis
+from hosting.launcher.stack import read_procfile
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def read_procfile(path: Path) -> list[tuple[str, str]]:
-    entries = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, command = line.partition(":")
-        if not sep or not name.strip().isidentifier() or not command.strip():
-            raise Abort(f"{path.name} line {number} is not `name: command`.")
-        entries.append((name.strip(), command.strip()))
-    return entries
 
 
 def _check_port_free(bind: str, setting: str) -> None:

@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 from hosting.launcher import Abort, say
@@ -109,12 +110,17 @@ def start_throwaway_postgres(work_dir: Path, log_dir: Path) -> tuple[ManagedProc
         **as_postgres,
     )
     postgres.wait_until(lambda: tcp_port_open("127.0.0.1", port), timeout=60, what="waiting for its port")
+
+    created = subprocess.run([_postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "hosting"],
+                             capture_output=True, text=True, timeout=60)
+    if created.returncode != 0:
+        postgres.stop()
+        raise Abort(f"createdb failed: {created.stderr.strip()}")
     return postgres, f"postgres://postgres@127.0.0.1:{port}/hosting"
 
 
 def unmount_everything_under(directory: Path) -> None:
     """Unmount leftover mounts (site volumes of a test that crashed) before deleting `directory`."""
-    import subprocess
 
     prefix = str(directory.resolve()) + "/"
     with open("/proc/mounts") as mounts:

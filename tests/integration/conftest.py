@@ -225,14 +225,14 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def platform(django_db_setup, django_db_blocker, tmp_path_factory):
-    """web (gunicorn), the control worker, this host's agent and the edge, on the test database."""
-    from hosting.launcher.processes import free_tcp_port, tcp_port_open
+    """Every process of the Procfile (web, worker, agent, beat, edge), on the test database."""
+    from hosting.launcher.processes import free_tcp_port
+    from hosting.launcher.stack import start_platform, stop_platform, wait_until_ready
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.fail("integration tests need the PostgreSQL and Redis that `make test` starts; run them with make test")
     portal_port, edge_port = free_tcp_port(), free_tcp_port()
-    log_dir = tmp_path_factory.mktemp("platform")
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
@@ -240,31 +240,18 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory):
         "PORTAL_BIND": f"127.0.0.1:{portal_port}",
         "PROXY_HTTP_PORT": str(edge_port),
         "HOST_NAME": "platform-test",
+        "WORKER_NAME": "control-platform-test",
         "HEARTBEAT_INTERVAL": "2",
         "HOST_DOWN_AFTER": "10",
         "DRAIN_SECONDS": "2",
         "START_TIMEOUT": "10",
     })
-    commands = {
-        "edge": ["manage.py", "edge"],
-        "web": ["-m", "gunicorn", "hosting.wsgi", "--bind", f"127.0.0.1:{portal_port}", "--worker-class", "gthread",
-                "--threads", "8", "--workers", "1", "--timeout", "600"],
-        "worker": ["-m", "celery", "-A", "hosting", "worker", "--queues", "control,proxy", "--hostname",
-                   "control-platform@%h", "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-        "agent": ["manage.py", "agent", "--concurrency", "2"],
-    }
-    processes = {}
+    processes = start_platform(env, tmp_path_factory.mktemp("platform"))
     try:
-        for name, args in commands.items():
-            processes[name] = ChildProcess(f"platform-{name}", [sys.executable, *args], env, log_dir)
-        wait_for(lambda: tcp_port_open("127.0.0.1", portal_port), 60, "the portal to listen")
-        wait_for(lambda: tcp_port_open("127.0.0.1", edge_port), 60, "the edge to listen")
-        wait_for(lambda: "ready." in processes["agent"].output() and "ready." in processes["worker"].output(), 90,
-                 "the worker and the agent to be ready")
+        wait_until_ready(processes, portal_port, edge_port)
         yield Platform(f"http://127.0.0.1:{portal_port}", edge_port, Path(settings.DATA_DIR), processes)
     finally:
-        for process in processes.values():
-            process.stop()
+        stop_platform(processes)
 
 
 @dataclass

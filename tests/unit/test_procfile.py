@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hosting.launcher import Abort
-from hosting.launcher.run import BASE_DIR, read_procfile
+from hosting.launcher.stack import BASE_DIR, read_procfile
 
 
 def test_the_platform_procfile_names_every_process():
