@@ -49,6 +49,21 @@ class Bench:
         response.raise_for_status()
         return response
 
+    def delete_sites(self) -> None:
+        """Delete the benchmark's sites and wait until their containers are gone."""
+        from hosting.engine import ContainerEngine
+
+        for site in ("bench-static", "bench-python"):
+            requests.delete(f"{self.portal}/api/v1/sites/{site}/", headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        engine = ContainerEngine()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(engine.list_site_containers(s) for s in ("bench-static", "bench-python")):
+            time.sleep(0.5)
+        for site in ("bench-static", "bench-python"):
+            for container in engine.list_site_containers(site):
+                engine.remove(container.name)
+        engine.close()
+
     def served(self, site: str) -> str:
         return requests.get(f"http://127.0.0.1:{self.edge_port}/", headers={"Host": f"{site}.apps.localhost"}, timeout=10).text
 
@@ -132,10 +147,12 @@ def main() -> int:
         token = manage(env, "create_token", "bench@example.com").strip()
         work = Path(tempfile.mkdtemp(prefix="hosting-bench-repos-"))
         processes = start_platform(env, work / "logs")
+        bench = Bench(env, f"http://127.0.0.1:{portal_port}", edge_port, token, work)
         try:
             wait_until_ready(processes, portal_port, edge_port)
-            body = run(Bench(env, f"http://127.0.0.1:{portal_port}", edge_port, token, work))
+            body = run(bench)
         finally:
+            bench.delete_sites()
             stop_platform(processes)
             shutil.rmtree(work, ignore_errors=True)
     write_section("deploys", "Deploys: push to live", body)

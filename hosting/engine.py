@@ -400,9 +400,15 @@ class ContainerEngine:
         """Remove the container whatever its state; a container that is not there is fine."""
         try:
             container = self._call(f"removing container {name}", self.client.containers.get, name)
-            self._call(f"removing container {name}", container.remove, force=True)
+            container.remove(force=True)
         except ContainerNotFound:
             pass
+        except docker.errors.APIError as exc:
+            if exc.status_code in (404, 409):  # gone already, or another worker is removing it
+                return
+            raise _translate(exc, f"removing container {name}") from exc
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _translate(exc, f"removing container {name}") from exc
 
     def list_site_containers(self, site: str | None = None) -> list[ContainerState]:
         filters = {"label": [f"{LABEL_MANAGED}=true"] + ([f"{LABEL_SITE}={site}"] if site else [])}

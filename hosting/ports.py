@@ -1,6 +1,8 @@
 """The per-host port allocator for site containers' published ports."""
 from __future__ import annotations
 
+import socket
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -12,19 +14,35 @@ class NoPortLeft(PlatformError):
     pass
 
 
-def allocate_port(host: Host, holder: str) -> int:
+def port_is_bindable(address: str, port: int) -> bool:
+    """Whether nothing on this machine listens on address:port (a leftover container, another program)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, port))
+            return True
+        except OSError:
+            return False
+
+
+def allocate_port(host: Host, holder: str, avoid: frozenset[int] = frozenset(), check_local: bool = False) -> int:
     """A port of `host` for `holder`; the same one again if it already holds one.
 
     Two allocations racing for the same free port both try to insert it; the unique constraint
-    lets one win and the other retries with the next free port.
+    lets one win and the other retries with the next free port. With `check_local` (the caller
+    runs on that host), ports something else already listens on are skipped too.
     """
     low, high = settings.SITE_PORT_RANGE
     for _ in range(50):
         existing = HostPort.objects.filter(host=host, holder=holder).values_list("port", flat=True).first()
-        if existing is not None:
+        if existing is not None and existing not in avoid:
             return existing
-        taken = set(HostPort.objects.filter(host=host).values_list("port", flat=True))
-        port = next((p for p in range(low, high + 1) if p not in taken), None)
+        HostPort.objects.filter(host=host, holder=holder).delete()
+        taken = set(HostPort.objects.filter(host=host).values_list("port", flat=True)) | set(avoid)
+        port = next(
+            (p for p in range(low, high + 1)
+             if p not in taken and (not check_local or port_is_bindable(host.service_address, p))),
+            None,
+        )
         if port is None:
             raise NoPortLeft(f"Host {host.name} has no free port left in {low}-{high}.")
         try:

@@ -87,7 +87,8 @@ class Release(models.Model):
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="releases")
     version = models.PositiveIntegerField()
-    slug = models.ForeignKey(Slug, on_delete=models.PROTECT, related_name="releases")
+    # RESTRICT: a slug in use by a release cannot go, unless its whole site is being deleted.
+    slug = models.ForeignKey(Slug, on_delete=models.RESTRICT, related_name="releases")
     encrypted_config = models.TextField(help_text="The env vars at release time, encrypted JSON.")
     description = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)

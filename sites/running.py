@@ -6,11 +6,12 @@ import logging
 import os
 import shutil
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
 
-from hosting.engine import ContainerEngine, ContainerSpec, Mount, container_name
+from hosting.engine import ContainerEngine, ContainerSpec, Mount, PortInUse, container_name
 from hosting.errors import CustomerError, HostingError
 from hosting.images import APP_UID, runtime_image
 from hosting.limits import limits_for_plan
@@ -99,26 +100,54 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
                 )
         command = ("bash", "-c", slug.processes["web"]) if "web" in slug.processes else runtime.web_command
         name = container_name(site.name, release.label, f"d{deployment.id}")
-        port = allocate_port(host, name)
-        instance, _ = Instance.objects.update_or_create(
-            name=name,
-            defaults=dict(host=host, site_label=site.name, release_label=release.label, port=port,
-                          memory_mb=limits.memory_mb, cpu_millicores=limits.cpu_millicores, state=Instance.State.STARTING),
-        )
         stream.write(f"-----> Starting {release.label} on {host.name}")
+        port, instance = _start_on_a_free_port(engine, host, name, ContainerSpec(
+            **base, instance=f"d{deployment.id}", command=command, host_port=None,
+        ))
         try:
-            engine.start(ContainerSpec(**base, instance=f"d{deployment.id}", command=command, host_port=port))
             engine.wait_until_answering(name, host.service_address, port, timeout=settings.START_TIMEOUT)
         except HostingError:
-            engine.remove(name)
-            release_port(host, name)
-            Instance.objects.filter(pk=instance.pk).update(state=Instance.State.FAILED, port=None)
+            _discard(engine, host, instance)
             raise
         Instance.objects.filter(pk=instance.pk).update(state=Instance.State.RUNNING)
         stream.write("       It answers HTTP; switching traffic to it")
         return instance
     finally:
         stream.close()
+
+
+def _start_on_a_free_port(engine: ContainerEngine, host: Host, name: str, spec: ContainerSpec) -> tuple[int, Instance]:
+    """Allocate a port and start; a port Docker finds taken (by something the table does not
+    know of) is avoided and the next one tried."""
+    avoid: set[int] = set()
+    for attempt in range(5):
+        port = allocate_port(host, name, avoid=frozenset(avoid), check_local=True)
+        instance, _ = Instance.objects.update_or_create(
+            name=name,
+            defaults=dict(host=host, site_label=spec.site, release_label=spec.release, port=port,
+                          memory_mb=spec.limits.memory_mb, cpu_millicores=spec.limits.cpu_millicores,
+                          state=Instance.State.STARTING),
+        )
+        try:
+            engine.start(replace(spec, host_port=port))
+            return port, instance
+        except PortInUse:
+            avoid.add(port)
+            if attempt < 4:
+                continue
+            _discard(engine, host, instance)
+            raise
+        except HostingError:
+            _discard(engine, host, instance)
+            raise
+    raise AssertionError("unreachable")
+
+
+def _discard(engine: ContainerEngine, host: Host, instance: Instance) -> None:
+    """An instance that never went live: nothing of it stays behind."""
+    engine.remove(instance.name)
+    release_port(host, instance.name)
+    Instance.objects.filter(pk=instance.pk).update(state=Instance.State.FAILED, port=None)
 
 
 def stop_instance(instance: Instance, engine: ContainerEngine) -> None:

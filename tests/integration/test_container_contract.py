@@ -162,3 +162,11 @@ def test_the_cis_checks_catch_a_container_that_breaks_them():
     failed = {line.split()[0] for line in cis_section_5_failures(bad)}
     assert failed == {"5.3", "5.4", "5.5", "5.7", "5.9", "5.10", "5.11", "5.12", "5.13", "5.14", "5.15", "5.16",
                       "5.17", "5.19", "5.20", "5.21", "5.25", "5.26", "5.28", "5.30", "5.31"}
+
+
+def test_its_health_check_passes_while_it_answers(inspected):
+    site, doc = inspected
+    test = doc["Config"]["Healthcheck"]["Test"]
+    assert test[0] == "CMD"
+    result = site.engine.client.containers.get(site.spec.name).exec_run(test[1:])
+    assert result.exit_code == 0, result.output
