@@ -345,3 +345,44 @@ def test_the_openapi_schema_is_published(deploy_env):
     schema = requests.get(f"{platform.portal}/api/v1/schema/", headers=deploy_env[1]["owner"].headers(), timeout=30)
     assert schema.status_code == 200
     assert "/api/v1/sites/{name}/deployments/" in schema.text
+
+
+def test_the_release_command_runs_before_the_switch_and_can_stop_it(deploy_env, tmp_path):
+    platform = deploy_env[0]
+    site = create_site(deploy_env, "phase")
+    work = workdir_with(tmp_path, None, {"public/index.html": "first\n",
+                                         "Procfile": "release: echo running the release phase for $GREETING\n"})
+    ok = push(deploy_env, work, site)
+    assert "running the release phase" in ok.stderr
+    assert served(platform, site).text == "first\n"
+
+    (work / "Procfile").write_text("release: echo migration failed; exit 3\n")
+    (work / "public/index.html").write_text("second\n")
+    commit_all(work, "failing release phase")
+    failed = push(deploy_env, work, site, check=False)
+
+    assert failed.returncode != 0
+    assert "migration failed" in failed.stderr and "release command failed with exit code 3" in failed.stderr
+    assert served(platform, site).text == "first\n"
+
+
+def test_a_push_larger_than_the_plan_allows_is_refused(deploy_env, tmp_path):
+    import os
+
+    from accounts.models import Plan
+    from sites.models import Site
+
+    platform = deploy_env[0]
+    site = create_site(deploy_env, "toobig")
+    tiny = Plan.objects.create(name=f"tiny-{site}", label="Tiny", memory_mb=128, cpu_millicores=250, pids_limit=64,
+                               disk_mb=64, max_sites=1, max_custom_domains=0, max_push_mb=1, build_timeout_seconds=60)
+    Site.objects.filter(name=site).update(plan=tiny)
+    work = workdir_with(tmp_path, None, {"public/index.html": "small\n"})
+    (work / "public" / "big.bin").write_bytes(os.urandom(3 * 2**20))
+    commit_all(work, "too big")
+
+    result = push(deploy_env, work, site, check=False)
+
+    assert result.returncode != 0
+    assert "allows 1 MB" in result.stderr or "exceeds maximum allowed size" in result.stderr, result.stderr
+    assert served(platform, site).status_code == 404  # nothing was deployed
