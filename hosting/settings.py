@@ -126,6 +126,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "check-host-heartbeats": {"task": "hosting.check_host_heartbeats", "schedule": 10.0},
+    "renew-certificates": {"task": "proxy.renew_certificates", "schedule": 6 * 3600.0},
+    "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
 }
 
 # --- Fleet ------------------------------------------------------------------------------------
@@ -184,6 +186,20 @@ PROXY_HTTP_PORT = env_int("PROXY_HTTP_PORT", 8080)
 PROXY_HTTPS_PORT = env_int("PROXY_HTTPS_PORT", 8443)
 NGINX_BINARY = env_str("NGINX_BINARY", "nginx")
 PROXY_CLIENT_MAX_BODY_SIZE = env_str("PROXY_CLIENT_MAX_BODY_SIZE", "100m")
+PROXY_WORKER_PROCESSES = env_str("PROXY_WORKER_PROCESSES", "auto")
+PROXY_UPSTREAM_KEEPALIVE = env_int("PROXY_UPSTREAM_KEEPALIVE", 256)  # idle connections kept per worker
+PROXY_ROUTES_MEMORY_MB = env_int("PROXY_ROUTES_MEMORY_MB", 64)  # the shared routing table (~100 bytes a route)
+NGINX_MODULES_DIR = env_str("NGINX_MODULES_DIR", "/usr/lib/nginx/modules")
+CERTS_DIR = DATA_DIR / "certs"
+# TLS: empty ACME_DIRECTORY_URL turns certificate issuance off (the edge still serves HTTPS with
+# a self-signed fallback). Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory
+ACME_DIRECTORY_URL = env_str("ACME_DIRECTORY_URL", "")
+ACME_EMAIL = env_str("ACME_EMAIL", "")
+ACME_CA_BUNDLE = env_str("ACME_CA_BUNDLE", "")  # trust for a private ACME server's API (Pebble)
+CLOUDFLARE_API_TOKEN = env_str("CLOUDFLARE_API_TOKEN", "")  # for the wildcard of PLATFORM_DOMAIN
+CERTBOT_BINARY = env_str("CERTBOT_BINARY", "certbot")
+DOMAIN_VERIFICATION_ADDRESS = env_str("DOMAIN_VERIFICATION_ADDRESS", "")  # host:port to fetch HTTP tokens from (tests)
+ACME_WEBROOT = DATA_DIR / "acme-webroot"
 PROXY_CONNECT_TIMEOUT = env_int("PROXY_CONNECT_TIMEOUT", 5)
 PROXY_READ_TIMEOUT = env_int("PROXY_READ_TIMEOUT", 60)
 EDGE_DIR = DATA_DIR / "edge"

@@ -1,10 +1,17 @@
-"""The edge nginx: its own prefix directory and a config rendered from the routing table.
+"""The edge nginx: its own prefix directory, a config rendered in one place, and a routing table
+changed in place.
 
-Applying is always: render, write a temporary file, `nginx -t` it, move it into place atomically,
-reload. A config that fails the check is never moved into place: the running one keeps serving.
+Two ways a change reaches the running edge:
+- routes (which hostname goes to which instance, or which status page): written to the routes
+  file and sent to the workers' shared table through the control socket. No reload, so a deploy's
+  switch costs the same at ten or ten thousand sites.
+- everything else (certificates, settings): apply() renders the config, writes it to a temporary
+  file, checks it with `nginx -t`, moves it into place atomically and reloads. A config that fails
+  the check is never moved into place: the running one keeps serving.
 """
 from __future__ import annotations
 
+import datetime
 import fcntl
 import http.client
 import os
@@ -12,32 +19,66 @@ import socket
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from proxy.models import Route
+from proxy.models import Certificate, Route, VerificationToken
 from proxy.validation import validate_group, validate_hostname, validate_upstream
+
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+PAGES = ("404", "stopped", "suspended", "starting")
 
 
 class EdgeConfigInvalid(Exception):
     """`nginx -t` refused a rendered config; the message carries nginx's own words."""
 
 
-def routing_context() -> dict:
-    """The routing table as the template needs it; every value is validated again on the way out."""
-    live, resting, groups = [], [], {}
-    for route in Route.objects.order_by("hostname"):
-        validate_hostname(route.hostname)
-        validate_group(route.group)
-        if route.status == Route.Status.LIVE and route.upstreams:
-            groups.setdefault(route.group, sorted({validate_upstream(u) for u in route.upstreams}))
-            live.append(route)
-        else:
-            resting.append(route)
-    return {"live": live, "resting": resting, "groups": sorted(groups.items())}
+class EdgeUnreachable(Exception):
+    """The running edge did not take a route change through its control socket."""
+
+
+def route_line(route: Route) -> str:
+    """A route as the Lua table stores it; every value is validated again on the way out."""
+    validate_hostname(route.hostname)
+    validate_group(route.group)
+    for upstream in route.upstreams:
+        validate_upstream(upstream)
+    if route.status not in Route.Status.values:
+        raise ValueError(f"bad route status {route.status!r}")
+    return route.line()
+
+
+def verification_line(token: VerificationToken) -> str:
+    validate_hostname(token.hostname)
+    if not token.token.isalnum():
+        raise ValueError("bad verification token")
+    return token.line()
+
+
+@dataclass(frozen=True)
+class CertificateFiles:
+    name: str  # a hostname, or *.domain
+    certificate: Path
+    key: Path
+
+
+def certificate_dir(hostname: str) -> Path:
+    return Path(settings.CERTS_DIR) / hostname.replace("*", "_wildcard")
+
+
+def installed_certificates() -> list[CertificateFiles]:
+    files = []
+    for cert in Certificate.objects.filter(state=Certificate.State.ISSUED).order_by("hostname"):
+        name = cert.hostname
+        validate_hostname(name[2:] if name.startswith("*.") else name)
+        directory = certificate_dir(name)
+        if (directory / "fullchain.pem").exists() and (directory / "privkey.pem").exists():
+            files.append(CertificateFiles(name, directory / "fullchain.pem", directory / "privkey.pem"))
+    return files
 
 
 @dataclass(frozen=True)
@@ -55,34 +96,80 @@ class EdgeNginx:
     def config_path(self) -> Path:
         return self.prefix / "nginx.conf"
 
+    @property
+    def routes_file(self) -> Path:
+        return self.prefix / "routes.txt"
+
+    @property
+    def pages_dir(self) -> Path:
+        return self.prefix / "pages"
+
+    @property
+    def control_socket(self) -> Path:
+        return self.prefix / "run" / "control.sock"
+
+    # --- rendering -------------------------------------------------------------------------------
+
     def render(self, generation: str = "") -> str:
         return render_to_string(
             "proxy/nginx.conf",
             {
                 "prefix": self.prefix,
+                "modules_dir": settings.NGINX_MODULES_DIR,
+                "worker_processes": settings.PROXY_WORKER_PROCESSES,
                 "generation": generation or uuid.uuid4().hex,
                 "listen_address": settings.PROXY_LISTEN_ADDRESS,
                 "http_port": settings.PROXY_HTTP_PORT,
+                "https_port": settings.PROXY_HTTPS_PORT,
                 "client_max_body_size": settings.PROXY_CLIENT_MAX_BODY_SIZE,
                 "connect_timeout": settings.PROXY_CONNECT_TIMEOUT,
                 "read_timeout": settings.PROXY_READ_TIMEOUT,
-                **routing_context(),
+                "upstream_keepalive": settings.PROXY_UPSTREAM_KEEPALIVE,
+                "lua_dir": LUA_DIR,
+                "routes_file": self.routes_file,
+                "routes_dict_mb": settings.PROXY_ROUTES_MEMORY_MB,
+                "pages_dir": self.pages_dir,
+                "webroot": settings.ACME_WEBROOT,
+                "fallback": self.fallback_certificate(),
+                "certificates": installed_certificates(),
             },
         )
 
-    def _command(self, config: Path, *extra: str) -> list[str]:
-        # `-e stderr` keeps nginx away from the distro's /var/log/nginx before it reads our config.
-        return [self.binary, "-p", str(self.prefix), "-c", str(config), "-e", "stderr", *extra]
+    def routes_text(self) -> str:
+        lines = [route_line(r) for r in Route.objects.order_by("hostname")]
+        lines += [verification_line(t) for t in VerificationToken.objects.order_by("hostname")]
+        return "\n".join(lines) + "\n"
+
+    def fallback_certificate(self) -> CertificateFiles:
+        """A self-signed certificate for names the edge has none for (made once)."""
+        directory = self.prefix / "fallback-tls"
+        files = CertificateFiles("default", directory / "cert.pem", directory / "key.pem")
+        if not files.certificate.exists():
+            _write_self_signed(directory, files)
+        return files
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def _prepare_dirs(self) -> None:
+        for sub in ("run", "tmp", "logs", "pages"):
+            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+        Path(settings.ACME_WEBROOT).mkdir(parents=True, exist_ok=True)
+        for page in PAGES:
+            (self.pages_dir / f"{page}.html").write_text(render_to_string(f"proxy/pages/{page}.html"))
+
+    def write_routes_file(self) -> None:
+        _atomic_write(self.routes_file, self.routes_text())
 
     def check(self, config: Path) -> None:
-        result = subprocess.run(self._command(config, "-t", "-q"), capture_output=True, text=True, timeout=60)
+        result = subprocess.run(self._command(config, "-t", "-q"), capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise EdgeConfigInvalid((result.stderr or result.stdout).strip())
 
     def write_config(self, text: str | None = None, generation: str = "") -> Path:
         """Check `text` (default: rendered now) in a temporary file, then move it into place."""
-        for sub in ("run", "tmp", "logs"):
-            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+        self._prepare_dirs()
+        if not self.routes_file.exists():
+            self.write_routes_file()
         candidate = self.prefix / "nginx.conf.new"
         candidate.write_text(self.render(generation) if text is None else text)
         try:
@@ -93,6 +180,12 @@ class EdgeNginx:
         os.replace(candidate, self.config_path)
         return self.config_path
 
+    # --- the running edge ------------------------------------------------------------------------
+
+    def _command(self, config: Path, *extra: str) -> list[str]:
+        # `-e stderr` keeps nginx away from the distro's /var/log/nginx before it reads our config.
+        return [self.binary, "-p", str(self.prefix), "-c", str(config), "-e", "stderr", *extra]
+
     def running(self) -> bool:
         try:
             pid = int((self.prefix / "run" / "nginx.pid").read_text().strip())
@@ -101,27 +194,20 @@ class EdgeNginx:
         except (OSError, ValueError):
             return False
 
-    def serving_generation(self) -> str | None:
-        """The config generation the running workers answer with on the control socket."""
-        connection = _UnixHTTPConnection(str(self.prefix / "run" / "control.sock"))
-        try:
-            connection.request("GET", "/generation")
-            return connection.getresponse().read().decode()
-        except OSError:
-            return None
-        finally:
-            connection.close()
-
-    def apply(self, timeout: float = 10) -> None:
-        """Render from the database, check, move into place and reload a running edge.
-
-        Returns once the edge's workers serve the new config, so a caller can rely on it.
-        """
+    @contextmanager
+    def locked(self):
+        """One change at a time: applies and route updates never interleave."""
         self.prefix.mkdir(parents=True, exist_ok=True)
-        with open(self.prefix / ".apply.lock", "w") as lock:
-            # One apply at a time; the last one renders the latest table.
+        with open(self.prefix / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def apply(self, timeout: float = 30) -> None:
+        """Render, check, move into place and reload; returns once the workers serve it."""
+        with self.locked():
             generation = uuid.uuid4().hex
+            self._prepare_dirs()
+            self.write_routes_file()
             self.write_config(generation=generation)
             if not self.running():
                 return  # the edge reads it when it starts
@@ -129,12 +215,35 @@ class EdgeNginx:
             if result.returncode != 0:
                 raise EdgeConfigInvalid(f"nginx did not reload: {result.stderr.strip()}")
             deadline = time.monotonic() + timeout
-            while self.serving_generation() != generation:
+            while self._control("GET", "/generation") != generation:
                 if time.monotonic() > deadline:
                     raise EdgeConfigInvalid(f"nginx did not pick up the new config within {timeout:.0f} s.")
                 time.sleep(0.01)
             # New workers are up; the old ones close their listeners as they get the master's QUIT.
             time.sleep(0.05)
+
+    def update_routes(self, changed: list[str], removed: list[str]) -> None:
+        """Route lines changed or removed: into the routes file, then into the running table."""
+        with self.locked():
+            self.write_routes_file()
+            if not self.running():
+                return
+            if changed and self._control("PUT", "/routes", "\n".join(changed)) is None:
+                raise EdgeUnreachable("the edge did not take the route change")
+            if removed and self._control("DELETE", "/routes", "\n".join(removed)) is None:
+                raise EdgeUnreachable("the edge did not take the route removal")
+
+    def _control(self, method: str, path: str, body: str = "") -> str | None:
+        connection = _UnixHTTPConnection(str(self.control_socket))
+        try:
+            connection.request(method, path, body=body.encode() if body else None)
+            response = connection.getresponse()
+            text = response.read().decode()
+            return text if response.status == 200 else None
+        except OSError:
+            return None
+        finally:
+            connection.close()
 
     def exec_foreground(self) -> None:
         """Replace this process by nginx in the foreground (the Procfile's `edge`)."""
@@ -142,12 +251,39 @@ class EdgeNginx:
         os.execvp(command[0], command)
 
 
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _write_self_signed(directory: Path, files: CertificateFiles) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hosting edge fallback")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256())
+    )
+    fd = os.open(files.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    files.certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 class _UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: str) -> None:
-        super().__init__("edge", timeout=2)
+        super().__init__("edge", timeout=5)
         self._path = path
 
     def connect(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(2)
+        self.sock.settimeout(5)
         self.sock.connect(self._path)

@@ -1,4 +1,5 @@
-"""The edge's routing table: which hostname goes where. Rendered into nginx by proxy.edge."""
+"""The edge's state: the routing table, domain verification tokens, certificates, traffic, and
+how the last apply went. Rendered into nginx by proxy.edge."""
 from __future__ import annotations
 
 from django.db import models
@@ -15,6 +16,8 @@ class Route(models.Model):
     group = models.CharField(max_length=63, db_index=True, help_text="Routes of one site share a group (the site's name).")
     upstreams = models.JSONField(default=list, help_text="host:port addresses of the live instances.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTING)
+    https_redirect = models.BooleanField(default=False)
+    hsts = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -22,3 +25,67 @@ class Route(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+    def line(self) -> str:
+        """The route as the edge's Lua table stores it (see proxy/lua/hosting_edge.lua)."""
+        flags = ("h" if self.https_redirect else "") + ("s" if self.hsts else "")
+        return f"{self.hostname} {self.status} {flags or '-'} {self.group} {','.join(self.upstreams)}".rstrip()
+
+
+class VerificationToken(models.Model):
+    """Served by the edge at http://<hostname>/.well-known/hosting-verification while pending."""
+
+    hostname = models.CharField(max_length=253, unique=True)
+    token = models.CharField(max_length=64)
+
+    def line(self) -> str:
+        return f"verify:{self.hostname} {self.token}"
+
+
+class Certificate(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ISSUED = "issued", "Issued"
+        FAILED = "failed", "Failed"
+
+    hostname = models.CharField(max_length=253, unique=True, help_text="The name, or *.<domain> for a wildcard.")
+    group = models.CharField(max_length=63, blank=True, help_text="The site it belongs to; blank for the platform's.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True, help_text="Why the last issuance failed, for the customer.")
+    issued_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class EdgeState(models.Model):
+    """One row: how the last apply of the edge config went, shown to staff in the admin."""
+
+    applied_at = models.DateTimeField(null=True, blank=True)
+    apply_seconds = models.FloatField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "edge state"
+
+    def __str__(self) -> str:
+        return "failing" if self.error else "healthy"
+
+
+class SiteTraffic(models.Model):
+    """Requests and bytes per site and minute, from the edge's access log (for the portal's charts)."""
+
+    group = models.CharField(max_length=63)
+    minute = models.DateTimeField()
+    requests = models.PositiveBigIntegerField(default=0)
+    bytes_sent = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "minute"], name="one_bucket_per_site_minute")]
+        ordering = ["group", "minute"]

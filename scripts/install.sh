@@ -24,6 +24,12 @@ have redis-server || packages+=(redis-server)
 have git || packages+=(git)
 have debootstrap || packages+=(debootstrap)
 have iptables || packages+=(iptables)
+# The edge's dynamic routing (Lua in nginx), certificates (certbot), the ACME test server (pebble)
+# and the benchmarks' load generator (wrk).
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for package in libnginx-mod-http-lua lua-resty-core certbot python3-certbot-dns-cloudflare pebble wrk; do
+  installed "$package" || packages+=("$package")
+done
 pg_initdb || packages+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 

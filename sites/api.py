@@ -19,9 +19,9 @@ from rest_framework.views import APIView
 
 from hosting.errors import HostingError
 from hosting.runtimes import CATALOG
-from sites import deploys, services
+from sites import deploys, domains, services
 from sites.logstream import DeploymentLog
-from sites.models import Deployment, Release, Site
+from sites.models import Deployment, Domain, Release, Site
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -35,7 +35,7 @@ class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
         fields = ["name", "organization", "url", "git_url", "status", "runtime", "current_release", "writable_paths",
-                  "domains", "created_at"]
+                  "force_https", "hsts", "domains", "created_at"]
 
     def get_url(self, site: Site) -> str:
         return services.site_url(site)
@@ -55,7 +55,7 @@ class SiteSerializer(serializers.ModelSerializer):
         return site.current_release.label if site.current_release_id else None
 
     def get_domains(self, site: Site) -> list[str]:
-        return list(site.domains.values_list("hostname", flat=True))
+        return list(site.domains.filter(verified_at__isnull=False).values_list("hostname", flat=True))
 
 
 class SiteCreateSerializer(serializers.Serializer):
@@ -66,7 +66,37 @@ class SiteCreateSerializer(serializers.Serializer):
 
 
 class SiteUpdateSerializer(serializers.Serializer):
-    writable_paths = serializers.ListField(child=serializers.CharField(max_length=300))
+    writable_paths = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
+    force_https = serializers.BooleanField(required=False, help_text="Redirect HTTP to HTTPS.")
+    hsts = serializers.BooleanField(required=False, help_text="Send Strict-Transport-Security over HTTPS.")
+
+
+class DomainSerializer(serializers.ModelSerializer):
+    verified = serializers.SerializerMethodField()
+    verification = serializers.SerializerMethodField()
+    certificate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Domain
+        fields = ["hostname", "is_default", "verified", "verified_at", "verification", "certificate", "created_at"]
+
+    def get_verified(self, domain: Domain) -> bool:
+        return domain.verified_at is not None
+
+    def get_verification(self, domain: Domain) -> dict | None:
+        return None if domain.verified_at else domains.instructions(domain)
+
+    def get_certificate(self, domain: Domain) -> dict | None:
+        from proxy.models import Certificate
+
+        cert = Certificate.objects.filter(hostname=domain.hostname).first()
+        if cert is None:
+            return None
+        return {"state": cert.state, "error": cert.error, "expires_at": cert.expires_at}
+
+
+class DomainCreateSerializer(serializers.Serializer):
+    hostname = serializers.CharField(max_length=300)
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -169,7 +199,7 @@ class SiteDetail(APIView):
         site = services.get_site_for_member(request.user, name, write=True)
         data = SiteUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(SiteSerializer(services.update_writable_paths(site, data.validated_data["writable_paths"])).data)
+        return Response(SiteSerializer(services.update_site(site, **data.validated_data)).data)
 
     @extend_schema(responses={204: None})
     @_django_errors
@@ -293,3 +323,73 @@ class Logs(APIView):
         if follow:
             return StreamingHttpResponse(runtime_logs.follow(site, lines), content_type="text/plain; charset=utf-8")
         return Response({"lines": runtime_logs.tail(site, lines)})
+
+
+def _domain(site: Site, hostname: str) -> Domain:
+    domain = site.domains.filter(hostname=hostname.lower().rstrip(".")).first()
+    if domain is None:
+        raise Http404("No such domain on this site.")
+    return domain
+
+
+class DomainList(APIView):
+    @extend_schema(responses=DomainSerializer(many=True))
+    def get(self, request, name: str):
+        site = services.get_site_for_member(request.user, name)
+        return Response(DomainSerializer(site.domains.order_by("-is_default", "hostname"), many=True).data)
+
+    @extend_schema(request=DomainCreateSerializer, responses={201: DomainSerializer})
+    @_django_errors
+    def post(self, request, name: str):
+        """Add a custom domain; it is routed once verified (see `verification`)."""
+        site = services.get_site_for_member(request.user, name, write=True)
+        data = DomainCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        domain = domains.add_domain(site, data.validated_data["hostname"])
+        return Response(DomainSerializer(domain).data, status=status.HTTP_201_CREATED)
+
+
+class DomainDetail(APIView):
+    @extend_schema(responses=DomainSerializer)
+    def get(self, request, name: str, hostname: str):
+        site = services.get_site_for_member(request.user, name)
+        return Response(DomainSerializer(_domain(site, hostname)).data)
+
+    @extend_schema(responses={204: None})
+    @_django_errors
+    def delete(self, request, name: str, hostname: str):
+        site = services.get_site_for_member(request.user, name, write=True)
+        domains.remove_domain(_domain(site, hostname))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DomainVerify(APIView):
+    @extend_schema(request=None, responses=DomainSerializer)
+    @_django_errors
+    def post(self, request, name: str, hostname: str):
+        """Check the DNS TXT record or the HTTP token now; a verified domain is routed and gets a certificate."""
+        site = services.get_site_for_member(request.user, name, write=True)
+        return Response(DomainSerializer(domains.verify_domain(_domain(site, hostname))).data)
+
+
+class Traffic(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("minutes", int, description="How far back (default 60, at most 10080).")],
+        responses={200: {"type": "array", "items": {"type": "object"}}},
+    )
+    def get(self, request, name: str):
+        """Requests and bytes per minute through the edge."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from proxy.models import SiteTraffic
+
+        site = services.get_site_for_member(request.user, name)
+        try:
+            minutes = max(1, min(int(request.query_params.get("minutes", 60)), 10080))
+        except ValueError:
+            raise ValidationError({"minutes": ["A whole number, please."]}) from None
+        since = timezone.now() - timedelta(minutes=minutes)
+        rows = SiteTraffic.objects.filter(group=site.name, minute__gte=since).order_by("minute")
+        return Response([{"minute": r.minute, "requests": r.requests, "bytes": r.bytes_sent} for r in rows])

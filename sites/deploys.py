@@ -35,6 +35,17 @@ def _log(deployment: Deployment, line: str) -> None:
         stream.close()
 
 
+def routed_hostnames(site: Site) -> list[str]:
+    """The default domain and the verified custom domains; unverified ones are never routed."""
+    return list(site.domains.filter(verified_at__isnull=False).values_list("hostname", flat=True))
+
+
+def show_starting_page(site: Site) -> None:
+    """A site with nothing serving shows the starting page while a deployment runs."""
+    if site.current_instance_id is None:
+        proxy.set_routes(site.name, routed_hostnames(site), [], "starting")
+
+
 def source_archive_path(deployment_id: int, suffix: str) -> Path:
     return Path(settings.ARCHIVES_DIR) / f"{deployment_id}{suffix}"
 
@@ -49,6 +60,7 @@ def deploy_source(site: Site, trigger: str, source: str, write_archive) -> Deplo
     host = place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
     with transaction.atomic():
         deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200])
+        show_starting_page(site)
         write_archive(lambda suffix: source_archive_path(deployment.id, suffix))
         _log(deployment, f"-----> Deployment #{deployment.id} of {site.name}: {source}")
         tasks.build.apply_async_on_commit(args=[deployment.id, host.name], queue=host.queue)
@@ -75,6 +87,7 @@ def roll_out(site: Site, trigger: str, release: Release, description: str) -> De
             site=site, trigger=trigger, source=description[:200], release=release,
             state=Deployment.State.RELEASING, started_at=timezone.now(),
         )
+        show_starting_page(site)
         _log(deployment, f"-----> {description}: starting {release.label} on {host.name}")
         tasks.start_release.apply_async_on_commit(args=[deployment.id, host.name], queue=host.queue)
     return deployment
@@ -107,13 +120,13 @@ def finish_deployment(deployment_id: int, instance_id: int) -> None:
             fail(deployment, f"Not switched: {reason}.")
             return
         old = site.current_instance
-        hostnames = list(site.domains.values_list("hostname", flat=True))
-        proxy.set_routes(site.name, hostnames, [instance.upstream], "live")
+        # The edge serves the new instance once this transaction commits (no reload).
+        proxy.set_routes(site.name, routed_hostnames(site), [instance.upstream], "live",
+                         https_redirect=site.force_https, hsts=site.hsts)
         site.current_release = deployment.release
         site.current_instance = instance
         site.desired_state = Site.DesiredState.RUNNING
         site.save(update_fields=["current_release", "current_instance", "desired_state"])
-    proxy.apply_edge()
     if old is not None and old.pk != instance.pk:
         tasks.stop_instance.apply_async(args=[old.pk], queue=old.host.queue, countdown=settings.DRAIN_SECONDS)
     from sites.services import site_url
@@ -146,7 +159,20 @@ def fail(deployment: Deployment, reason: str) -> None:
     for line in lines[1:]:
         _log(deployment, f" !     {line}")
     _finish(deployment, Deployment.State.FAILED, f" !     Deployment #{deployment.pk} failed.", error=reason.strip())
+    _page_after_failure(deployment.site_id)
     log.warning("deployment failed: %s", lines[0], extra={"site": deployment.site_id, "deployment": deployment.pk})
+
+
+def _page_after_failure(site_id: int) -> None:
+    """Nothing serving and the deployment failed: the stopped page for a site that ran before,
+    else no route at all (an unknown host)."""
+    site = Site.objects.filter(pk=site_id).first()
+    if site is None or site.current_instance_id is not None:
+        return
+    if Deployment.objects.filter(site=site, state__in=Deployment.FINISHED).exclude(state=Deployment.State.FAILED).exists():
+        proxy.set_routes(site.name, routed_hostnames(site), [], "stopped")
+    else:
+        proxy.remove_routes(site.name)
 
 
 def stop_later(site: Site) -> None:
@@ -160,9 +186,7 @@ def stop_site(site_id: int) -> None:
     from sites import tasks
 
     site = Site.objects.select_related("current_instance__host").get(pk=site_id)
-    hostnames = list(site.domains.values_list("hostname", flat=True))
-    proxy.set_routes(site.name, hostnames, [], "stopped")
-    proxy.apply_edge()
+    proxy.set_routes(site.name, routed_hostnames(site), [], "stopped")
     instance = site.current_instance
     if instance is not None:
         Site.objects.filter(pk=site.pk).update(current_instance=None)

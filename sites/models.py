@@ -25,6 +25,8 @@ class Site(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="sites")
     desired_state = models.CharField(max_length=16, choices=DesiredState.choices, default=DesiredState.RUNNING)
     writable_paths = models.JSONField(default=list, blank=True, help_text="Paths under /app kept in /data.")
+    force_https = models.BooleanField(default=False, help_text="Redirect HTTP to HTTPS.")
+    hsts = models.BooleanField(default=False, help_text="Send Strict-Transport-Security over HTTPS.")
     current_release = models.ForeignKey("Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     current_instance = models.ForeignKey(
         "hosting.Instance", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -41,9 +43,14 @@ class Site(models.Model):
 
 
 class Domain(models.Model):
+    """A hostname of a site: its default `<site>.<PLATFORM_DOMAIN>`, or a custom domain that is
+    routed only once verified."""
+
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="domains")
-    hostname = models.CharField(max_length=253, unique=True)
+    hostname = models.CharField(max_length=253, unique=True, help_text="Lowercase ASCII (IDN in punycode).")
     is_default = models.BooleanField(default=False)
+    verification_token = models.CharField(max_length=64, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

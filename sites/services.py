@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.http import Http404
 
 from accounts.models import Membership, Organization
@@ -92,15 +93,26 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
         if Site.objects.filter(name=name).exists():
             raise ValidationError(f"The name {name!r} is taken; choose another.")
         site = Site.objects.create(name=name, organization=org, runtime=runtime, plan=org.plan, writable_paths=paths)
-        Domain.objects.create(site=site, hostname=default_hostname(name), is_default=True)
+        Domain.objects.create(site=site, hostname=default_hostname(name), is_default=True, verified_at=timezone.now())
     git.create_repository(site)
     log.info("site created", extra={"site": site.name})
     return site
 
 
-def update_writable_paths(site: Site, paths: list) -> Site:
-    site.writable_paths = validate_writable_paths(paths)
-    site.save(update_fields=["writable_paths"])
+def update_site(site: Site, writable_paths: list | None = None, force_https: bool | None = None,
+                hsts: bool | None = None) -> Site:
+    """Change a site's settings; HTTPS options reach the edge at once, writable paths at the next release."""
+    from proxy import services as proxy
+
+    with transaction.atomic():
+        if writable_paths is not None:
+            site.writable_paths = validate_writable_paths(writable_paths)
+        if force_https is not None:
+            site.force_https = force_https
+        if hsts is not None:
+            site.hsts = hsts
+        site.save(update_fields=["writable_paths", "force_https", "hsts"])
+        proxy.set_tls_options(site.name, site.force_https, site.hsts)
     return site
 
 

@@ -106,7 +106,6 @@ def purge_site_routes_and_repo(site_name: str, site_uuid: str) -> None:
     from sites import git
 
     proxy.remove_routes(site_name)
-    proxy.apply_edge()
     git.remove_repository(site_uuid)
 
 

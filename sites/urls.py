@@ -17,6 +17,10 @@ api_urlpatterns = [
     path("sites/<str:name>/start/", api.SiteAction.as_view(action="start"), name="api-start"),
     path("sites/<str:name>/rollback/", api.Rollback.as_view(), name="api-rollback"),
     path("sites/<str:name>/logs/", api.Logs.as_view(), name="api-logs"),
+    path("sites/<str:name>/domains/", api.DomainList.as_view(), name="api-domains"),
+    path("sites/<str:name>/domains/<str:hostname>/", api.DomainDetail.as_view(), name="api-domain"),
+    path("sites/<str:name>/domains/<str:hostname>/verify/", api.DomainVerify.as_view(), name="api-domain-verify"),
+    path("sites/<str:name>/traffic/", api.Traffic.as_view(), name="api-traffic"),
 ]
 
 git_urlpatterns = [

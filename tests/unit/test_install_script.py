@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-TOOLS = ["bash", "id", "mktemp", "sort", "rm", "chmod", "sha256sum", "cut", "touch", "ls", "dirname", "cat"]
+TOOLS = ["bash", "id", "mktemp", "sort", "rm", "chmod", "sha256sum", "cut", "touch", "ls", "dirname", "cat", "grep", "dpkg-query"]
 
 
 def test_it_says_docker_could_not_be_installed(tmp_path):

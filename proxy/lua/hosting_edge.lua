@@ -1,0 +1,157 @@
+-- The edge's routing, inside nginx: hostname -> route, kept in a shared dictionary that the
+-- platform updates through the control socket (no reload per change) and that is loaded from
+-- the routes file when nginx starts or reloads.
+--
+-- A route is one line: "<hostname> <status> <flags> <site group> <upstream>[,<upstream>...]"
+--   status: live, starting, stopped, suspended, verify
+--   flags:  "-" or letters: h = redirect HTTP to HTTPS, s = send HSTS
+-- Verification tokens for custom domains are stored under "verify:<hostname>".
+local balancer = require("ngx.balancer")
+
+local _M = {}
+local routes = ngx.shared.edge_routes
+local pages = {}
+
+local function parse(value)
+    local status, flags, group, upstreams = value:match("^(%S+) (%S+) (%S+) ?(%S*)$")
+    return status, flags, group, upstreams
+end
+
+local function set_line(line)
+    local hostname, value = line:match("^(%S+) (.+)$")
+    if not hostname then
+        return false
+    end
+    local ok, err = routes:safe_set(hostname, value)
+    if not ok then
+        ngx.log(ngx.ERR, "edge routes: cannot store ", hostname, ": ", err)
+    end
+    return ok
+end
+
+-- Make the table equal the routes file (start, reload): set every line, then drop what the file
+-- no longer has. Never emptied on the way, so a reload does not answer 404 for a moment.
+function _M.load(path, pages_dir)
+    for _, name in ipairs({"404", "stopped", "suspended", "starting"}) do
+        local f = io.open(pages_dir .. "/" .. name .. ".html", "r")
+        if f then
+            pages[name] = f:read("*a")
+            f:close()
+        end
+    end
+    local f = io.open(path, "r")
+    if not f then
+        return
+    end
+    local seen = {}
+    for line in f:lines() do
+        local hostname = line:match("^(%S+) ")
+        if hostname and set_line(line) then
+            seen[hostname] = true
+        end
+    end
+    f:close()
+    for _, key in ipairs(routes:get_keys(0)) do
+        if not seen[key] then
+            routes:delete(key)
+        end
+    end
+end
+
+local function page(status_code, name)
+    ngx.status = status_code
+    ngx.header["Content-Type"] = "text/html; charset=utf-8"
+    ngx.header["Cache-Control"] = "no-store"
+    ngx.print(pages[name] or name)
+    return ngx.exit(status_code)
+end
+
+-- access phase: find the route, answer status pages, pick the upstreams for the balancer.
+function _M.route()
+    local value = routes:get(ngx.var.host)
+    if not value then
+        return page(404, "404")
+    end
+    local status, flags, group, upstreams = parse(value)
+    ngx.var.site_group = group
+    if status == "live" then
+        if flags:find("h", 1, true) and ngx.var.scheme == "http" then
+            return ngx.redirect("https://" .. ngx.var.host .. ngx.var.request_uri, 301)
+        end
+        if flags:find("s", 1, true) and ngx.var.scheme == "https" then
+            ngx.header["Strict-Transport-Security"] = "max-age=31536000"
+        end
+        local peers = {}
+        for peer in upstreams:gmatch("[^,]+") do
+            peers[#peers + 1] = peer
+        end
+        if #peers == 0 then
+            return page(503, "starting")
+        end
+        ngx.ctx.peers = peers
+        return
+    end
+    if status == "stopped" then
+        return page(503, "stopped")
+    elseif status == "suspended" then
+        return page(503, "suspended")
+    elseif status == "starting" then
+        return page(503, "starting")
+    end
+    return page(404, "404")
+end
+
+-- balancer phase: one of the route's peers; on a failed connection, the next one.
+function _M.balance()
+    local peers = ngx.ctx.peers
+    if not peers then
+        return ngx.exit(502)
+    end
+    local tries = ngx.ctx.tries or 0
+    ngx.ctx.tries = tries + 1
+    local start = ngx.ctx.start or math.random(#peers)
+    ngx.ctx.start = start
+    local peer = peers[((start + tries - 1) % #peers) + 1]
+    local host, port = peer:match("^([%d.]+):(%d+)$")
+    if tries == 0 and #peers > 1 then
+        balancer.set_more_tries(#peers - 1)
+    end
+    local ok, err = balancer.set_current_peer(host, tonumber(port))
+    if not ok then
+        ngx.log(ngx.ERR, "edge: bad peer ", peer, ": ", err)
+        return ngx.exit(502)
+    end
+end
+
+-- The domain verification token of this hostname, served at /.well-known/hosting-verification.
+function _M.verification()
+    local token = routes:get("verify:" .. ngx.var.host)
+    if not token then
+        return ngx.exit(404)
+    end
+    ngx.header["Content-Type"] = "text/plain"
+    ngx.print(token)
+end
+
+-- control socket: PUT lines "<hostname> <route>", DELETE lines "<hostname>".
+function _M.control()
+    ngx.req.read_body()
+    local body = ngx.req.get_body_data() or ""
+    local method = ngx.req.get_method()
+    local count = 0
+    for line in body:gmatch("[^\n]+") do
+        if method == "PUT" then
+            if not set_line(line) then
+                return ngx.exit(500)
+            end
+        elseif method == "DELETE" then
+            routes:delete(line)
+        else
+            return ngx.exit(405)
+        end
+        count = count + 1
+    end
+    ngx.say(count)
+end
+
+return _M

@@ -1,0 +1,163 @@
+"""Custom domains: add, verify ownership, remove.
+
+Rules, stated once:
+- a hostname is normalised: lowercase, no trailing dot, international names in punycode (IDNA 2008);
+- apex domains (example.com) and subdomains (www.example.com) are allowed; wildcards (*.example.com)
+  are not: add each name;
+- names under the platform's own domain, IP addresses and single-label names are refused;
+- a hostname belongs to one site across all organizations;
+- a domain is routed only once verified, by a DNS TXT record or by a token the edge serves;
+- the plan limits how many custom domains a site has.
+"""
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import logging
+import secrets
+import socket
+
+import idna
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from proxy import services as proxy
+from proxy.validation import InvalidRouteValue, validate_hostname
+from sites.models import Domain, Site
+
+log = logging.getLogger(__name__)
+
+TXT_PREFIX = "_hosting-verify"
+VERIFICATION_PATH = "/.well-known/hosting-verification"
+
+
+def normalise_hostname(raw: str) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationError("Give a domain name, like www.example.com.")
+    name = raw.strip().rstrip(".").lower()
+    if name.startswith("*."):
+        raise ValidationError("Wildcard domains are not supported: add each name, like www.example.com.")
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        raise ValidationError("An IP address is not a domain name.")
+    except ValueError:
+        pass
+    try:
+        name = idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValidationError(f"{raw!r} is not a valid domain name ({exc}).") from None
+    try:
+        validate_hostname(name)
+    except InvalidRouteValue:
+        raise ValidationError(f"{raw!r} is not a valid domain name: use letters, digits, hyphens and dots.") from None
+    platform = settings.PLATFORM_DOMAIN
+    if name == platform or name.endswith("." + platform) or name == "localhost" or name.endswith(".localhost"):
+        raise ValidationError(f"Names under {platform} and localhost belong to the platform.")
+    return name
+
+
+def instructions(domain: Domain) -> dict[str, str]:
+    """How the customer proves they own the domain."""
+    return {
+        "dns_txt_name": f"{TXT_PREFIX}.{domain.hostname}",
+        "dns_txt_value": f"hosting-verify={domain.verification_token}",
+        "http_url": f"http://{domain.hostname}{VERIFICATION_PATH}",
+        "http_body": domain.verification_token,
+        "note": "Point the domain at the platform (a CNAME to your site's default domain, or an A record for an apex "
+                "domain), then verify with either the DNS TXT record or the HTTP address.",
+    }
+
+
+def add_domain(site: Site, raw_hostname: str) -> Domain:
+    hostname = normalise_hostname(raw_hostname)
+    token = secrets.token_hex(16)
+    try:
+        with transaction.atomic():
+            locked = Site.objects.select_for_update().get(pk=site.pk)  # count and insert as one
+            custom = Domain.objects.filter(site=locked, is_default=False).count()
+            if custom >= site.plan.max_custom_domains:
+                raise ValidationError(f"Your plan allows {site.plan.max_custom_domains} custom domains per site.")
+            domain = Domain.objects.create(site=locked, hostname=hostname, verification_token=token)
+            proxy.publish_verification_token(hostname, token)
+    except IntegrityError:
+        # The same answer whoever has it: nothing about another organization leaks.
+        raise ValidationError(f"{hostname} is already in use on this platform.") from None
+    return domain
+
+
+def verify_domain(domain: Domain) -> Domain:
+    """Check the DNS TXT record, then the HTTP token; once one matches, the domain is routed."""
+    if domain.verified_at:
+        return domain
+    if not (_txt_matches(domain) or _http_matches(domain)):
+        raise ValidationError(
+            f"{domain.hostname} is not verified yet: neither the TXT record {TXT_PREFIX}.{domain.hostname} nor "
+            f"http://{domain.hostname}{VERIFICATION_PATH} shows the token."
+        )
+    with transaction.atomic():
+        Domain.objects.filter(pk=domain.pk).update(verified_at=timezone.now())
+        domain.refresh_from_db()
+        proxy.withdraw_verification_token(domain.hostname)
+        refresh_routes(domain.site)
+    proxy.request_certificate(domain.hostname, domain.site.name)
+    return domain
+
+
+def remove_domain(domain: Domain) -> None:
+    if domain.is_default:
+        raise ValidationError("The default domain cannot be removed.")
+    site = domain.site
+    with transaction.atomic():
+        domain.delete()
+        proxy.withdraw_verification_token(domain.hostname)
+        refresh_routes(site)
+        proxy.remove_certificate(domain.hostname)
+
+
+def refresh_routes(site: Site) -> None:
+    """Make the site's routes match its verified domains, keeping what they point at."""
+    from proxy.models import Route
+    from sites.deploys import routed_hostnames
+
+    current = Route.objects.filter(group=site.name).first()
+    if current is None:
+        return  # nothing routed yet: the first deployment routes every verified domain
+    proxy.set_routes(site.name, routed_hostnames(site), current.upstreams, current.status)
+
+
+def _txt_matches(domain: Domain) -> bool:
+    import dns.exception
+    import dns.resolver
+
+    expected = f"hosting-verify={domain.verification_token}"
+    try:
+        answer = dns.resolver.resolve(f"{TXT_PREFIX}.{domain.hostname}", "TXT", lifetime=5)
+    except (dns.exception.DNSException, OSError):
+        return False
+    return any(b"".join(record.strings).decode(errors="replace") == expected for record in answer)
+
+
+def _http_matches(domain: Domain) -> bool:
+    """GET the token from the domain itself (DOMAIN_VERIFICATION_ADDRESS overrides where, for tests)."""
+    override = settings.DOMAIN_VERIFICATION_ADDRESS
+    if override:
+        host, _, port = override.rpartition(":")
+        address, port = host, int(port)
+    else:
+        try:
+            address, port = socket.gethostbyname(domain.hostname), 80
+        except OSError:
+            return False
+        if not ipaddress.ip_address(address).is_global:
+            return False  # never probe the platform's own network on a customer's say-so
+    connection = http.client.HTTPConnection(address, port, timeout=5)
+    try:
+        connection.request("GET", VERIFICATION_PATH, headers={"Host": domain.hostname})
+        response = connection.getresponse()
+        return response.status == 200 and response.read(200).decode(errors="replace").strip() == domain.verification_token
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
