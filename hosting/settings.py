@@ -187,6 +187,7 @@ PROXY_HTTPS_PORT = env_int("PROXY_HTTPS_PORT", 8443)
 NGINX_BINARY = env_str("NGINX_BINARY", "nginx")
 PROXY_CLIENT_MAX_BODY_SIZE = env_str("PROXY_CLIENT_MAX_BODY_SIZE", "100m")
 PROXY_WORKER_PROCESSES = env_str("PROXY_WORKER_PROCESSES", "auto")
+PROXY_WORKER_USER = env_str("PROXY_WORKER_USER", "www-data")  # the edge's workers drop root to this user
 PROXY_UPSTREAM_KEEPALIVE = env_int("PROXY_UPSTREAM_KEEPALIVE", 256)  # idle connections kept per worker
 PROXY_ROUTES_MEMORY_MB = env_int("PROXY_ROUTES_MEMORY_MB", 64)  # the shared routing table (~100 bytes a route)
 NGINX_MODULES_DIR = env_str("NGINX_MODULES_DIR", "/usr/lib/nginx/modules")

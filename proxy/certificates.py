@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from proxy.edge import certificate_dir
+from proxy.edge import certificate_dir, readable_by_workers
 
 RENEW_WITHIN = datetime.timedelta(days=30)
 
@@ -101,6 +101,7 @@ class Certbot:
         for name in ("fullchain.pem", "privkey.pem"):
             shutil.copyfile(live / name, target / f".{name}.new")
             os.chmod(target / f".{name}.new", 0o600)
+            readable_by_workers(target / f".{name}.new")
             os.replace(target / f".{name}.new", target / name)
         certificate = x509.load_pem_x509_certificate((target / "fullchain.pem").read_bytes())
         return IssuedFiles(target, certificate.not_valid_after_utc)

@@ -70,6 +70,22 @@ def certificate_dir(hostname: str) -> Path:
     return Path(settings.CERTS_DIR) / hostname.replace("*", "_wildcard")
 
 
+def readable_by_workers(path: Path) -> None:
+    """nginx reads certificates per handshake in its workers (not root): give their group read
+    access to the key, and nobody else."""
+    import grp
+
+    try:
+        gid = grp.getgrnam(settings.PROXY_WORKER_USER).gr_gid
+    except KeyError:
+        return
+    if os.geteuid() != 0:
+        return
+    for item in (path.parent, path):
+        os.chown(item, 0, gid)
+        os.chmod(item, 0o750 if item.is_dir() else 0o640)
+
+
 def installed_certificates() -> list[CertificateFiles]:
     files = []
     for cert in Certificate.objects.filter(state=Certificate.State.ISSUED).order_by("hostname"):
@@ -117,6 +133,7 @@ class EdgeNginx:
                 "prefix": self.prefix,
                 "modules_dir": settings.NGINX_MODULES_DIR,
                 "worker_processes": settings.PROXY_WORKER_PROCESSES,
+                "worker_user": settings.PROXY_WORKER_USER if os.geteuid() == 0 else "",
                 "generation": generation or uuid.uuid4().hex,
                 "listen_address": settings.PROXY_LISTEN_ADDRESS,
                 "http_port": settings.PROXY_HTTP_PORT,
@@ -276,6 +293,7 @@ def _write_self_signed(directory: Path, files: CertificateFiles) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     files.certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    readable_by_workers(files.key)
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):

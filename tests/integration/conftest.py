@@ -213,6 +213,7 @@ class Platform:
     edge_port: int
     data_dir: Path
     processes: dict
+    https_port: int = 0
 
     def edge_get(self, hostname: str, path: str = "/", **kwargs):
         import requests
@@ -223,33 +224,127 @@ class Platform:
         return self.processes[name].output()
 
 
+@dataclass(frozen=True)
+class EdgePorts:
+    portal: int
+    http: int
+    https: int
+
+
 @pytest.fixture(scope="session")
-def platform(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Every process of the Procfile (web, worker, agent, beat, edge), on the test database."""
+def edge_ports() -> EdgePorts:
     from hosting.launcher.processes import free_tcp_port
+
+    return EdgePorts(free_tcp_port(), free_tcp_port(), free_tcp_port())
+
+
+@dataclass(frozen=True)
+class Pebble:
+    directory_url: str
+    management_url: str
+    api_ca: Path  # trust for Pebble's own API
+
+    def root_certificate(self, destination: Path) -> Path:
+        """The root that signs what Pebble issues (it changes on every Pebble start)."""
+        import requests
+
+        destination.write_text(requests.get(f"{self.management_url}/roots/0", verify=str(self.api_ca), timeout=10).text)
+        return destination
+
+
+@pytest.fixture(scope="session")
+def pebble(edge_ports, tmp_path_factory):
+    """Pebble, the ACME test server, validating HTTP-01 against the edge; every name resolves to
+    127.0.0.1 through pebble-challtestsrv's DNS."""
+    import json
+
+    from hosting.launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
+
+    work = tmp_path_factory.mktemp("pebble")
+    ca = _write_test_ca(work)
+    dns_port, acme_port, management_port = free_tcp_port(), free_tcp_port(), free_tcp_port()
+    config = work / "pebble.json"
+    config.write_text(json.dumps({"pebble": {
+        "listenAddress": f"127.0.0.1:{acme_port}", "managementListenAddress": f"127.0.0.1:{management_port}",
+        "certificate": str(work / "pebble.pem"), "privateKey": str(work / "pebble.key"),
+        "httpPort": edge_ports.http, "tlsPort": edge_ports.https, "ocspResponderURL": "",
+        "externalAccountBindingRequired": False,
+    }}))
+    dns = ManagedProcess("challtestsrv", ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{dns_port}", "-http01", "",
+                                          "-https01", "", "-tlsalpn01", "", "-management", f"127.0.0.1:{free_tcp_port()}",
+                                          "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""], work / "challtestsrv.log")
+    server = ManagedProcess("pebble", ["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{dns_port}"],
+                            work / "pebble.log", env={**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"})
+    try:
+        server.wait_until(lambda: tcp_port_open("127.0.0.1", acme_port), 30, "pebble to listen")
+        yield Pebble(f"https://127.0.0.1:{acme_port}/dir", f"https://127.0.0.1:{management_port}", ca)
+    finally:
+        server.stop()
+        dns.stop()
+
+
+def _write_test_ca(work: Path) -> Path:
+    """A throwaway CA and a certificate for Pebble's API on 127.0.0.1 and localhost."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hosting test CA")])
+    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+               .not_valid_after(now + datetime.timedelta(days=30))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (work / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    (work / "pebble.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (work / "pebble.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption()))
+    return work / "ca.pem"
+
+
+@pytest.fixture(scope="session")
+def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, pebble):
+    """Every process of the Procfile (web, worker, agent, beat, edge), on the test database, with
+    Pebble as the ACME server."""
     from hosting.launcher.stack import start_platform, stop_platform, wait_until_ready
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.fail("integration tests need the PostgreSQL and Redis that `make test` starts; run them with make test")
-    portal_port, edge_port = free_tcp_port(), free_tcp_port()
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "PYTHONUNBUFFERED": "1",
-        "PORTAL_BIND": f"127.0.0.1:{portal_port}",
-        "PROXY_HTTP_PORT": str(edge_port),
+        "PORTAL_BIND": f"127.0.0.1:{edge_ports.portal}",
+        "PROXY_HTTP_PORT": str(edge_ports.http),
+        "PROXY_HTTPS_PORT": str(edge_ports.https),
         "HOST_NAME": "platform-test",
         "WORKER_NAME": "control-platform-test",
         "HEARTBEAT_INTERVAL": "2",
         "HOST_DOWN_AFTER": "10",
         "DRAIN_SECONDS": "2",
         "START_TIMEOUT": "10",
+        "ACME_DIRECTORY_URL": pebble.directory_url,
+        "ACME_CA_BUNDLE": str(pebble.api_ca),
+        "DOMAIN_VERIFICATION_ADDRESS": f"127.0.0.1:{edge_ports.http}",
     })
     processes = start_platform(env, tmp_path_factory.mktemp("platform"))
     try:
-        wait_until_ready(processes, portal_port, edge_port)
-        yield Platform(f"http://127.0.0.1:{portal_port}", edge_port, Path(settings.DATA_DIR), processes)
+        wait_until_ready(processes, edge_ports.portal, edge_ports.http)
+        yield Platform(f"http://127.0.0.1:{edge_ports.portal}", edge_ports.http, Path(settings.DATA_DIR), processes,
+                       edge_ports.https)
     finally:
         stop_platform(processes)
 

@@ -1,0 +1,88 @@
+"""Custom domains end to end: verification through the edge, a certificate from Pebble by
+HTTP-01, HTTPS with it, and removal taking route and certificate away."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.integration.conftest import wait_for
+from tests.integration.test_deploys import api, create_site, deploy_env, push, served, workdir_with  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def curl_https(platform, hostname: str, root, path: str = "/") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", "10", "--cacert", str(root), "--resolve", f"{hostname}:{platform.https_port}:127.0.0.1",
+         f"https://{hostname}:{platform.https_port}{path}"],
+        capture_output=True, text=True, timeout=30,
+    )
+
+
+def test_a_verified_custom_domain_gets_a_certificate_and_https(deploy_env, tmp_path, pebble):
+    from django.conf import settings
+
+    from proxy.edge import certificate_dir
+    from proxy.models import Certificate
+
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "tls")
+    push(deploy_env, workdir_with(tmp_path, None, {"public/index.html": "hello over tls\n"}), site)
+    hostname = f"www.{site}.customer-test.example"
+
+    added = api(platform, owner, "POST", f"sites/{site}/domains/", json={"hostname": hostname.upper() + "."})
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert body["hostname"] == hostname and body["verified"] is False
+    token = body["verification"]["http_body"]
+    assert served(platform, site.replace(site, hostname)).status_code == 404  # unverified: never routed
+    assert platform.edge_get(hostname, "/.well-known/hosting-verification").text == token
+
+    verified = api(platform, owner, "POST", f"sites/{site}/domains/{hostname}/verify/")
+    assert verified.status_code == 200 and verified.json()["verified"] is True, verified.text
+    assert platform.edge_get(hostname).text == "hello over tls\n"
+
+    def certificate_state():
+        certificate = api(platform, owner, "GET", f"sites/{site}/domains/{hostname}/").json()["certificate"]
+        return certificate and certificate["state"] in ("issued", "failed") and certificate
+
+    certificate = wait_for(certificate_state, 180, "the certificate from Pebble", interval=1)
+    assert certificate["state"] == "issued", certificate["error"]
+    root = pebble.root_certificate(tmp_path / "pebble-root.pem")
+    wait_for(lambda: curl_https(platform, hostname, root).returncode == 0, 30, "the edge to serve the new certificate")
+    assert curl_https(platform, hostname, root).stdout == "hello over tls\n"
+
+    assert api(platform, owner, "DELETE", f"sites/{site}/domains/{hostname}/").status_code == 204
+    assert platform.edge_get(hostname).status_code == 404
+    assert not Certificate.objects.filter(hostname=hostname).exists()
+    wait_for(lambda: not certificate_dir(hostname).exists(), 60, "the certificate files to go")
+    wait_for(lambda: curl_https(platform, hostname, root).returncode != 0, 30, "HTTPS for the name to stop verifying")
+    assert str(settings.CERTS_DIR) in str(certificate_dir(hostname))
+
+
+def test_domain_rules(deploy_env):
+    platform, customers, _ = deploy_env
+    owner, outsider = customers["owner"], customers["outsider"]
+    site = create_site(deploy_env, "rules")
+    other = api(platform, outsider, "POST", "sites/", json={"name": f"other-{site}"})
+    assert other.status_code == 201
+    deploy_env[2].append(f"other-{site}")
+
+    def add(customer, name, hostname):
+        return api(platform, customer, "POST", f"sites/{name}/domains/", json={"hostname": hostname})
+
+    assert add(owner, site, f"bücher-{site}.example").json()["hostname"] == f"xn--bcher-{site}-9db.example".replace(
+        f"xn--bcher-{site}-9db", __import__("idna").encode(f"bücher-{site}").decode())
+    taken = add(outsider, f"other-{site}", f"BÜCHER-{site}.example")
+    assert taken.status_code == 400 and "already in use" in taken.text
+    for bad, message in ((f"*.{site}.example", "Wildcard"), (f"x.{site}.apps.localhost", "belong to the platform"),
+                         ("10.0.0.1", "IP address"), ("a.com;evil", "not a valid domain"), ("a b.com", "not a valid"),
+                         ("a.com\nserver {", "not a valid"), ("$host.com", "not a valid"), ("a.com}", "not a valid")):
+        response = add(owner, site, bad)
+        assert response.status_code == 400 and message in response.text, (bad, response.text)
+    assert add(owner, site, f"second-{site}.example").status_code == 201
+    over = add(owner, site, f"third-{site}.example")
+    assert over.status_code == 400 and "allows 2 custom domains" in over.text
+    assert api(platform, outsider, "GET", f"sites/{site}/domains/").status_code == 404
