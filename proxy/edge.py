@@ -138,6 +138,7 @@ class EdgeNginx:
                 "listen_address": settings.PROXY_LISTEN_ADDRESS,
                 "http_port": settings.PROXY_HTTP_PORT,
                 "https_port": settings.PROXY_HTTPS_PORT,
+                "https_suffix": "" if settings.PROXY_HTTPS_PORT == 443 else f":{settings.PROXY_HTTPS_PORT}",
                 "client_max_body_size": settings.PROXY_CLIENT_MAX_BODY_SIZE,
                 "connect_timeout": settings.PROXY_CONNECT_TIMEOUT,
                 "read_timeout": settings.PROXY_READ_TIMEOUT,
@@ -175,6 +176,7 @@ class EdgeNginx:
             (self.pages_dir / f"{page}.html").write_text(render_to_string(f"proxy/pages/{page}.html"))
 
     def write_routes_file(self) -> None:
+        self.prefix.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.routes_file, self.routes_text())
 
     def check(self, config: Path) -> None:
@@ -188,7 +190,10 @@ class EdgeNginx:
         if not self.routes_file.exists():
             self.write_routes_file()
         candidate = self.prefix / "nginx.conf.new"
-        candidate.write_text(self.render(generation) if text is None else text)
+        try:
+            candidate.write_text(self.render(generation) if text is None else text)
+        except ValueError as exc:  # a value in the database failed validation on its way out
+            raise EdgeConfigInvalid(f"refused before nginx saw it: {exc}") from None
         try:
             self.check(candidate)
         except EdgeConfigInvalid:

@@ -198,3 +198,18 @@ def stop(site: Site) -> None:
 
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.STOPPED)
     deploys.stop_later(site)
+
+
+def set_suspended(organization: Organization, suspended: bool) -> None:
+    """Suspend (or restore) an organization: its sites show the suspended page instead of the app."""
+    from proxy import services as proxy
+
+    with transaction.atomic():
+        Organization.objects.filter(pk=organization.pk).update(suspended=suspended)
+        for site in Site.objects.filter(organization=organization).select_related("current_instance__host"):
+            if suspended:
+                proxy.set_status(site.name, "suspended")
+            elif site.current_instance is not None and site.desired_state == Site.DesiredState.RUNNING:
+                proxy.set_status(site.name, "live")
+            else:
+                proxy.set_status(site.name, "stopped")

@@ -20,6 +20,8 @@ class ManagedProcess:
         self.name = name
         self.log_path = log_path
         self.stop_signal = stop_signal
+        self.popen_env = popen_kwargs.get("env")
+        self.popen_cwd = popen_kwargs.get("cwd")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "ab")
         try:

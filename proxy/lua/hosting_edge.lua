@@ -76,7 +76,7 @@ function _M.route()
     ngx.var.site_group = group
     if status == "live" then
         if flags:find("h", 1, true) and ngx.var.scheme == "http" then
-            return ngx.redirect("https://" .. ngx.var.host .. ngx.var.request_uri, 301)
+            return ngx.redirect("https://" .. ngx.var.host .. ngx.var.https_suffix .. ngx.var.request_uri, 301)
         end
         if flags:find("s", 1, true) and ngx.var.scheme == "https" then
             ngx.header["Strict-Transport-Security"] = "max-age=31536000"

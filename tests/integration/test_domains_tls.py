@@ -86,3 +86,25 @@ def test_domain_rules(deploy_env):
     over = add(owner, site, f"third-{site}.example")
     assert over.status_code == 400 and "allows 2 custom domains" in over.text
     assert api(platform, outsider, "GET", f"sites/{site}/domains/").status_code == 404
+
+
+def test_https_redirect_and_hsts_are_per_site(deploy_env, tmp_path):
+    import requests
+    import urllib3
+
+    urllib3.disable_warnings()
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "secure")
+    push(deploy_env, workdir_with(tmp_path, None, {"public/index.html": "secure\n"}), site)
+    hostname = f"{site}.apps.localhost"
+    assert served(platform, site).text == "secure\n"
+
+    changed = api(platform, owner, "PATCH", f"sites/{site}/", json={"force_https": True, "hsts": True})
+    assert changed.status_code == 200 and changed.json()["force_https"] is True
+
+    redirect = platform.edge_get(hostname, "/page?x=1", allow_redirects=False)
+    assert redirect.status_code == 301 and redirect.headers["Location"] == f"https://{hostname}:{platform.https_port}/page?x=1"
+    secure = requests.get(f"https://127.0.0.1:{platform.https_port}/", headers={"Host": hostname}, verify=False, timeout=10)
+    assert secure.text == "secure\n" and secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert secure.headers.get("X-Forwarded-Proto") is None  # a request header to the app, not a response one

@@ -1,6 +1,11 @@
+import logging
+import shutil
+
 from django.core.management.base import BaseCommand, CommandError
 
 from proxy.edge import EdgeConfigInvalid, EdgeNginx
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -11,13 +16,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, check_only=False, **options):
         edge = EdgeNginx.from_settings()
-        try:
-            path = edge.write_config()
-        except EdgeConfigInvalid as exc:
-            raise CommandError(f"The edge config was refused by nginx: {exc}")
-        except FileNotFoundError:
+        if shutil.which(edge.binary) is None:
             raise CommandError(f"nginx is not installed ({edge.binary} not found); run `make run` to install it.")
-        if check_only:
-            self.stdout.write(f"edge config ok: {path}")
-            return
+        try:
+            edge.write_routes_file()
+            path = edge.write_config()
+        except (EdgeConfigInvalid, ValueError) as exc:
+            if check_only or not edge.config_path.exists():
+                raise CommandError(f"The edge config was refused by nginx: {exc}")
+            # Start with the last config that passed the check rather than not at all.
+            log.error("the edge config from the database was refused; starting with the last good one: %s", exc)
+        else:
+            if check_only:
+                self.stdout.write(f"edge config ok: {path}")
+                return
         edge.exec_foreground()

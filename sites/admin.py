@@ -1,0 +1,57 @@
+from django.contrib import admin, messages
+
+from accounts.models import Organization
+from sites import services
+from sites.models import Deployment, Domain, Release, Site
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "plan", "suspended", "created_at")
+    list_filter = ("suspended", "plan")
+    search_fields = ("slug", "name")
+    actions = ["suspend", "restore"]
+
+    @admin.action(description="Suspend: their sites show the suspended page")
+    def suspend(self, request, queryset):
+        for org in queryset:
+            services.set_suspended(org, True)
+        self.message_user(request, f"Suspended {queryset.count()} organization(s).", messages.WARNING)
+
+    @admin.action(description="Restore suspended organizations")
+    def restore(self, request, queryset):
+        for org in queryset:
+            services.set_suspended(org, False)
+        self.message_user(request, f"Restored {queryset.count()} organization(s).")
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+    fields = ("hostname", "is_default", "verified_at")
+    readonly_fields = fields
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "runtime", "plan", "desired_state", "current_release", "created_at")
+    list_filter = ("desired_state", "runtime", "plan")
+    search_fields = ("name", "organization__slug")
+    readonly_fields = ("uuid", "current_release", "current_instance", "created_at")
+    inlines = [DomainInline]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = ("id", "site", "trigger", "state", "source", "created_at", "finished_at")
+    list_filter = ("state", "trigger")
+    search_fields = ("site__name", "source")
+    readonly_fields = [f.name for f in Deployment._meta.fields]
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ("site", "version", "description", "created_at")
+    search_fields = ("site__name",)
+    readonly_fields = ("site", "version", "slug", "description", "created_at")
+    exclude = ("encrypted_config",)

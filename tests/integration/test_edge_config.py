@@ -1,0 +1,77 @@
+"""A config that fails `nginx -t` is never applied: other sites keep being served, the error is
+recorded for staff, and a cold restart of the edge still starts."""
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import wait_for
+from tests.integration.test_deploys import create_site, deploy_env, push, served, workdir_with  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy_env, tmp_path, settings, monkeypatch):
+    from django.utils import timezone
+
+    from hosting.launcher.processes import ManagedProcess, tcp_port_open
+    from proxy import edge as edge_module
+    from proxy import services
+    from proxy.edge import EdgeConfigInvalid, certificate_dir
+    from proxy.models import Certificate, EdgeState
+
+    platform = deploy_env[0]
+    settings.PROXY_HTTP_PORT, settings.PROXY_HTTPS_PORT = platform.edge_port, platform.https_port
+    site = create_site(deploy_env, "steady")
+    push(deploy_env, workdir_with(tmp_path, None, {"public/index.html": "steady\n"}), site)
+    good_config = (platform.data_dir / "edge" / "nginx.conf").read_text()
+
+    # A broken validator lets an nginx-breaking name through to the certificate map.
+    monkeypatch.setattr(edge_module, "validate_hostname", lambda name: name)
+    evil = "evil.example; }"
+    Certificate.objects.create(hostname=evil, state=Certificate.State.ISSUED, issued_at=timezone.now())
+    directory = certificate_dir(evil)
+    directory.mkdir(parents=True)
+    for name in ("fullchain.pem", "privkey.pem"):
+        (directory / name).write_text("not a certificate")
+
+    with pytest.raises(EdgeConfigInvalid):
+        services.apply_edge()
+
+    assert "test failed" in EdgeState.objects.get(pk=1).error
+    assert (platform.data_dir / "edge" / "nginx.conf").read_text() == good_config
+    assert served(platform, site).text == "steady\n"
+
+    # Cold restart: the platform's edge stops, a new one starts with the last good config.
+    edge = platform.processes["edge"]
+    edge.stop()
+    wait_for(lambda: not tcp_port_open("127.0.0.1", platform.edge_port), 15, "the edge to stop")
+    restarted = ManagedProcess("edge", list(edge.popen.args), tmp_path / "edge-restart.log", env=edge.popen_env,
+                               cwd=edge.popen_cwd)
+    platform.processes["edge"] = restarted
+    wait_for(lambda: tcp_port_open("127.0.0.1", platform.edge_port), 30, "the restarted edge to listen")
+    assert served(platform, site).text == "steady\n"
+    assert "refused; starting with the last good one" in restarted.output()
+
+    Certificate.objects.filter(hostname=evil).delete()
+    monkeypatch.undo()
+    services.apply_edge()
+    assert EdgeState.objects.get(pk=1).error == ""
+    assert served(platform, site).text == "steady\n"
+
+
+def test_status_pages_for_unknown_stopped_and_suspended_sites(deploy_env, tmp_path, admin_client):
+    from accounts.models import Organization
+
+    platform, customers, _ = deploy_env
+    site = create_site(deploy_env, "pages")
+    push(deploy_env, workdir_with(tmp_path, None, {"public/index.html": "open\n"}), site)
+
+    unknown = platform.edge_get("nobody-here.apps.localhost")
+    assert unknown.status_code == 404 and "No site here" in unknown.text
+
+    org = Organization.objects.get(slug=customers["owner"].organization)
+    admin_client.post("/admin/accounts/organization/", {"action": "suspend", "_selected_action": [org.pk]})
+    suspended = served(platform, site)
+    assert suspended.status_code == 503 and "This site is suspended" in suspended.text
+    admin_client.post("/admin/accounts/organization/", {"action": "restore", "_selected_action": [org.pk]})
+    assert served(platform, site).text == "open\n"
