@@ -16,3 +16,4 @@ test: install
 # Benchmarks, measured side by side in one run; they write their tables to BENCHMARKS.md.
 bench: install
 	@$(PYTHON) -m bench.deploys
+	@$(PYTHON) -m bench.edge

@@ -113,6 +113,7 @@ class ContainerState:
     oom_killed: bool
     labels: dict[str, str]
     host_port: int | None
+    address: str | None = None  # the container's own address on its network
 
 
 @dataclass(frozen=True)
@@ -470,6 +471,8 @@ def _state_of(container) -> ContainerState:
     for binding in bindings.values():
         if binding:
             host_port = int(binding[0]["HostPort"])
+    networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
+    address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
     return ContainerState(
         name=container.name,
         id=container.id,
@@ -479,6 +482,7 @@ def _state_of(container) -> ContainerState:
         oom_killed=bool(state.get("OOMKilled")),
         labels=dict(container.labels),
         host_port=host_port,
+        address=address,
     )
 
 

@@ -1,6 +1,7 @@
 """The fleet: the machines that run site containers."""
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.conf import settings
@@ -95,6 +96,7 @@ class Instance(models.Model):
     site_label = models.CharField(max_length=63, db_index=True)
     release_label = models.CharField(max_length=63)
     port = models.PositiveIntegerField(null=True, blank=True)
+    container_address = models.GenericIPAddressField(null=True, blank=True, help_text="Its own address on the site network.")
     memory_mb = models.PositiveIntegerField(default=0, help_text="Memory reserved on the host.")
     cpu_millicores = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.STARTING)
@@ -108,4 +110,12 @@ class Instance(models.Model):
 
     @property
     def upstream(self) -> str:
+        """Where the edge sends the instance's requests.
+
+        A host whose service address is loopback shares the machine with the edge, so the edge
+        goes to the container's own address and skips Docker's port proxy (a third of the
+        throughput); any other host is reached on its published port.
+        """
+        if ipaddress.ip_address(self.host.service_address).is_loopback and self.container_address:
+            return f"{self.container_address}:{settings.SITE_CONTAINER_PORT}"
         return f"{self.host.service_address}:{self.port}"

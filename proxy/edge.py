@@ -245,9 +245,13 @@ class EdgeNginx:
             time.sleep(0.05)
 
     def update_routes(self, changed: list[str], removed: list[str]) -> None:
-        """Route lines changed or removed: into the routes file, then into the running table."""
+        """Route lines changed or removed, into the running table.
+
+        The routes file is not rewritten here, so a switch costs the same at any number of sites:
+        nginx reads the file only when it starts or reloads, and both rewrite it from the database
+        first (the `edge` command and apply(), under the same lock as this).
+        """
         with self.locked():
-            self.write_routes_file()
             if not self.running():
                 return
             if changed and self._control("PUT", "/routes", "\n".join(changed)) is None:

@@ -129,7 +129,9 @@ def _start_on_a_free_port(engine: ContainerEngine, host: Host, name: str, spec: 
                           state=Instance.State.STARTING),
         )
         try:
-            engine.start(replace(spec, host_port=port))
+            state = engine.start(replace(spec, host_port=port))
+            Instance.objects.filter(pk=instance.pk).update(container_address=state.address)
+            instance.container_address = state.address
             return port, instance
         except PortInUse:
             avoid.add(port)
