@@ -199,6 +199,12 @@ class ContainerEngine:
             self._client.close()
             self._client = None
 
+    def __enter__(self) -> "ContainerEngine":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def _call(self, doing: str, fn: Callable, *args, **kwargs):
         try:
             return fn(*args, **kwargs)

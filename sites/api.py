@@ -166,6 +166,14 @@ def _django_errors(fn):
     return wrapper
 
 
+def _int_param(request, name: str, default: int, high: int) -> int:
+    """A whole-number query parameter, kept between 1 and `high`."""
+    try:
+        return max(1, min(int(request.query_params.get(name, default)), high))
+    except ValueError:
+        raise ValidationError({name: ["A whole number, please."]}) from None
+
+
 def _accepted(deployment: Deployment | None) -> Response:
     if deployment is None:
         return Response({"deployment": None}, status=status.HTTP_200_OK)
@@ -315,10 +323,7 @@ class Logs(APIView):
         from sites import runtime_logs
 
         site = services.get_site_for_member(request.user, name)
-        try:
-            lines = max(1, min(int(request.query_params.get("lines", 100)), 5000))
-        except ValueError:
-            raise ValidationError({"lines": ["A whole number, please."]}) from None
+        lines = _int_param(request, "lines", default=100, high=5000)
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
         if follow:
             return StreamingHttpResponse(runtime_logs.follow(site, lines), content_type="text/plain; charset=utf-8")
@@ -386,10 +391,7 @@ class Traffic(APIView):
         from proxy.models import SiteTraffic
 
         site = services.get_site_for_member(request.user, name)
-        try:
-            minutes = max(1, min(int(request.query_params.get("minutes", 60)), 10080))
-        except ValueError:
-            raise ValidationError({"minutes": ["A whole number, please."]}) from None
+        minutes = _int_param(request, "minutes", default=60, high=10080)
         since = timezone.now() - timedelta(minutes=minutes)
         rows = SiteTraffic.objects.filter(group=site.name, minute__gte=since).order_by("minute")
         return Response([{"minute": r.minute, "requests": r.requests, "bytes": r.bytes_sent} for r in rows])

@@ -55,15 +55,14 @@ def build(self, deployment_id: int, host_name: str) -> None:
     if not claimed and self.request.retries == 0:
         return
     archive = next(Path(settings.ARCHIVES_DIR).glob(f"{deployment_id}.*"), None)
-    engine = ContainerEngine()
-    with deployment_step(self, deployment):
+    with ContainerEngine() as engine, deployment_step(self, deployment):
         if archive is None:
             raise CustomerError("The uploaded source is gone; push again.")
         slug = builds.build(deployment, host_name, engine, archive)
-        release = deploys.create_release(deployment.site, slug, deploys.current_config(deployment.site), f"Deploy {deployment.source[:40]}")
+        release = deploys.create_release(deployment.site, slug, deploys.current_config(deployment.site),
+                                         f"Deploy {deployment.source[:40]}")
         deploys.after_build(deployment, release, host_name)
         archive.unlink(missing_ok=True)
-    engine.close()
 
 
 @shared_task(base=PlatformTask, bind=True, name="sites.agent.start_release")
@@ -71,11 +70,9 @@ def start_release(self, deployment_id: int, host_name: str) -> None:
     deployment = Deployment.objects.select_related("site__plan", "release__slug").get(pk=deployment_id)
     if deployment.finished:
         return
-    engine = ContainerEngine()
-    with deployment_step(self, deployment):
+    with ContainerEngine() as engine, deployment_step(self, deployment):
         instance = running.start_release(deployment, Host.objects.get(name=host_name), engine)
         finish_deployment.delay(deployment.id, instance.id)
-    engine.close()
 
 
 @shared_task(base=PlatformTask, bind=True, name="sites.finish_deployment")
@@ -90,9 +87,8 @@ def stop_instance(instance_id: int) -> None:
     instance = Instance.objects.select_related("host").filter(pk=instance_id).first()
     if instance is None:
         return
-    engine = ContainerEngine()
-    running.stop_instance(instance, engine)
-    engine.close()
+    with ContainerEngine() as engine:
+        running.stop_instance(instance, engine)
 
 
 @shared_task(base=PlatformTask, name="sites.stop_site")
@@ -111,9 +107,8 @@ def purge_site_routes_and_repo(site_name: str, site_uuid: str) -> None:
 
 @shared_task(base=PlatformTask, name="sites.agent.purge_site")
 def purge_site_on_host(host_name: str, site_name: str, site_uuid: str, instances: list[str], slugs: list[str]) -> None:
-    engine = ContainerEngine()
-    running.purge_site(Host.objects.get(name=host_name), engine, site_name, site_uuid, instances, slugs)
-    engine.close()
+    with ContainerEngine() as engine:
+        running.purge_site(Host.objects.get(name=host_name), engine, site_name, site_uuid, instances, slugs)
 
 
 
