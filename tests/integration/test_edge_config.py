@@ -75,3 +75,36 @@ def test_status_pages_for_unknown_stopped_and_suspended_sites(deploy_env, tmp_pa
     assert suspended.status_code == 503 and "This site is suspended" in suspended.text
     admin_client.post("/admin/accounts/organization/", {"action": "restore", "_selected_action": [org.pk]})
     assert served(platform, site).text == "open\n"
+
+
+def test_traffic_per_site_comes_from_the_access_log(deploy_env, tmp_path):
+    from proxy.models import SiteTraffic
+    from proxy.traffic import collect
+
+    platform = deploy_env[0]
+    site = create_site(deploy_env, "counted")
+    push(deploy_env, workdir_with(tmp_path, None, {"public/index.html": "x" * 1000}), site)
+    for _ in range(7):
+        assert served(platform, site).status_code == 200
+    log_path = platform.data_dir / "edge" / "logs" / "access.log"
+
+    def counted() -> int:
+        collect(log_path)
+        return sum(SiteTraffic.objects.filter(group=site).values_list("requests", flat=True))
+
+    wait_for(lambda: counted() >= 7, 30, "the edge to flush its access log", interval=1)
+    assert counted() == 7
+    assert sum(SiteTraffic.objects.filter(group=site).values_list("bytes_sent", flat=True)) > 7 * 1000
+
+
+def test_a_burst_of_apply_requests_ends_in_one_apply(settings):
+    from proxy import tasks
+    from hosting.redis_client import redis_client
+
+    numbers = []
+    for _ in range(5):
+        client = redis_client(settings.REDIS_URL)
+        numbers.append(client.incr(tasks.APPLY_COUNTER))
+        client.close()
+    # Only the newest request applies; the ones before it find a newer one queued and skip.
+    assert [tasks.apply_edge_config.run(n) for n in numbers[:-1]] == [False] * 4

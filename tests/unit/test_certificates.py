@@ -1,0 +1,33 @@
+"""Issuance failures are recorded for the customer, with certbot faked at our interface (its binary)."""
+from __future__ import annotations
+
+import pytest
+
+from proxy.models import Certificate
+from proxy.services import issue_certificate
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_failed_issuance_is_recorded_with_its_reason(tmp_path, settings):
+    fake = tmp_path / "certbot"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "echo 'Saving debug log to /var/log/letsencrypt/letsencrypt.log' >&2\n"
+        "echo 'Certbot failed to authenticate some domains (authenticator: webroot).' >&2\n"
+        "echo '  Domain: shop.example.com' >&2\n"
+        "echo '  Type:   connection' >&2\n"
+        "echo '  Detail: 203.0.113.5: Fetching http://shop.example.com/.well-known/acme-challenge/x: Timeout' >&2\n"
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    settings.CERTBOT_BINARY = str(fake)
+    settings.ACME_DIRECTORY_URL = "https://acme.invalid/directory"
+    Certificate.objects.create(hostname="shop.example.com", group="shop")
+
+    issue_certificate("shop.example.com")
+
+    cert = Certificate.objects.get(hostname="shop.example.com")
+    assert cert.state == "failed" and cert.attempted_at is not None
+    assert "Timeout" in cert.error and "Domain: shop.example.com" in cert.error
+    assert "Saving debug log" not in cert.error
