@@ -18,6 +18,8 @@ from hosting.celery import app
 from hosting.engine import ContainerEngine
 from hosting.errors import TransientError
 from hosting.host_setup import prepare_host
+from hosting.models import Host
+from hosting.reconcile import reconcile_host
 from hosting.routing import host_queue
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,11 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     engine = ContainerEngine()
     register_when_docker_answers(host_name, engine)
     prepare_host(engine)
+    # Containers the daemon stopped (a restart of it or of the machine) serve again before work starts.
+    counts = reconcile_host(Host.objects.get(name=host_name), engine)
+    log.info("reconciled: %s", counts, extra={"host": host_name})
     engine.close()
+    close_old_connections()
     HeartbeatStep.host_name = host_name
     app.steps["worker"].add(HeartbeatStep)
     app.worker_main(

@@ -388,6 +388,12 @@ class ContainerEngine:
         )
         return container
 
+    def start_existing(self, name: str) -> ContainerState:
+        """Start a container that exists but stopped (after a daemon restart), as it was created."""
+        container = self._call(f"starting container {name}", self.client.containers.get, name)
+        self._call(f"starting container {name}", container.start)
+        return self.state(name)
+
     def state(self, name: str) -> ContainerState:
         container = self._call(f"inspecting container {name}", self.client.containers.get, name)
         return _state_of(container)

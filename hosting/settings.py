@@ -128,6 +128,7 @@ CELERY_BEAT_SCHEDULE = {
     "check-host-heartbeats": {"task": "hosting.check_host_heartbeats", "schedule": 10.0},
     "renew-certificates": {"task": "proxy.renew_certificates", "schedule": 6 * 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
+    "reconcile-hosts": {"task": "hosting.reconcile_hosts", "schedule": 60.0},
 }
 
 # --- Fleet ------------------------------------------------------------------------------------

@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class SitesConfig(AppConfig):
     name = "sites"
+
+    def ready(self) -> None:
+        from hosting.reconcile import instance_address_changed, instance_lost
+        from sites import healing
+
+        instance_address_changed.connect(healing.follow_moved_instance, dispatch_uid="sites-follow-moved-instance")
+        instance_lost.connect(healing.replace_lost_instance, dispatch_uid="sites-replace-lost-instance")
