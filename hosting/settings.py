@@ -201,6 +201,7 @@ ACME_CA_BUNDLE = env_str("ACME_CA_BUNDLE", "")  # trust for a private ACME serve
 CLOUDFLARE_API_TOKEN = env_str("CLOUDFLARE_API_TOKEN", "")  # for the wildcard of PLATFORM_DOMAIN
 CERTBOT_BINARY = env_str("CERTBOT_BINARY", "certbot")
 DOMAIN_VERIFICATION_ADDRESS = env_str("DOMAIN_VERIFICATION_ADDRESS", "")  # host:port to fetch HTTP tokens from (tests)
+DOMAIN_VERIFICATION_NAMESERVER = env_str("DOMAIN_VERIFICATION_NAMESERVER", "")  # host:port of the DNS server for TXT checks
 ACME_WEBROOT = DATA_DIR / "acme-webroot"
 PROXY_CONNECT_TIMEOUT = env_int("PROXY_CONNECT_TIMEOUT", 5)
 PROXY_READ_TIMEOUT = env_int("PROXY_READ_TIMEOUT", 60)

@@ -132,8 +132,12 @@ def _txt_matches(domain: Domain) -> bool:
     import dns.resolver
 
     expected = f"hosting-verify={domain.verification_token}"
+    resolver = dns.resolver.Resolver()
+    if settings.DOMAIN_VERIFICATION_NAMESERVER:  # host:port of a DNS server to ask instead (tests)
+        host, _, port = settings.DOMAIN_VERIFICATION_NAMESERVER.rpartition(":")
+        resolver.nameservers, resolver.port = [host], int(port)
     try:
-        answer = dns.resolver.resolve(f"{TXT_PREFIX}.{domain.hostname}", "TXT", lifetime=5)
+        answer = resolver.resolve(f"{TXT_PREFIX}.{domain.hostname}", "TXT", lifetime=5)
     except (dns.exception.DNSException, OSError):
         return False
     return any(b"".join(record.strings).decode(errors="replace") == expected for record in answer)

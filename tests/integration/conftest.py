@@ -243,6 +243,14 @@ class Pebble:
     directory_url: str
     management_url: str
     api_ca: Path  # trust for Pebble's own API
+    dns_address: str  # pebble-challtestsrv's DNS server (host:port)
+    dns_management_url: str  # where to add records to it
+
+    def set_txt(self, name: str, value: str) -> None:
+        import requests
+
+        requests.post(f"{self.dns_management_url}/set-txt", json={"host": name.rstrip(".") + ".", "value": value},
+                      timeout=10).raise_for_status()
 
     def root_certificate(self, destination: Path) -> Path:
         """The root that signs what Pebble issues (it changes on every Pebble start)."""
@@ -262,7 +270,7 @@ def pebble(edge_ports, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("pebble")
     ca = _write_test_ca(work)
-    dns_port, acme_port, management_port = free_tcp_port(), free_tcp_port(), free_tcp_port()
+    dns_port, acme_port, management_port, dns_management = free_tcp_port(), free_tcp_port(), free_tcp_port(), free_tcp_port()
     config = work / "pebble.json"
     config.write_text(json.dumps({"pebble": {
         "listenAddress": f"127.0.0.1:{acme_port}", "managementListenAddress": f"127.0.0.1:{management_port}",
@@ -271,13 +279,15 @@ def pebble(edge_ports, tmp_path_factory):
         "externalAccountBindingRequired": False,
     }}))
     dns = ManagedProcess("challtestsrv", ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{dns_port}", "-http01", "",
-                                          "-https01", "", "-tlsalpn01", "", "-management", f"127.0.0.1:{free_tcp_port()}",
+                                          "-https01", "", "-tlsalpn01", "", "-management", f"127.0.0.1:{dns_management}",
                                           "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""], work / "challtestsrv.log")
     server = ManagedProcess("pebble", ["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{dns_port}"],
                             work / "pebble.log", env={**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"})
     try:
         server.wait_until(lambda: tcp_port_open("127.0.0.1", acme_port), 30, "pebble to listen")
-        yield Pebble(f"https://127.0.0.1:{acme_port}/dir", f"https://127.0.0.1:{management_port}", ca)
+        dns.wait_until(lambda: tcp_port_open("127.0.0.1", dns_management), 30, "challtestsrv to listen")
+        yield Pebble(f"https://127.0.0.1:{acme_port}/dir", f"https://127.0.0.1:{management_port}", ca,
+                     f"127.0.0.1:{dns_port}", f"http://127.0.0.1:{dns_management}")
     finally:
         server.stop()
         dns.stop()

@@ -240,11 +240,16 @@ def test_rollback_and_config_changes_make_new_releases(deploy_env, tmp_path):
     assert served(platform, site).text == "hello from python\n"
 
 
-def test_writable_paths_keep_their_files_across_deploys_and_rollbacks(deploy_env, tmp_path):
+@pytest.mark.parametrize("declared_in", ["api", "hosting.toml"])
+def test_writable_paths_keep_their_files_across_deploys_and_rollbacks(deploy_env, tmp_path, declared_in):
     platform, customers, _ = deploy_env
     owner = customers["owner"]
-    site = create_site(deploy_env, "uploads", writable_paths=["uploads"])
-    work = workdir_with(tmp_path, "php")
+    if declared_in == "api":
+        site = create_site(deploy_env, "uploads", writable_paths=["uploads"])
+        work = workdir_with(tmp_path, "php")
+    else:
+        site = create_site(deploy_env, "uploads")
+        work = workdir_with(tmp_path, "php", {"hosting.toml": 'writable_paths = ["uploads"]\n'})
     push(deploy_env, work, site)
     assert "wrote uploads/kept.txt" in served(platform, site, "/?write=kept.txt&content=still-here").text
 
@@ -333,6 +338,11 @@ def test_stop_start_restart_logs_and_delete(deploy_env, tmp_path, engine):
 
     logs = api(platform, owner, "GET", f"sites/{site}/logs/?lines=50").json()["lines"]
     assert any("GET / HTTP" in line or "Booting worker" in line for line in logs), logs
+    with requests.get(f"{platform.portal}/api/v1/sites/{site}/logs/?lines=1&follow=1", headers=owner.headers(),
+                      stream=True, timeout=10) as follow:
+        assert follow.status_code == 200
+        first = next(follow.iter_lines())
+        assert first  # the last line so far; the stream then stays open for new ones
 
     assert api(platform, owner, "DELETE", f"sites/{site}/").status_code == 204
     assert api(platform, owner, "GET", f"sites/{site}/").status_code == 404

@@ -108,3 +108,21 @@ def test_https_redirect_and_hsts_are_per_site(deploy_env, tmp_path):
     secure = requests.get(f"https://127.0.0.1:{platform.https_port}/", headers={"Host": hostname}, verify=False, timeout=10)
     assert secure.text == "secure\n" and secure.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert secure.headers.get("X-Forwarded-Proto") is None  # a request header to the app, not a response one
+
+
+def test_a_dns_txt_record_verifies_a_domain(deploy_env, pebble, settings):
+    from sites.domains import _txt_matches
+    from sites.models import Domain
+
+    platform, customers, _ = deploy_env
+    site = create_site(deploy_env, "dnsproof")
+    hostname = f"{site}.customer-test.example"
+    added = api(platform, customers["owner"], "POST", f"sites/{site}/domains/", json={"hostname": hostname}).json()
+    settings.DOMAIN_VERIFICATION_NAMESERVER = pebble.dns_address
+    domain = Domain.objects.get(hostname=hostname)
+    assert _txt_matches(domain) is False  # no record yet
+
+    pebble.set_txt(added["verification"]["dns_txt_name"], "hosting-verify=someone-elses-token")
+    assert _txt_matches(domain) is False
+    pebble.set_txt(added["verification"]["dns_txt_name"], added["verification"]["dns_txt_value"])
+    assert _txt_matches(domain) is True
