@@ -2,16 +2,25 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import pytest
+import requests
 from django.conf import settings
+
+from hosting.engine import ContainerEngine, ContainerSpec, ResourceLimits
+from hosting.host_setup import prepare_host
+from hosting.images import APP_UID, runtime_image
+from hosting.runtimes import CATALOG
+from hosting.volumes import QuotaVolumes
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -99,13 +108,7 @@ def start_agent(start_process):
 
 # --- site containers under the container contract ------------------------------------------------
 
-from dataclasses import dataclass, replace  # noqa: E402
 
-from hosting.engine import ContainerEngine, ContainerSpec, ResourceLimits  # noqa: E402
-from hosting.host_setup import prepare_host  # noqa: E402
-from hosting.images import APP_UID, runtime_image  # noqa: E402
-from hosting.runtimes import CATALOG  # noqa: E402
-from hosting.volumes import QuotaVolumes  # noqa: E402
 
 SMALL = ResourceLimits(memory_mb=128, cpu_millicores=500, pids=64, tmp_mb=16)
 
@@ -204,7 +207,6 @@ def sites(engine, tmp_path, db):
 
 # --- the whole platform, as `make run` starts it ----------------------------------------------------
 
-import subprocess as _subprocess  # noqa: E402
 
 
 @dataclass
@@ -216,8 +218,6 @@ class Platform:
     https_port: int = 0
 
     def edge_get(self, hostname: str, path: str = "/", **kwargs):
-        import requests
-
         return requests.get(f"http://127.0.0.1:{self.edge_port}{path}", headers={"Host": hostname}, timeout=10, **kwargs)
 
     def output(self, name: str) -> str:
@@ -399,11 +399,11 @@ def _seed_plans(Plan) -> None:
         max_custom_domains=2, max_push_mb=100, build_timeout_seconds=600, is_default=True))
 
 
-def git(*args: str, cwd: Path, check: bool = True) -> _subprocess.CompletedProcess:
+def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1",
            "HOME": str(cwd)}
-    result = _subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     if check and result.returncode != 0:
         pytest.fail(f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -412,3 +412,65 @@ def git(*args: str, cwd: Path, check: bool = True) -> _subprocess.CompletedProce
 def push_url(platform: Platform, customer: Customer, site: str) -> str:
     host = platform.portal.removeprefix("http://")
     return f"http://user:{customer.token}@{host}/git/{site}.git"
+
+
+# --- deploying sites through the running platform -------------------------------------------------
+
+APPS = Path(__file__).resolve().parents[1] / "apps"
+
+
+@pytest.fixture
+def deploy_env(platform, customers, engine):
+    """The platform with its host registered; the sites a test creates are removed afterwards."""
+    from hosting.models import Host
+
+    wait_for(lambda: Host.objects.filter(name="platform-test").exists(), 30, "the agent's host row")
+    created: list[str] = []
+    yield platform, customers, created
+    for name in created:
+        for container in engine.list_site_containers(name):
+            engine.remove(container.name)
+
+
+def api(platform, customer, method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"{platform.portal}/api/v1/{path}", headers=customer.headers(), timeout=60, **kwargs)
+
+
+def create_site(deploy_env, name_prefix: str, **fields) -> str:
+    platform, customers, created = deploy_env
+    name = f"{name_prefix}-{uuid.uuid4().hex[:6]}"
+    response = api(platform, customers["owner"], "POST", "sites/", json={"name": name, **fields})
+    assert response.status_code == 201, response.text
+    created.append(name)
+    return name
+
+
+def workdir_with(tmp_path: Path, app: str | None, files: dict[str, str] | None = None) -> Path:
+    work = tmp_path / f"repo-{time.monotonic_ns()}"
+    if app:
+        shutil.copytree(APPS / app, work)
+    else:
+        work.mkdir()
+    for relative, content in (files or {}).items():
+        (work / relative).parent.mkdir(parents=True, exist_ok=True)
+        (work / relative).write_text(content)
+    git("init", "-q", "-b", "main", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "deploy", cwd=work)
+    return work
+
+
+def commit_all(work: Path, message: str) -> None:
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", message, cwd=work)
+
+
+def push(deploy_env, work: Path, site: str, customer: str = "owner", check: bool = True):
+    platform, customers, _ = deploy_env
+    return git("push", "-q", push_url(platform, customers[customer], site), "HEAD:main", cwd=work, check=check)
+
+
+def served(platform, site: str, path: str = "/") -> requests.Response:
+    return platform.edge_get(f"{site}.apps.localhost", path)
+
+

@@ -1,76 +1,15 @@
 """git push to a live site, end to end: real git, gunicorn, Celery worker and agent, Docker, nginx."""
 from __future__ import annotations
 
-import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.integration.conftest import git, push_url, wait_for
+from tests.integration.conftest import api, commit_all, create_site, git, push, push_url, served, wait_for, workdir_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-APPS = Path(__file__).resolve().parents[1] / "apps"
-
-
-@pytest.fixture
-def deploy_env(platform, customers, engine):
-    """The platform with its host registered; the sites a test creates are removed afterwards."""
-    from hosting.models import Host
-
-    wait_for(lambda: Host.objects.filter(name="platform-test").exists(), 30, "the agent's host row")
-    created: list[str] = []
-    yield platform, customers, created
-    for name in created:
-        for container in engine.list_site_containers(name):
-            engine.remove(container.name)
-
-
-def api(platform, customer, method: str, path: str, **kwargs) -> requests.Response:
-    return requests.request(method, f"{platform.portal}/api/v1/{path}", headers=customer.headers(), timeout=60, **kwargs)
-
-
-def create_site(deploy_env, name_prefix: str, **fields) -> str:
-    import uuid
-
-    platform, customers, created = deploy_env
-    name = f"{name_prefix}-{uuid.uuid4().hex[:6]}"
-    response = api(platform, customers["owner"], "POST", "sites/", json={"name": name, **fields})
-    assert response.status_code == 201, response.text
-    created.append(name)
-    return name
-
-
-def workdir_with(tmp_path: Path, app: str | None, files: dict[str, str] | None = None) -> Path:
-    work = tmp_path / f"repo-{time.monotonic_ns()}"
-    if app:
-        shutil.copytree(APPS / app, work)
-    else:
-        work.mkdir()
-    for relative, content in (files or {}).items():
-        (work / relative).parent.mkdir(parents=True, exist_ok=True)
-        (work / relative).write_text(content)
-    git("init", "-q", "-b", "main", cwd=work)
-    git("add", "-A", cwd=work)
-    git("commit", "-q", "-m", "deploy", cwd=work)
-    return work
-
-
-def commit_all(work: Path, message: str) -> None:
-    git("add", "-A", cwd=work)
-    git("commit", "-q", "-m", message, cwd=work)
-
-
-def push(deploy_env, work: Path, site: str, customer: str = "owner", check: bool = True):
-    platform, customers, _ = deploy_env
-    return git("push", "-q", push_url(platform, customers[customer], site), "HEAD:main", cwd=work, check=check)
-
-
-def served(platform, site: str, path: str = "/") -> requests.Response:
-    return platform.edge_get(f"{site}.apps.localhost", path)
 
 
 def test_a_static_site_goes_live_with_a_git_push(deploy_env, tmp_path):

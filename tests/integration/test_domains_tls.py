@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.integration.conftest import wait_for
-from tests.integration.test_deploys import api, create_site, deploy_env, push, served, workdir_with  # noqa: F401
+from tests.integration.conftest import api, create_site, push, served, workdir_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

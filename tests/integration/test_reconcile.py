@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import wait_for
-from tests.integration.test_deploys import create_site, deploy_env, push, served, workdir_with  # noqa: F401
+from tests.integration.conftest import create_site, push, served, workdir_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

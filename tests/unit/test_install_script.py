@@ -1,7 +1,6 @@
 """scripts/install.sh ends with one clear sentence when Docker cannot be installed."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
