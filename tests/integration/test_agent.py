@@ -6,7 +6,7 @@ import pytest
 
 from hosting.models import Host
 from hosting.tasks import refresh_capacity
-from tests.integration.conftest import wait_for
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ import requests
 from hosting.engine import ContainerSpec, Mount, OneOffResult, ResourceLimits
 from hosting.images import APP_UID
 from hosting.runtimes import CATALOG
-from tests.integration.conftest import RunningSite, SiteLab, write_slug
+from tests.integration.support.sitelab import RunningSite, SiteLab, write_slug
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hosting.images import APP_UID
-from tests.integration.conftest import SMALL
+from tests.integration.support.sitelab import SMALL
 
 pytestmark = pytest.mark.django_db
 

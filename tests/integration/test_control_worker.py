@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from hosting.models import Host
 from hosting.tasks import check_host_heartbeats
-from tests.integration.conftest import wait_for
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

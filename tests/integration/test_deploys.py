@@ -7,7 +7,17 @@ import time
 import pytest
 import requests
 
-from tests.integration.conftest import api, commit_all, create_site, git, push, push_url, served, wait_for, workdir_with
+from tests.integration.support.deploying import (
+    api,
+    commit_all,
+    create_site,
+    git,
+    push,
+    push_url,
+    served,
+    workdir_with,
+)
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,8 +6,14 @@ import subprocess
 
 import pytest
 
-from tests.integration.conftest import wait_for
-from tests.integration.conftest import api, create_site, push, served, workdir_with
+from tests.integration.support.deploying import (
+    api,
+    create_site,
+    push,
+    served,
+    workdir_with,
+)
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

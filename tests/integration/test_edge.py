@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from hosting.launcher.processes import free_tcp_port, tcp_port_open
-from tests.integration.conftest import wait_for
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import wait_for
-from tests.integration.conftest import create_site, push, served, workdir_with
+from tests.integration.support.deploying import create_site, push, served, workdir_with
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,8 +98,8 @@ def test_traffic_per_site_comes_from_the_access_log(deploy_env, tmp_path):
 
 
 def test_a_burst_of_apply_requests_ends_in_one_apply(settings):
-    from proxy import tasks
     from hosting.redis_client import redis_client
+    from proxy import tasks
 
     numbers = []
     for _ in range(5):

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from hosting.models import Host
-from tests.integration.conftest import wait_for
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

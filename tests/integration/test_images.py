@@ -9,7 +9,7 @@ import pytest
 
 from hosting.images import os_image_recipe, runtime_image
 from hosting.runtimes import CATALOG
-from tests.integration.conftest import BASE_DIR
+from tests.integration.support.processes import BASE_DIR
 
 
 def test_a_second_build_images_rebuilds_nothing():

@@ -60,8 +60,8 @@ def redis_on_all_interfaces(tmp_path):
     port.close()
     redis = subprocess.Popen(["redis-server", "--port", str(number), "--bind", "0.0.0.0", "--protected-mode", "no",
                               "--save", "", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    from tests.integration.conftest import wait_for
     from hosting.launcher.processes import tcp_port_open
+    from tests.integration.support.processes import wait_for
 
     wait_for(lambda: tcp_port_open("127.0.0.1", number), 10, "redis to listen")
     yield number

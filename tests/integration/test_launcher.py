@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from hosting.launcher.processes import free_tcp_port
-from tests.integration.conftest import BASE_DIR, wait_for
+from tests.integration.support.processes import BASE_DIR, wait_for
 
 
 def processes_with_env(marker: str) -> list[int]:

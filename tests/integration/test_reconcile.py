@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import wait_for
-from tests.integration.conftest import create_site, push, served, workdir_with
+from tests.integration.support.deploying import create_site, push, served, workdir_with
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

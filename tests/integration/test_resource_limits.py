@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from hosting.engine import ResourceLimits
-from tests.integration.conftest import wait_for
+from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.services import add_member, create_organization, get_or_create_user, issue_token
+from accounts.services import (
+    add_member,
+    create_organization,
+    get_or_create_user,
+    issue_token,
+)
 from sites.services import create_site
 
 pytestmark = pytest.mark.django_db
