@@ -11,6 +11,7 @@ from tests.integration.support.deploying import (
     api,
     commit_all,
     create_site,
+    finished_deployment,
     git,
     push,
     push_url,
@@ -166,17 +167,14 @@ def test_rollback_and_config_changes_make_new_releases(deploy_env, tmp_path):
 
     rollback = api(platform, owner, "POST", f"sites/{site}/rollback/", json={"release": 1})
     assert rollback.status_code == 202, rollback.text
-    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{rollback.json()['id']}/").json()["state"]
-             in ("succeeded", "failed"), 60, "the rollback")
+    assert finished_deployment(platform, owner, site, rollback.json()["id"])["state"] == "succeeded"
     text = served(platform, site).text
     assert "hello from python" in text and "v2" not in text
 
     change = api(platform, owner, "POST", f"sites/{site}/env/", json={"vars": {"GREETING": "configured"}})
     assert change.status_code == 202, change.text
-    deployment = change.json()["id"]
-    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"] == "succeeded",
-             60, "the config release")
-    detail = api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()
+    detail = finished_deployment(platform, owner, site, change.json()["id"])
+    assert detail["state"] == "succeeded", detail["log"]
     assert served(platform, site).text == "hello from python: configured\n", detail  # v1's code, new config
     releases = api(platform, owner, "GET", f"sites/{site}/releases/").json()
     assert [r["version"] for r in releases] == [4, 3, 2, 1]
@@ -184,8 +182,7 @@ def test_rollback_and_config_changes_make_new_releases(deploy_env, tmp_path):
     assert api(platform, owner, "GET", f"sites/{site}/env/").json() == {"GREETING": "(set)"}
 
     unset = api(platform, owner, "DELETE", f"sites/{site}/env/GREETING/")
-    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{unset.json()['id']}/").json()["state"] == "succeeded",
-             60, "the unset release")
+    assert finished_deployment(platform, owner, site, unset.json()["id"])["state"] == "succeeded"
     assert served(platform, site).text == "hello from python\n"
 
 
@@ -208,8 +205,7 @@ def test_writable_paths_keep_their_files_across_deploys_and_rollbacks(deploy_env
     assert served(platform, site, "/?read=kept.txt").text.strip() == "still-here"
 
     rollback = api(platform, owner, "POST", f"sites/{site}/rollback/", json={"release": 1})
-    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{rollback.json()['id']}/").json()["state"]
-             == "succeeded", 60, "the rollback")
+    assert finished_deployment(platform, owner, site, rollback.json()["id"])["state"] == "succeeded"
     assert served(platform, site, "/?read=kept.txt").text.strip() == "still-here"
 
 
@@ -231,10 +227,7 @@ def test_an_archive_upload_deploys(deploy_env, tmp_path):
                              files={"archive": ("site.tar.gz", buffer.getvalue())}, timeout=60)
 
     assert response.status_code == 202, response.text
-    deployment = response.json()["id"]
-    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"]
-             in ("succeeded", "failed"), 60, "the archive deployment")
-    detail = api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()
+    detail = finished_deployment(platform, owner, site, response.json()["id"])
     assert detail["state"] == "succeeded", detail["log"]
     assert "-----> Receiving source" in detail["log"]
     assert served(platform, site).text == "hello from an archive\n"
@@ -255,10 +248,9 @@ def test_an_archive_escaping_its_root_is_rejected(deploy_env):
 
     response = requests.post(f"{platform.portal}/api/v1/sites/{site}/deployments/", headers=owner.headers(),
                              files={"archive": ("evil.tar.gz", buffer.getvalue())}, timeout=60)
-    deployment = response.json()["id"]
-    wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"] == "failed",
-             60, "the deployment to fail")
-    assert "points outside the archive" in api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["error"]
+    detail = finished_deployment(platform, owner, site, response.json()["id"])
+    assert detail["state"] == "failed"
+    assert "points outside the archive" in detail["error"]
 
 
 def test_stop_start_restart_logs_and_delete(deploy_env, tmp_path, engine):
@@ -268,9 +260,8 @@ def test_stop_start_restart_logs_and_delete(deploy_env, tmp_path, engine):
     push(deploy_env, workdir_with(tmp_path, "python"), site)
 
     def settled(response):
-        deployment = response.json()["id"]
-        wait_for(lambda: api(platform, owner, "GET", f"sites/{site}/deployments/{deployment}/").json()["state"] == "succeeded",
-                 60, "the deployment")
+        detail = finished_deployment(platform, owner, site, response.json()["id"])
+        assert detail["state"] == "succeeded", detail["log"]
 
     assert api(platform, owner, "POST", f"sites/{site}/stop/").status_code == 202
     wait_for(lambda: served(platform, site).status_code == 503, 30, "the stopped page")

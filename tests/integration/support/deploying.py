@@ -111,3 +111,14 @@ def push(deploy_env, work: Path, site: str, customer: str = "owner", check: bool
 
 def served(platform, site: str, path: str = "/") -> requests.Response:
     return platform.edge_get(f"{site}.apps.localhost", path)
+
+
+def finished_deployment(platform, customer, site: str, deployment_id: int, timeout: float = 60) -> dict:
+    """Wait until the deployment ends (succeeded or failed); returns it with its log."""
+    from tests.integration.support.processes import wait_for
+
+    def detail():
+        body = api(platform, customer, "GET", f"sites/{site}/deployments/{deployment_id}/").json()
+        return body if body["state"] in ("succeeded", "failed") else None
+
+    return wait_for(detail, timeout, f"deployment {deployment_id} of {site} to end")
