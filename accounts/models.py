@@ -19,6 +19,11 @@ class Plan(models.Model):
     max_custom_domains = models.PositiveIntegerField(help_text="Custom domains per site.")
     max_push_mb = models.PositiveIntegerField(help_text="Largest git push or archive upload (MB).")
     build_timeout_seconds = models.PositiveIntegerField(validators=[MinValueValidator(30)])
+    build_disk_mb = models.PositiveIntegerField(
+        default=2048, validators=[MinValueValidator(64)],
+        help_text="Disk for builds on each host: the source, the build's output, dependency caches and unpacked slugs (MB).",
+    )
+    smtp_allowed = models.BooleanField(default=False, help_text="Sites may open outbound connections to port 25.")
     is_default = models.BooleanField(default=False, help_text="Given to new organizations.")
 
     class Meta:
@@ -35,6 +40,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=100)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
     suspended = models.BooleanField(default=False, help_text="Suspended organizations' sites show a suspended page.")
+    suspended_reason = models.CharField(max_length=500, blank=True, help_text="Why staff suspended it.")
+    suspended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -82,6 +89,8 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="None: never expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
