@@ -31,7 +31,8 @@ LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
 # Values that become parts of container names and labels: short DNS-label-like tokens only.
 IDENTIFIER = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-APP_USER = "10000:10000"
+DEFAULT_UID = 10000  # the images' own user; sites run as their own uid (ContainerSpec.uid)
+NO_NETWORK = "none"  # one-off containers that need no network at all (unpacking)
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,11 @@ class ContainerSpec:
     container_port: int = 5000
     network: str = "hosting-sites"
     app_writable: bool = False  # builds write into /app; running sites never do
+    uid: int = DEFAULT_UID  # the site's own uid and gid: all of its containers and files use it
 
     def __post_init__(self) -> None:
+        if not isinstance(self.uid, int) or self.uid < 1000:
+            raise ValueError(f"uid {self.uid!r} is not an unprivileged user id")
         for what, value in (("site", self.site), ("release", self.release), ("instance", self.instance)):
             if not IDENTIFIER.match(value):
                 raise ValueError(f"{what} {value!r} is not a lowercase DNS label")
@@ -97,6 +101,10 @@ class ContainerSpec:
     @property
     def name(self) -> str:
         return container_name(self.site, self.release, self.instance)
+
+    @staticmethod
+    def name_of(site: str, release: str, instance: str) -> str:
+        return container_name(site, release, instance)
 
 
 def container_name(site: str, release: str, instance: str) -> str:
@@ -304,10 +312,12 @@ class ContainerEngine:
             raise
         return self.state(spec.name)
 
-    def run_once(self, spec: ContainerSpec, timeout: float, on_line: Callable[[str], None] | None = None) -> OneOffResult:
+    def run_once(self, spec: ContainerSpec, timeout: float, on_line: Callable[[str], None] | None = None,
+                 keep: bool = False) -> OneOffResult:
         """Run a one-off container (a build, a release command, a probe) to its end under the same contract.
 
         Output lines go to `on_line` as they are printed; a run longer than `timeout` is killed.
+        With `keep`, the ended container stays (for `export`) until the caller removes it.
         """
         container = self._create(spec, restart=False)
         try:
@@ -329,7 +339,21 @@ class ContainerEngine:
             output = self.logs(spec.name, tail=500)
             return OneOffResult(exit_code, state.oom_killed, output, timed_out)
         finally:
-            self.remove(spec.name)
+            if not keep:
+                self.remove(spec.name)
+
+    def export(self, name: str, path: str, consume: Callable[[Iterator[bytes]], None]) -> None:
+        """Hand `consume` a tar stream of `path` as the (ended) container sees it.
+
+        The Docker daemon makes the tar inside the container's own filesystem view, so the
+        platform never walks a tenant's files on the host nor follows a link a tenant placed.
+        """
+        container = self._call(f"exporting {path} of {name}", self.client.containers.get, name)
+        stream, _ = self._call(f"exporting {path} of {name}", container.get_archive, path, chunk_size=1024 * 1024)
+        try:
+            consume(stream)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _translate(exc, f"exporting {path} of {name}") from exc
 
     def _pump_lines(self, name: str, on_line: Callable[[str], None]) -> None:
         try:
@@ -353,7 +377,7 @@ class ContainerEngine:
             command=list(spec.command),
             name=spec.name,
             hostname=spec.site,
-            user=APP_USER,
+            user=f"{spec.uid}:{spec.uid}",
             environment=environment,
             working_dir="/app",
             labels={

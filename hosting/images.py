@@ -26,9 +26,15 @@ from hosting.errors import PlatformError
 from hosting.runtimes import CATALOG, Runtime
 
 RUNTIME_FILES = Path(__file__).resolve().parent / "runtime_files"
+# The platform's own scripts in every image (unpacking sources and slugs as the site's uid).
+OS_FILES = Path(__file__).resolve().parent / "os_files"
+PLATFORM_SCRIPTS = "/usr/local/lib/hosting"
+# Debian packages the OS image gets besides minbase: bsdtar unpacks tar and zip inside containers.
+OS_PACKAGES = ("ca-certificates", "libarchive-tools")
 # Bump when the way images are made changes in a way the recipe text does not show.
-RECIPE_VERSION = "1"
-APP_UID = 10000  # the non-root user every site container runs as
+RECIPE_VERSION = "2"
+# The image's default user; every site container runs as its site's own uid instead (Site.uid).
+APP_UID = 10000
 
 PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
@@ -71,7 +77,9 @@ class OsImageRecipe:
 
     @property
     def tag(self) -> str:
-        digest = _digest(RECIPE_VERSION, self.suite, self.mirror, str(APP_UID), *self.extra_certificates)
+        files = [f"{name}:{mode}:{hashlib.sha256(data).hexdigest()}" for name, data, mode in _os_files()]
+        digest = _digest(RECIPE_VERSION, self.suite, self.mirror, str(APP_UID), *OS_PACKAGES, *files,
+                         *self.extra_certificates)
         return f"{settings.IMAGE_PREFIX}/os:{digest}"
 
 
@@ -115,8 +123,15 @@ def runtime_dockerfile(runtime: Runtime, os_tag: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _os_files() -> list[tuple[str, bytes, int]]:
+    return _files_under(OS_FILES)
+
+
 def _runtime_files(runtime: Runtime) -> list[tuple[str, bytes, int]]:
-    root = RUNTIME_FILES / runtime.name
+    return _files_under(RUNTIME_FILES / runtime.name)
+
+
+def _files_under(root: Path) -> list[tuple[str, bytes, int]]:
     files = []
     for path in sorted(root.rglob("*")):
         if path.is_file():
@@ -149,6 +164,11 @@ class RuntimeImageRecipe:
 
 def runtime_image_recipe(runtime: Runtime, os_tag: str) -> RuntimeImageRecipe:
     return RuntimeImageRecipe(runtime, runtime_dockerfile(runtime, os_tag), tuple(_runtime_files(runtime)))
+
+
+def os_image() -> str:
+    """The tag of the current OS image: one-off platform steps (unpacking a source) run on it."""
+    return os_image_recipe().tag
 
 
 def runtime_image(runtime_name: str) -> str:
@@ -187,7 +207,8 @@ def build_os_image(recipe: OsImageRecipe, engine: ContainerEngine, progress: Pro
         rootfs = Path(work) / "rootfs"
         progress(f"debootstrap --variant=minbase {recipe.suite} from {recipe.mirror} (about a minute)")
         _run(
-            ["debootstrap", "--variant=minbase", "--include=ca-certificates", recipe.suite, str(rootfs), recipe.mirror],
+            ["debootstrap", "--variant=minbase", f"--include={','.join(OS_PACKAGES)}", recipe.suite, str(rootfs),
+             recipe.mirror],
             progress, "debootstrap", DEBOOTSTRAP_PHASES,
         )
         if recipe.extra_certificates:
@@ -202,6 +223,11 @@ def build_os_image(recipe: OsImageRecipe, engine: ContainerEngine, progress: Pro
              "--home-dir", "/tmp", "--shell", "/bin/sh", "app"],
             progress, "adding the app user",
         )
+        for name, data, mode in _os_files():
+            target = rootfs / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            target.chmod(mode)
         for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for item in (rootfs / leftover).glob("*"):
                 if item.is_file():

@@ -3,11 +3,15 @@
 Each volume is an ext4 filesystem in a sparse file, loop-mounted on the host; the container gets
 the mount point at /data. A write beyond the quota fails with "No space left on device" inside
 the filesystem, and the host's own free space is never touched beyond the file's size.
+
+Whatever a tenant writes inside a volume is never walked on the host: the platform only creates,
+mounts, grows and removes volumes, and makes first-level folders in volumes whose root it owns.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +46,9 @@ class QuotaVolumes:
         return self.root / f"{name}.ext4", self.root / name
 
     def ensure(self, name: str, size_mb: int, owner_uid: int) -> Path:
-        """Create, grow and mount the volume as needed; returns its mount point. Idempotent."""
+        """Create, grow and mount the volume as needed; returns its mount point. Idempotent.
+
+        `owner_uid` owns the volume's root folder (0 keeps it root's: see `folder`)."""
         image, mountpoint = self._paths(name)
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         size = size_mb * 1024 * 1024
@@ -62,7 +68,34 @@ class QuotaVolumes:
             device = self._loop_device(mountpoint)
             _run(["losetup", "--set-capacity", device], f"resizing the loop device of {name}")
             _run(["resize2fs", device], f"growing the volume of {name}")
+        # The root of the filesystem (not a tenant's path: the mount point itself) has the owner
+        # asked for, also for a volume made before sites had uids of their own.
+        info = os.lstat(mountpoint)
+        if (info.st_uid, info.st_gid) != (owner_uid, owner_uid):
+            os.lchown(mountpoint, owner_uid, owner_uid)
+        os.chmod(mountpoint, 0o755 if owner_uid == 0 else 0o700)
         return mountpoint
+
+    def folder(self, mountpoint: Path, name: str, owner_uid: int, mode: int = 0o700) -> Path:
+        """A first-level folder of a volume whose root is root's, so no tenant can have put a link
+        in its place; made once, with `owner_uid` as owner."""
+        if not IDENTIFIER.match(name):
+            raise ValueError(f"folder name {name!r} is not a lowercase DNS label")
+        root = os.lstat(mountpoint)
+        if root.st_uid != 0 or root.st_mode & 0o022:
+            raise PlatformError(f"{mountpoint} is writable by others than root; refusing to make folders in it.")
+        path = mountpoint / name
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            pass
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode):
+            raise PlatformError(f"{path} is not a folder.")
+        if (info.st_uid, info.st_gid) != (owner_uid, owner_uid):
+            os.lchown(path, owner_uid, owner_uid)
+        os.chmod(path, mode)
+        return path
 
     def _loop_device(self, mountpoint: Path) -> str:
         result = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(mountpoint)], capture_output=True, text=True)

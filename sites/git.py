@@ -4,6 +4,7 @@ The path of a repository comes from the database (the site's uuid), never from t
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,11 +46,44 @@ def git_config_env(entries: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def export_commit(repository: Path, commit: str, destination: Path) -> None:
-    """`git archive` of `commit` into a tar file (works inside a pre-receive hook's quarantine)."""
-    with open(destination, "wb") as out:
-        result = subprocess.run(
-            ["git", "archive", "--format=tar", commit], cwd=repository, stdout=out, stderr=subprocess.PIPE, text=False
-        )
-    if result.returncode != 0:
-        raise PlatformError(f"git archive of {commit[:12]} failed: {result.stderr.decode(errors='replace').strip()}")
+class SourceTooLarge(Exception):
+    pass
+
+
+def export_commit(repository: Path, commit: str, destination: Path, max_bytes: int) -> None:
+    """`git archive` of `commit` into a tar file (works inside a pre-receive hook's quarantine),
+    stopped as soon as it grows past `max_bytes`: nothing larger is ever written out."""
+    process = subprocess.Popen(["git", "archive", "--format=tar", commit], cwd=repository,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    written = 0
+    try:
+        with open(destination, "wb") as out:
+            while chunk := process.stdout.read(1024 * 1024):
+                written += len(chunk)
+                if written > max_bytes:
+                    process.kill()
+                    raise SourceTooLarge(f"more than {max_bytes} bytes")
+                out.write(chunk)
+        stderr = process.stderr.read()
+        if process.wait() != 0:
+            raise PlatformError(f"git archive of {commit[:12]} failed: {stderr.decode(errors='replace').strip()}")
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
+    finally:
+        process.stdout.close()
+        process.stderr.close()
+        process.wait()
+
+
+def repository_size(repository: Path) -> int:
+    """Bytes the repository takes, with the objects of a push still in quarantine. Git wrote every
+    file here (the web server's user, not a tenant's), and links are not followed."""
+    total = 0
+    for root, _dirs, files in os.walk(repository):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except FileNotFoundError:
+                continue
+    return total

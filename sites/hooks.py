@@ -51,6 +51,12 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
     except ValidationError as exc:
         say(" !     " + " ".join(exc.messages))
         return 1
+    limit = site.plan.build_disk_mb * 2**20
+    if git.repository_size(repository) > limit:
+        # Every branch and tag counts: a repository cannot grow past the plan's build disk.
+        say(f" !     The repository would be larger than your plan allows ({site.plan.build_disk_mb} MB with every "
+            "branch and tag); delete branches or tags you do not need, or change plans.")
+        return 1
     deploying = [u for u in updates if u[2] in DEPLOY_BRANCHES]
     if any(new == ZERO for _, new, _ in deploying):
         say(" !     Deleting the deploy branch is not allowed.")
@@ -65,10 +71,11 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
     def write_archive(path_for) -> None:
         path = path_for(".tar")
         path.parent.mkdir(parents=True, exist_ok=True)
-        git.export_commit(repository, commit, path)
-        if path.stat().st_size > site.plan.max_push_mb * 2**20 * 4:
-            path.unlink()
-            raise ValidationError(f"The source of this commit is larger than your plan allows ({site.plan.max_push_mb} MB packed).")
+        try:
+            git.export_commit(repository, commit, path, max_bytes=site.plan.max_push_mb * 2**20 * 4)
+        except git.SourceTooLarge:
+            raise ValidationError(f"The source of this commit unpacks to more than your plan allows "
+                                  f"({site.plan.max_push_mb * 4} MB).") from None
 
     try:
         deployment = deploys.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive)

@@ -41,6 +41,16 @@ class Site(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def uid(self) -> int:
+        """The site's own uid and gid: its build, one-off and web containers run as it, and it owns
+        the site's files (volume, build disk, slugs), so one site's process cannot read another's."""
+        from django.conf import settings
+
+        if self.pk is None:
+            raise ValueError("a site has a uid once it is saved")
+        return settings.SITE_UID_BASE + self.pk
+
 
 class Domain(models.Model):
     """A hostname of a site: its default `<site>.<PLATFORM_DOMAIN>`, or a custom domain that is

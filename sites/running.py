@@ -1,19 +1,28 @@
-"""Running releases, on a host's agent: unpack the slug, prepare /data, run the release phase,
-start the instance and wait until it answers."""
+"""Running releases, on a host's agent: unpack the slug, run the release phase, start the instance
+and wait until it answers.
+
+The slug is the tenant's build output: it is unpacked by a one-off container as the site's uid
+(never by the root agent), into a folder of the site's build disk that the site's containers then
+mount read-only at /app. Writable paths are links in that folder, /app/<path> -> /data/writable/<path>,
+made when unpacking; the folders in /data are made and seeded inside the site's own container
+(seed-writable), so nothing under /data is ever resolved on the host.
+"""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
-import tarfile
+import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
 
-from hosting.engine import ContainerEngine, ContainerSpec, Mount, PortInUse, container_name
-from hosting.errors import CustomerError, HostingError
-from hosting.images import APP_UID, runtime_image
+from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, PortInUse, container_name
+from hosting.errors import CustomerError, HostingError, PlatformError
+from hosting.images import PLATFORM_SCRIPTS, runtime_image
 from hosting.limits import limits_for_plan
 from hosting.models import Host, Instance
 from hosting.ports import allocate_port, release_port
@@ -21,50 +30,76 @@ from hosting.runtimes import CATALOG
 from hosting.volumes import QuotaVolumes
 from sites.config_crypto import decrypt_config
 from sites.logstream import DeploymentLog
-from sites.models import Deployment, Slug
+from sites.models import Deployment, Site, Slug
+from sites.workspace import Workspace, remove_workspace, workspace
 
 log = logging.getLogger(__name__)
+
+SLUG_IN_CONTAINER = "/slug.tar.gz"
 
 
 class ReleasePhaseFailed(CustomerError):
     pass
 
 
-def unpacked_slug(slug: Slug) -> Path:
-    """The slug's tree on this host, unpacked from its tarball when this host has not got it yet."""
-    slugs = Path(settings.SLUGS_DIR)
-    target = slugs / slug.sha256
-    if target.is_dir():
+class SlugDamaged(PlatformError):
+    pass
+
+
+def slug_tarball(slug: Slug) -> Path:
+    return Path(settings.SLUGS_DIR) / f"{slug.sha256}.tar.gz"
+
+
+def verify_slug(slug: Slug) -> Path:
+    """The slug's tarball on this host, checked against its sha256 (the agent made it; a disk
+    error or a tampered file must not start)."""
+    tarball = slug_tarball(slug)
+    digest = hashlib.sha256()
+    try:
+        with open(tarball, "rb") as f:
+            while chunk := f.read(1024 * 1024):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise SlugDamaged(f"The slug {slug.sha256[:12]} is not on this host.") from None
+    if digest.hexdigest() != slug.sha256:
+        raise SlugDamaged(f"The slug {slug.sha256[:12]} on this host does not match its checksum.")
+    return tarball
+
+
+def unpacked_slug(site: Site, slug: Slug, paths: list[str], engine: ContainerEngine, space: Workspace) -> Path:
+    """The slug unpacked for `paths` on the site's build disk; unpacked by a container the first time."""
+    key = f"{slug.sha256[:40]}-{hashlib.sha256(':'.join(paths).encode()).hexdigest()[:12]}"
+    target = space.slugs / key
+    if target.is_dir():  # slugs/ is root's: only this code puts folders there
         return target
-    tarball = slugs / f"{slug.sha256}.tar.gz"
-    temporary = slugs / f".{slug.sha256}.unpacking"
-    shutil.rmtree(temporary, ignore_errors=True)
-    with tarfile.open(tarball) as tar:
-        tar.extractall(temporary, filter="tar")  # our own slug; the filter still refuses escapes
-    temporary.replace(target)
+    tarball = verify_slug(slug)
+    temporary = space.slugs / f".{uuid.uuid4().hex}"
+    os.mkdir(temporary, 0o755)
+    os.chown(temporary, site.uid, site.uid)
+    try:
+        result = engine.run_once(ContainerSpec(
+            site=site.name, release="slug", instance=key[:12] + key[-8:], image=runtime_image(slug.runtime),
+            command=(f"{PLATFORM_SCRIPTS}/unpack-slug", SLUG_IN_CONTAINER, *paths), limits=limits_for_plan(site.plan),
+            slug_dir=temporary, data_dir=None, host_port=None, network=NO_NETWORK, app_writable=True, uid=site.uid,
+            extra_mounts=(Mount(tarball, SLUG_IN_CONTAINER, read_only=True),),
+        ), timeout=600)
+        if result.exit_code != 0:
+            if "No space left on device" in result.output:
+                raise CustomerError(f"The release does not fit in your plan's build disk ({site.plan.build_disk_mb} MB) "
+                                    "next to the dependency caches; it holds every release started on this host.")
+            raise PlatformError(f"Unpacking the slug failed: {result.output.strip()[-300:]}")
+        os.rename(temporary, target)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary)  # fd-based: never follows the links inside
     return target
 
 
-def writable_mounts(volume: Path, slug_dir: Path, paths: list[str]) -> tuple[Mount, ...]:
-    """Each writable path is a directory of /data mounted over /app/<path>, seeded from the
-    release's content the first time and kept across deploys and rollbacks."""
-    mounts = []
-    for path in paths:
-        stored = volume / "writable" / path
-        in_slug = slug_dir / path
-        if not stored.exists():
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            if in_slug.is_dir() and not in_slug.is_symlink():
-                shutil.copytree(in_slug, stored, symlinks=True)
-            else:
-                stored.mkdir()
-            for item in [volume / "writable", *(volume / "writable").rglob("*")]:
-                os.lchown(item, APP_UID, APP_UID)
-        if in_slug.is_symlink() or (in_slug.exists() and not in_slug.is_dir()):
-            raise CustomerError(f"The writable path {path!r} is a file or a link in the app; it must be a folder.")
-        in_slug.mkdir(parents=True, exist_ok=True)  # the mount point inside the read-only /app
-        mounts.append(Mount(stored, f"/app/{path}", read_only=False))
-    return tuple(mounts)
+def with_writable_paths(command: tuple[str, ...], paths: list[str]) -> tuple[str, ...]:
+    """The command, started after each writable path has its folder in /data (seed-writable)."""
+    if not paths:
+        return command
+    return (f"{PLATFORM_SCRIPTS}/seed-writable", *paths, "--", *command)
 
 
 def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -> Instance:
@@ -74,22 +109,22 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
     runtime = CATALOG[slug.runtime]
     stream = DeploymentLog(deployment.id)
     try:
-        slug_dir = unpacked_slug(slug)
-        volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, APP_UID)
+        space = workspace(site)
         paths = sorted(set(site.writable_paths) | set(slug.writable_paths))
-        mounts = writable_mounts(volume, slug_dir, paths)
+        slug_dir = unpacked_slug(site, slug, paths, engine, space)
+        volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, site.uid)
         env = decrypt_config(release.encrypted_config)
         limits = limits_for_plan(site.plan)
         base = dict(
             site=site.name, release=release.label, image=runtime_image(runtime.name), limits=limits,
-            slug_dir=slug_dir, data_dir=volume, env=env, extra_mounts=mounts, network=settings.SITE_NETWORK,
-            service_address=host.service_address,
+            slug_dir=slug_dir, data_dir=volume, env=env, network=settings.SITE_NETWORK,
+            service_address=host.service_address, uid=site.uid,
         )
         if "release" in slug.processes:
             stream.write(f"-----> Running the release command: {slug.processes['release']}")
             result = engine.run_once(
-                ContainerSpec(**base, instance=f"r{deployment.id}", command=("bash", "-c", slug.processes["release"]),
-                              host_port=None),
+                ContainerSpec(**base, instance=f"r{deployment.id}", host_port=None,
+                              command=with_writable_paths(("bash", "-c", slug.processes["release"]), paths)),
                 timeout=site.plan.build_timeout_seconds,
                 on_line=lambda line: stream.write(f"       {line}"),
             )
@@ -99,6 +134,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
                     + "; the previous release keeps serving."
                 )
         command = ("bash", "-c", slug.processes["web"]) if "web" in slug.processes else runtime.web_command
+        command = with_writable_paths(command, paths)
         name = container_name(site.name, release.label, f"d{deployment.id}")
         stream.write(f"-----> Starting {release.label} on {host.name}")
         port, instance = _start_on_a_free_port(engine, host, name, ContainerSpec(
@@ -111,6 +147,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
             raise
         Instance.objects.filter(pk=instance.pk).update(state=Instance.State.RUNNING)
         stream.write("       It answers HTTP; switching traffic to it")
+        _forget_slugs_not_running(site, engine, space)
         return instance
     finally:
         stream.close()
@@ -159,15 +196,31 @@ def stop_instance(instance: Instance, engine: ContainerEngine) -> None:
     Instance.objects.filter(pk=instance.pk).update(state=Instance.State.STOPPED, port=None)
 
 
+def _forget_slugs_not_running(site: Site, engine: ContainerEngine, space: Workspace) -> None:
+    """Unpacked slugs that no container of the site on this host mounts go (rollbacks unpack again
+    from the tarball); ones unpacked in the last minutes stay for a deployment about to start them."""
+    mounted = set()
+    for container in engine.list_site_containers(site.name):
+        for mount in engine.inspect(container.name).get("Mounts", []):
+            if mount.get("Destination") == "/app":
+                mounted.add(Path(mount.get("Source", "")))
+    recent = time.time() - 600
+    for entry in os.scandir(space.slugs):
+        path = Path(entry.path)
+        if entry.name.startswith(".") or path in mounted or not entry.is_dir(follow_symlinks=False):
+            continue
+        if entry.stat(follow_symlinks=False).st_mtime < recent:
+            shutil.rmtree(path)  # fd-based: never follows the links inside
+
+
 def purge_site(host: Host, engine: ContainerEngine, site_name: str, site_uuid: str, instances: list[str],
                slugs: list[str]) -> None:
-    """Remove what a deleted site left on this host: containers, volume, slugs, build cache."""
+    """Remove what a deleted site left on this host: containers, volume, build disk, slugs."""
     for name in instances:
         engine.remove(name)
         release_port(host, name)
     Instance.objects.filter(host=host, name__in=instances).delete()
     QuotaVolumes(settings.VOLUMES_DIR).remove(site_uuid)
-    shutil.rmtree(Path(settings.BUILD_CACHE_DIR) / site_uuid, ignore_errors=True)
+    remove_workspace(site_uuid)
     for sha in slugs:
-        shutil.rmtree(Path(settings.SLUGS_DIR) / sha, ignore_errors=True)
         (Path(settings.SLUGS_DIR) / f"{sha}.tar.gz").unlink(missing_ok=True)

@@ -1,0 +1,56 @@
+"""Attack: a process of one site that escaped its container (simulated: a host process with that
+site's uid) tries to read another site's files: its /data, its build disk, its slugs.
+
+Each site runs as its own uid and gid, which own its files (0700), and the platform's folders that
+hold them are root's alone.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+from django.conf import settings
+
+from sites.models import Site
+from sites.workspace import volume_name
+from tests.integration.support.deploying import create_site, push, served, workdir_with
+
+
+def _as_uid(uid: int, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *command],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_it_gives_each_site_its_own_uid_owning_its_files(deploy_env, tmp_path, engine):
+    platform, customers, created = deploy_env
+    first = create_site(deploy_env, "first")
+    push(deploy_env, workdir_with(tmp_path, "php"), first)
+    assert "wrote" in served(platform, first, "/?write=secret.txt&content=first-site-secret").text
+    second = create_site(deploy_env, "second")
+    push(deploy_env, workdir_with(tmp_path, "static"), second)
+
+    a, b = Site.objects.get(name=first), Site.objects.get(name=second)
+    assert a.uid != b.uid and 10000 not in (a.uid, b.uid)
+    for site in (a, b):
+        for state in engine.list_site_containers(site.name):
+            assert engine.inspect(state.name)["Config"]["User"] == f"{site.uid}:{site.uid}"
+
+    volume = Path(settings.VOLUMES_DIR) / a.uuid.hex
+    build_disk = Path(settings.VOLUMES_DIR) / volume_name(a.uuid.hex)
+    secret = volume / "writable" / "uploads" / "secret.txt"
+    assert secret.read_text().strip() == "first-site-secret"
+    assert os.stat(secret).st_uid == a.uid  # written by the site's own process
+    for folder, owner in ((volume, a.uid), (build_disk / "app", a.uid), (build_disk / "cache", a.uid),
+                          (build_disk / "slugs", 0), (Path(settings.VOLUMES_DIR), 0), (Path(settings.SLUGS_DIR), 0)):
+        info = os.stat(folder)
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (owner, 0o700), folder
+
+    # The second site's uid, on the host, reaches none of the first site's files.
+    slug = next(build_disk.joinpath("slugs").iterdir())
+    tarball = next(Path(settings.SLUGS_DIR).glob("*.tar.gz"))
+    for target in (secret, volume, build_disk / "app", slug, slug / "index.php", tarball):
+        attempt = _as_uid(b.uid, "cat" if target.suffix else "ls", str(target))
+        assert attempt.returncode != 0 and "Permission denied" in attempt.stderr, (target, attempt)
+        assert "first-site-secret" not in attempt.stdout
