@@ -78,7 +78,7 @@ def unpacked_slug(site: Site, slug: Slug, paths: list[str], engine: ContainerEng
     os.chown(temporary, site.uid, site.uid)
     try:
         result = engine.run_once(ContainerSpec(
-            site=site.name, release="slug", instance=key[:12] + key[-8:], image=runtime_image(slug.runtime),
+            site=site.name, release="slug", instance=temporary.name[1:13], image=runtime_image(slug.runtime),
             command=(f"{PLATFORM_SCRIPTS}/unpack-slug", SLUG_IN_CONTAINER, *paths), limits=limits_for_plan(site.plan),
             slug_dir=temporary, data_dir=None, host_port=None, network=NO_NETWORK, app_writable=True, uid=site.uid,
             extra_mounts=(Mount(tarball, SLUG_IN_CONTAINER, read_only=True),),
@@ -88,7 +88,11 @@ def unpacked_slug(site: Site, slug: Slug, paths: list[str], engine: ContainerEng
                 raise CustomerError(f"The release does not fit in your plan's build disk ({site.plan.build_disk_mb} MB) "
                                     "next to the dependency caches; it holds every release started on this host.")
             raise PlatformError(f"Unpacking the slug failed: {result.output.strip()[-300:]}")
-        os.rename(temporary, target)
+        try:
+            os.rename(temporary, target)
+        except OSError:
+            if not target.is_dir():  # else another start of the same release unpacked it first
+                raise
     finally:
         if temporary.exists():
             shutil.rmtree(temporary)  # fd-based: never follows the links inside

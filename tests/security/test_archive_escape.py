@@ -85,27 +85,34 @@ def crafted_zip(host: str, secret: str) -> bytes:
     return buffer.getvalue()
 
 
-def _assert_contained(platform, customer, site, detail, sentinels) -> None:
-    sentinels.assert_untouched()
+def _escapes(platform, customer, site, detail, sentinels, before) -> list[str]:
+    """What the attack reached outside the tenant: changed sentinels, served host bytes."""
+    found = []
+    if sentinels.snapshot() != before:
+        found.append("changed host sentinels")
     if detail["state"] == "succeeded":
         for path in ("/stolen.txt", "/safe", "/out/secret.txt", "/hostdir/secret.txt", "/inner/secret.txt"):
-            assert "host secret" not in served(platform, site, path).text, path
+            if "host secret" in served(platform, site, path).text:
+                found.append(f"served the host secret at {path}")
     else:
         assert detail["error"], detail
     platform_still_answers(platform, customer)
+    return found
 
 
 def test_it_contains_every_tar_trick_in_the_tenants_own_container(deploy_env, sentinels):
     platform, customers, _ = deploy_env
     owner = customers["owner"]
     give_plan(owner.organization)
-    results = {}
+    outcomes = {}
     for attack, data in crafted_tars(str(sentinels.folder), str(sentinels.secret)).items():
         site = create_site(deploy_env, "tar")
+        before = sentinels.snapshot()
         detail = upload(platform, owner, site, "evil.tar.gz", data)
-        _assert_contained(platform, owner, site, detail, sentinels)
-        results[attack] = detail["state"]
-    assert len(results) == 9, results
+        outcomes[attack] = (detail["state"], _escapes(platform, owner, site, detail, sentinels, before))
+    print("\n".join(f"{attack}: {state}, {escapes or 'contained'}" for attack, (state, escapes) in outcomes.items()))
+    assert not [attack for attack, (_, escapes) in outcomes.items() if escapes], outcomes
+    sentinels.assert_untouched()
 
 
 def test_it_contains_zip_symlinks_and_escaping_names(deploy_env, sentinels):
@@ -113,8 +120,10 @@ def test_it_contains_zip_symlinks_and_escaping_names(deploy_env, sentinels):
     owner = customers["owner"]
     give_plan(owner.organization)
     site = create_site(deploy_env, "zip")
+    before = sentinels.snapshot()
     detail = upload(platform, owner, site, "evil.zip", crafted_zip(str(sentinels.folder), str(sentinels.secret)))
-    _assert_contained(platform, owner, site, detail, sentinels)
+    assert _escapes(platform, owner, site, detail, sentinels, before) == []
+    sentinels.assert_untouched()
     from pathlib import Path
 
     assert not Path("/var/tmp/pwned-by-zip.txt").exists()

@@ -25,7 +25,7 @@ def _as_uid(uid: int, *command: str) -> subprocess.CompletedProcess:
 
 def test_it_gives_each_site_its_own_uid_owning_its_files(deploy_env, tmp_path, engine):
     platform, customers, created = deploy_env
-    first = create_site(deploy_env, "first")
+    first = create_site(deploy_env, "first", writable_paths=["uploads"])
     push(deploy_env, workdir_with(tmp_path, "php"), first)
     assert "wrote" in served(platform, first, "/?write=secret.txt&content=first-site-secret").text
     second = create_site(deploy_env, "second")
