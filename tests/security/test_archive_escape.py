@@ -60,6 +60,13 @@ def crafted_tars(host: str, secret: str) -> dict[str, bytes]:
             page, _file("sub/keep.txt", b"ok"), _link("l", "sub"), _file("l/a.txt", b"inside"),
             _link("l", host), _file("l/pwned.txt", b"x"),
         ]),
+        # Each link's text stays inside (`a` is `.`, so a/a/../.. is the root), but on disk `up`
+        # ends up at / once re-pointed, and the hard link's path runs through it to the host file.
+        "a link re-pointed through a d -> . chain, then a hard link through it": _tar([
+            page, _link("a", "."), _file("real/keep.txt", b"ok"), _link("up", "real"),
+            _file(f"up{secret}", b"decoy"), _link("up", "a/" * 16 + "../" * 16),
+            _link("stolen.txt", f"up{secret}", hard=True),
+        ]),
         "a hard link to a host file by absolute name": _tar([page, _link("stolen.txt", secret, hard=True)]),
         "a hard link through a symlinked folder": _tar([
             page, _link("hostdir", host), _link("stolen.txt", "hostdir/secret.txt", hard=True),
