@@ -32,7 +32,8 @@ LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
 IDENTIFIER = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 DEFAULT_UID = 10000  # the images' own user; sites run as their own uid (ContainerSpec.uid)
-NO_NETWORK = "none"  # one-off containers that need no network at all (unpacking)
+NO_NETWORK = "none"
+MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in pieces  # one-off containers that need no network at all (unpacking)
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,9 @@ class ContainerEngine:
         if spec.data_dir is not None:
             mounts.append(docker.types.Mount("/data", str(spec.data_dir), type="bind", read_only=False))
         mounts += [docker.types.Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in spec.extra_mounts]
-        environment = {**spec.env, "PORT": str(spec.container_port), "HOME": "/tmp"}
+        # The site's uid has no line in the image's /etc/passwd: tools that ask for a user name
+        # (Python's getpass, for one) read these first.
+        environment = {"USER": "app", "LOGNAME": "app", **spec.env, "PORT": str(spec.container_port), "HOME": "/tmp"}
         container = self._call(
             f"creating container {spec.name}",
             self.client.containers.create,
@@ -449,8 +452,16 @@ class ContainerEngine:
 
     def list_site_containers(self, site: str | None = None) -> list[ContainerState]:
         filters = {"label": [f"{LABEL_MANAGED}=true"] + ([f"{LABEL_SITE}={site}"] if site else [])}
-        containers = self._call("listing containers", self.client.containers.list, all=True, filters=filters)
-        return [_state_of(c) for c in containers if LABEL_SITE in c.labels]
+        listed = self._call("listing containers", self.client.api.containers, all=True, filters=filters, quiet=True)
+        states = []
+        for item in listed:
+            try:
+                container = self._call("listing containers", self.client.containers.get, item["Id"])
+            except ContainerNotFound:
+                continue  # removed between the listing and its inspection
+            if LABEL_SITE in container.labels:
+                states.append(_state_of(container))
+        return states
 
     def logs(self, name: str, tail: int = 100) -> str:
         container = self._call(f"reading logs of {name}", self.client.containers.get, name)
@@ -466,6 +477,9 @@ class ContainerEngine:
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 yield line.decode(errors="replace")
+            if len(buffer) > MAX_LOG_LINE:  # a container printing without newlines cannot fill our memory
+                yield buffer[:MAX_LOG_LINE].decode(errors="replace")
+                buffer = buffer[MAX_LOG_LINE:]
         if buffer:
             yield buffer.decode(errors="replace")
 

@@ -174,7 +174,9 @@ SLUGS_DIR = Path(env_str("SLUGS_DIR", str(DATA_DIR / "slugs")))
 GIT_ROOT = Path(env_str("GIT_ROOT", str(DATA_DIR / "git")))
 ARCHIVES_DIR = DATA_DIR / "archives"
 # Each site runs as uid (and gid) SITE_UID_BASE + its id: ids are never reused, so neither are uids.
-SITE_UID_BASE = env_int("SITE_UID_BASE", 200000)
+# High, above what useradd hands out as subordinate ids (/etc/subuid), so no local user can become
+# a site's uid through a user namespace.
+SITE_UID_BASE = env_int("SITE_UID_BASE", 2**30)
 START_TIMEOUT = env_int("START_TIMEOUT", 60)  # seconds a new instance has to answer HTTP
 DRAIN_SECONDS = env_int("DRAIN_SECONDS", 5)  # the old instance keeps running this long after a switch
 

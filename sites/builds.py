@@ -10,11 +10,15 @@ unpacks or follows anything the tenant made.
 from __future__ import annotations
 
 import base64
+import errno
 import gzip
 import hashlib
 import logging
 import os
 import secrets
+import shutil
+import stat
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, ResourceLimits
-from hosting.errors import CustomerError
+from hosting.errors import CustomerError, PlatformError
 from hosting.images import PLATFORM_SCRIPTS, os_image, runtime_image
 from hosting.runtimes import CATALOG, Runtime
 from sites.logstream import DeploymentLog
@@ -115,16 +119,30 @@ def build_limits(site: Site) -> ResourceLimits:
     )
 
 
-def store_slug(tar_stream: Iterator[bytes]) -> tuple[str, int]:
-    """Compress the tar stream the Docker daemon made of a build's /app into SLUGS_DIR/<sha256>.tar.gz."""
+class SlugTooLarge(BuildFailed):
+    pass
+
+
+def store_slug(tar_stream: Iterator[bytes], max_bytes: int, deadline: float) -> tuple[str, int]:
+    """Compress the tar stream the Docker daemon made of a build's /app into SLUGS_DIR/<sha256>.tar.gz.
+
+    The stream is cut off past `max_bytes` or `deadline`: sparse files take no room on the build
+    disk but their full size in a tar, so the quota alone does not bound it."""
     slugs = Path(settings.SLUGS_DIR)
     slugs.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = slugs / f".{uuid.uuid4().hex}.tar.gz"
     digest = hashlib.sha256()
+    read = 0
     try:
         with open(temporary, "xb") as raw:
             with gzip.GzipFile(fileobj=_Hashing(raw, digest), mode="wb", compresslevel=1, mtime=0) as packed:
                 for chunk in tar_stream:
+                    read += len(chunk)
+                    if read > max_bytes:
+                        raise SlugTooLarge(f"The build's output is larger than {max_bytes // 2**20} MB as a slug "
+                                           "(sparse files count at their full size).")
+                    if time.monotonic() > deadline:
+                        raise SlugTooLarge("Packing the build's output into a slug took too long.")
                     packed.write(chunk)
         sha = digest.hexdigest()
         size = temporary.stat().st_size
@@ -132,6 +150,31 @@ def store_slug(tar_stream: Iterator[bytes]) -> tuple[str, int]:
     finally:
         temporary.unlink(missing_ok=True)
     return sha, size
+
+
+def copy_source(archive: Path, target: Path) -> Path:
+    """The platform's own copy of the source archive on the site's build disk (so it counts in the
+    quota), made from a regular file opened without following links; builds mount the copy."""
+    try:
+        source = os.open(archive, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise BuildFailed("The uploaded source is gone; push again.") from None
+    except OSError as exc:
+        raise PlatformError(f"The source archive {archive.name} is not a plain file ({exc}).") from None
+    with os.fdopen(source, "rb") as reader:
+        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+            raise PlatformError(f"The source archive {archive.name} is not a plain file.")
+        target.unlink(missing_ok=True)
+        try:
+            with open(target, "xb") as out:
+                shutil.copyfileobj(reader, out, 1024 * 1024)
+        except OSError as exc:
+            target.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:
+                raise BuildFailed("The source does not fit in your plan's build disk.") from None
+            raise
+    os.chmod(target, 0o644)
+    return target
 
 
 class _Hashing:
@@ -149,26 +192,33 @@ class _Hashing:
 
 
 def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archive: Path) -> Slug:
-    """Build the deployment's source archive into a slug; raises BuildFailed with the reason."""
+    """Build the deployment's source archive into a slug; raises BuildFailed with the reason.
+
+    Whatever the build left on the build disk goes to its trash (see tasks.empty_trash)."""
     site = deployment.site
     stream = DeploymentLog(deployment.id)
     names: list[str] = []
+    space = workspace(site)
+    source = space.sources / str(deployment.id)
+    space.throw_away(space.builds / str(deployment.id))  # an earlier try of this deployment
+    folder = space.new_folder(space.builds, str(deployment.id))
+    started = time.monotonic()
     try:
         stream.write(f"-----> Receiving source on {host_name}")
-        space = workspace(site)
+        copy_source(archive, source)
         names.append(_unpack_name(site, deployment))
-        source = unpack_source(deployment, site, engine, archive, space)
-        stream.write(f"       {source.files} files")
-        manifest = read_manifest(source)
-        runtime = CATALOG[site.runtime] if site.runtime in CATALOG else detect_runtime(source.detected)
+        unpacked = unpack_source(deployment, site, engine, source, folder)
+        stream.write(f"       {unpacked.files} files")
+        manifest = read_manifest(unpacked)
+        runtime = CATALOG[site.runtime] if site.runtime in CATALOG else detect_runtime(unpacked.detected)
         how = "set for the site" if site.runtime in CATALOG else "detected"
         stream.write(f"-----> {runtime.label} app ({how})")
-        reported = []
+        said_web_process = False
         if runtime.build_command:
             engine.remove(names.pop())
             names.append(_build_name(site, deployment))
-            reported = _run_build_container(deployment, site, runtime, space, engine, stream)
-        if any(line.startswith("-----> Web process") for line in reported):
+            said_web_process = _run_build_container(deployment, site, runtime, space, folder, engine, stream)
+        if said_web_process:
             pass  # the runtime's build script said which web process runs, with what it detected
         elif "web" in manifest.processes:
             stream.write(f"-----> Web process: {manifest.processes['web']}")
@@ -176,7 +226,9 @@ def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archi
             stream.write(f"-----> Web process: the {runtime.name} default ({' '.join(runtime.web_command)})")
         stream.write("-----> Compressing the slug")
         result: dict[str, tuple[str, int]] = {}
-        engine.export(names[-1], "/app", lambda tar: result.setdefault("slug", store_slug(tar)))
+        limit = 2 * site.plan.build_disk_mb * 2**20
+        deadline = started + site.plan.build_timeout_seconds
+        engine.export(names[-1], "/app", lambda tar: result.setdefault("slug", store_slug(tar, limit, deadline)))
         sha, size = result["slug"]
         stream.write(f"       {size / 2**20:.1f} MB, sha256 {sha[:12]}")
         return Slug.objects.create(
@@ -187,6 +239,8 @@ def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archi
         stream.close()
         for name in names:
             engine.remove(name)
+        source.unlink(missing_ok=True)
+        space.throw_away(folder)
 
 
 def _unpack_name(site: Site, deployment: Deployment) -> str:
@@ -198,17 +252,15 @@ def _build_name(site: Site, deployment: Deployment) -> str:
 
 
 def unpack_source(deployment: Deployment, site: Site, engine: ContainerEngine, archive: Path,
-                  space: Workspace) -> UnpackedSource:
-    """Unpack the archive into the build disk's app/ inside a container, as the site's uid, with no
+                  folder: Path) -> UnpackedSource:
+    """Unpack the archive into the build's folder inside a container, as the site's uid, with no
     network; the container stays (ended) so that a build with nothing to run exports from it."""
     nonce = secrets.token_hex(16)
     strip = ["--strip-single-folder"] if deployment.trigger == Deployment.Trigger.ARCHIVE else []
-    # The platform wrote the archive; the site's uid reads it through a read-only mount.
-    os.chmod(archive, 0o644)
     spec = ContainerSpec(
         site=site.name, release="build", instance=f"u{deployment.id}", image=os_image(),
         command=(f"{PLATFORM_SCRIPTS}/unpack-source", SOURCE_IN_CONTAINER, *strip), limits=build_limits(site),
-        slug_dir=space.app, data_dir=None, host_port=None, env={"HOSTING_NONCE": nonce},
+        slug_dir=folder, data_dir=None, host_port=None, env={"HOSTING_NONCE": nonce},
         extra_mounts=(Mount(archive, SOURCE_IN_CONTAINER, read_only=True),), network=NO_NETWORK,
         app_writable=True, uid=site.uid,
     )
@@ -229,23 +281,23 @@ def unpack_source(deployment: Deployment, site: Site, engine: ContainerEngine, a
     return report
 
 
-def _run_build_container(deployment, site, runtime, space: Workspace, engine, stream) -> list[str]:
-    """Run the runtime's build script on the build disk; returns its output lines. The ended
-    container stays for the slug's export."""
+def _run_build_container(deployment, site, runtime, space: Workspace, folder: Path, engine, stream) -> bool:
+    """Run the runtime's build script on the build disk; returns whether it said which web process
+    runs. The ended container stays for the slug's export."""
     from sites.services import config_of
 
     spec = ContainerSpec(
         site=site.name, release="build", instance=f"d{deployment.id}", image=runtime_image(runtime.name),
-        command=runtime.build_command, limits=build_limits(site), slug_dir=space.app, data_dir=None, host_port=None,
+        command=runtime.build_command, limits=build_limits(site), slug_dir=folder, data_dir=None, host_port=None,
         env=config_of(site), extra_mounts=(Mount(space.cache, "/cache", read_only=False),),
         network=settings.SITE_NETWORK, app_writable=True, uid=site.uid,
     )
     timeout = site.plan.build_timeout_seconds
-    lines: list[str] = []
+    said = {"web process": False}
 
     def relay(line: str) -> None:
-        lines.append(line)
-        stream.write(line)  # the build scripts indent their own lines, Heroku style
+        said["web process"] = said["web process"] or line.startswith("-----> Web process")
+        stream.write(line, from_app=True)  # the build scripts indent their own lines, Heroku style
 
     result = engine.run_once(spec, timeout=timeout, on_line=relay, keep=True)
     if result.timed_out:
@@ -258,4 +310,4 @@ def _run_build_container(deployment, site, runtime, space: Workspace, engine, st
                               "which holds the source, the build's output and the dependency caches.")
         last = [line for line in result.output.strip().splitlines() if line.strip()][-1:] or ["no output"]
         raise BuildFailed(f"The build failed (exit code {result.exit_code}): {last[0].strip()}")
-    return lines
+    return said["web process"]

@@ -51,8 +51,10 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
     except ValidationError as exc:
         say(" !     " + " ".join(exc.messages))
         return 1
+    # Deleting branches and tags is always allowed: it is how a repository over its limit shrinks.
     limit = site.plan.build_disk_mb * 2**20
-    if git.repository_size(repository) > limit:
+    only_deletions = all(new == ZERO for _, new, _ in updates)
+    if not only_deletions and git.repository_size(repository) > limit:
         # Every branch and tag counts: a repository cannot grow past the plan's build disk.
         say(f" !     The repository would be larger than your plan allows ({site.plan.build_disk_mb} MB with every "
             "branch and tag); delete branches or tags you do not need, or change plans.")

@@ -12,6 +12,11 @@ from django.conf import settings
 from hosting.redis_client import redis_client
 
 MAX_LINES = 20000
+MAX_LINE = 4000
+# What one deployment's log may keep (in Redis, then on its row in the database): a build that
+# prints without end must not fill the platform's disk.
+MAX_BYTES = 2 * 2**20
+TRUNCATED = " !     The log is longer than 2 MB; the platform dropped the lines after this one."
 KEEP_SECONDS = 24 * 3600
 
 
@@ -24,11 +29,20 @@ class DeploymentLog:
         self.deployment_id = deployment_id
         self._redis = redis_client(settings.REDIS_URL, timeout=10)
 
-    def write(self, line: str) -> None:
+    def write(self, line: str, from_app: bool = False) -> None:
+        """Add a line. Lines the app printed (a build's, a release command's) count against
+        MAX_BYTES: past it they are dropped, with one note, so a build printing without end cannot
+        fill the platform's disk; the platform's own lines always go in."""
         key = _key(self.deployment_id)
+        line = line.rstrip("\n")[:MAX_LINE]
+        if from_app and self._redis.incrby(f"{key}:bytes", len(line) + 1) > MAX_BYTES:
+            if not self._redis.set(f"{key}:cut", 1, nx=True, ex=KEEP_SECONDS):
+                return
+            line = TRUNCATED
         pipe = self._redis.pipeline()
-        pipe.xadd(key, {"l": line.rstrip("\n")[:4000]}, maxlen=MAX_LINES, approximate=True)
+        pipe.xadd(key, {"l": line}, maxlen=MAX_LINES, approximate=True)
         pipe.expire(key, KEEP_SECONDS)
+        pipe.expire(f"{key}:bytes", KEEP_SECONDS)
         pipe.execute()
 
     def text(self) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, PortInUse, container_name
 from hosting.errors import CustomerError, HostingError, PlatformError
@@ -31,6 +31,7 @@ from hosting.volumes import QuotaVolumes
 from sites.config_crypto import decrypt_config
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site, Slug
+from sites.validation import validate_writable_paths
 from sites.workspace import Workspace, remove_workspace, workspace
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,12 @@ class SlugDamaged(PlatformError):
     pass
 
 
+def slug_tarball_path(sha256: str) -> Path:
+    return Path(settings.SLUGS_DIR) / f"{sha256}.tar.gz"
+
+
 def slug_tarball(slug: Slug) -> Path:
-    return Path(settings.SLUGS_DIR) / f"{slug.sha256}.tar.gz"
+    return slug_tarball_path(slug.sha256)
 
 
 def verify_slug(slug: Slug) -> Path:
@@ -71,11 +76,10 @@ def unpacked_slug(site: Site, slug: Slug, paths: list[str], engine: ContainerEng
     key = f"{slug.sha256[:40]}-{hashlib.sha256(':'.join(paths).encode()).hexdigest()[:12]}"
     target = space.slugs / key
     if target.is_dir():  # slugs/ is root's: only this code puts folders there
+        os.utime(target)  # in use again: old-slug housekeeping leaves it alone
         return target
     tarball = verify_slug(slug)
-    temporary = space.slugs / f".{uuid.uuid4().hex}"
-    os.mkdir(temporary, 0o755)
-    os.chown(temporary, site.uid, site.uid)
+    temporary = space.new_folder(space.slugs, f".{uuid.uuid4().hex}")
     try:
         result = engine.run_once(ContainerSpec(
             site=site.name, release="slug", instance=temporary.name[1:13], image=runtime_image(slug.runtime),
@@ -94,9 +98,18 @@ def unpacked_slug(site: Site, slug: Slug, paths: list[str], engine: ContainerEng
             if not target.is_dir():  # else another start of the same release unpacked it first
                 raise
     finally:
-        if temporary.exists():
-            shutil.rmtree(temporary)  # fd-based: never follows the links inside
+        space.throw_away(temporary)  # still there when unpacking failed or lost the race
     return target
+
+
+def merged_writable_paths(declared: list[str], from_repository: list[str]) -> list[str]:
+    """The site's and hosting.toml's writable paths together; each list was checked alone, so
+    check the two again (one inside another cannot both be links)."""
+    try:
+        return validate_writable_paths(sorted(set(declared) | set(from_repository)))
+    except ValidationError as exc:
+        raise CustomerError("The writable paths of the site and of hosting.toml do not go together: "
+                            + " ".join(exc.messages)) from None
 
 
 def with_writable_paths(command: tuple[str, ...], paths: list[str]) -> tuple[str, ...]:
@@ -114,7 +127,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
     stream = DeploymentLog(deployment.id)
     try:
         space = workspace(site)
-        paths = sorted(set(site.writable_paths) | set(slug.writable_paths))
+        paths = merged_writable_paths(site.writable_paths, slug.writable_paths)
         slug_dir = unpacked_slug(site, slug, paths, engine, space)
         volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, site.uid)
         env = decrypt_config(release.encrypted_config)
@@ -130,7 +143,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
                 ContainerSpec(**base, instance=f"r{deployment.id}", host_port=None,
                               command=with_writable_paths(("bash", "-c", slug.processes["release"]), paths)),
                 timeout=site.plan.build_timeout_seconds,
-                on_line=lambda line: stream.write(f"       {line}"),
+                on_line=lambda line: stream.write(f"       {line}", from_app=True),
             )
             if result.exit_code != 0:
                 raise ReleasePhaseFailed(
@@ -151,7 +164,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
             raise
         Instance.objects.filter(pk=instance.pk).update(state=Instance.State.RUNNING)
         stream.write("       It answers HTTP; switching traffic to it")
-        _forget_slugs_not_running(site, engine, space)
+        forget_slugs_not_running(site, engine, space)
         return instance
     finally:
         stream.close()
@@ -200,21 +213,33 @@ def stop_instance(instance: Instance, engine: ContainerEngine) -> None:
     Instance.objects.filter(pk=instance.pk).update(state=Instance.State.STOPPED, port=None)
 
 
-def _forget_slugs_not_running(site: Site, engine: ContainerEngine, space: Workspace) -> None:
-    """Unpacked slugs that no container of the site on this host mounts go (rollbacks unpack again
-    from the tarball); ones unpacked in the last minutes stay for a deployment about to start them."""
-    mounted = set()
-    for container in engine.list_site_containers(site.name):
-        for mount in engine.inspect(container.name).get("Mounts", []):
-            if mount.get("Destination") == "/app":
-                mounted.add(Path(mount.get("Source", "")))
-    recent = time.time() - 600
-    for entry in os.scandir(space.slugs):
-        path = Path(entry.path)
-        if entry.name.startswith(".") or path in mounted or not entry.is_dir(follow_symlinks=False):
-            continue
-        if entry.stat(follow_symlinks=False).st_mtime < recent:
-            shutil.rmtree(path)  # fd-based: never follows the links inside
+def forget_slugs_not_running(site: Site, engine: ContainerEngine, space: Workspace) -> None:
+    """Unpacked slugs that no container of the site on this host mounts go to the trash (rollbacks
+    unpack again from the tarball); ones used in the last minutes stay for a deployment about to
+    start them. Housekeeping: it never fails the deployment that called it."""
+    try:
+        mounted = set()
+        for container in engine.list_site_containers(site.name):
+            try:
+                mounts = engine.inspect(container.name).get("Mounts", [])
+            except HostingError:
+                continue  # removed meanwhile
+            mounted |= {Path(m.get("Source", "")) for m in mounts if m.get("Destination") == "/app"}
+        recent = time.time() - 600
+        for entry in os.scandir(space.slugs):
+            path = Path(entry.path)
+            if entry.name.startswith(".") or path in mounted or not entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime < recent:
+                space.throw_away(path)
+    except Exception:
+        log.exception("could not forget old slugs", extra={"site": site.name})
+
+
+def forget_slug_tarballs(shas: list[str]) -> None:
+    for sha in shas:
+        if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
+            slug_tarball_path(sha).unlink(missing_ok=True)
 
 
 def purge_site(host: Host, engine: ContainerEngine, site_name: str, site_uuid: str, instances: list[str],
@@ -226,5 +251,4 @@ def purge_site(host: Host, engine: ContainerEngine, site_name: str, site_uuid: s
     Instance.objects.filter(host=host, name__in=instances).delete()
     QuotaVolumes(settings.VOLUMES_DIR).remove(site_uuid)
     remove_workspace(site_uuid)
-    for sha in slugs:
-        (Path(settings.SLUGS_DIR) / f"{sha}.tar.gz").unlink(missing_ok=True)
+    forget_slug_tarballs(slugs)

@@ -11,7 +11,7 @@ from django.http import Http404
 
 from accounts.models import Membership, Organization
 from hosting.runtimes import CATALOG
-from sites import git
+from sites import git, slugs
 from sites.config_crypto import decrypt, encrypt, encrypt_config
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.validation import validate_env_key, validate_env_value, validate_site_name, validate_writable_paths
@@ -171,6 +171,7 @@ def rollback(site: Site, version: int) -> Deployment:
     target = Release.objects.filter(site=site, version=version).first()
     if target is None:
         raise ValidationError(f"There is no release v{version}.")
+    slugs.check_rollback(target)
     with transaction.atomic():
         release = deploys.create_release(site, target.slug, target.encrypted_config, f"Rollback to v{version}")
         return deploys.roll_out(site, Deployment.Trigger.ROLLBACK, release, f"Rollback to v{version}")

@@ -55,14 +55,20 @@ def build(self, deployment_id: int, host_name: str) -> None:
     if not claimed and self.request.retries == 0:
         return
     archive = next(Path(settings.ARCHIVES_DIR).glob(f"{deployment_id}.*"), None)
-    with ContainerEngine() as engine, deployment_step(self, deployment):
-        if archive is None:
-            raise CustomerError("The uploaded source is gone; push again.")
-        slug = builds.build(deployment, host_name, engine, archive)
-        release = deploys.create_release(deployment.site, slug, deploys.current_config(deployment.site),
-                                         f"Deploy {deployment.source[:40]}")
-        deploys.after_build(deployment, release, host_name)
-        archive.unlink(missing_ok=True)
+    try:
+        with ContainerEngine() as engine, deployment_step(self, deployment):
+            if archive is None:
+                raise CustomerError("The uploaded source is gone; push again.")
+            slug = builds.build(deployment, host_name, engine, archive)
+            release = deploys.create_release(deployment.site, slug, deploys.current_config(deployment.site),
+                                             f"Deploy {deployment.source[:40]}")
+            deploys.after_build(deployment, release, host_name)
+            forget_old_slugs(deployment.site)
+    finally:
+        if archive is not None and Deployment.objects.filter(pk=deployment_id, state__in=[
+                Deployment.State.RELEASING, *Deployment.FINISHED]).exists():
+            archive.unlink(missing_ok=True)  # built or failed for good: a retry would still need it
+        empty_trash.apply_async(args=[deployment.site_id], queue=Host.objects.get(name=host_name).queue)
 
 
 @shared_task(base=PlatformTask, bind=True, name="sites.agent.start_release")
@@ -70,9 +76,11 @@ def start_release(self, deployment_id: int, host_name: str) -> None:
     deployment = Deployment.objects.select_related("site__plan", "release__slug").get(pk=deployment_id)
     if deployment.finished:
         return
+    host = Host.objects.get(name=host_name)
     with ContainerEngine() as engine, deployment_step(self, deployment):
-        instance = running.start_release(deployment, Host.objects.get(name=host_name), engine)
+        instance = running.start_release(deployment, host, engine)
         finish_deployment.delay(deployment.id, instance.id)
+    empty_trash.apply_async(args=[deployment.site_id], queue=host.queue)
 
 
 @shared_task(base=PlatformTask, bind=True, name="sites.finish_deployment")
@@ -111,4 +119,29 @@ def purge_site_on_host(host_name: str, site_name: str, site_uuid: str, instances
         running.purge_site(Host.objects.get(name=host_name), engine, site_name, site_uuid, instances, slugs)
 
 
+@shared_task(base=PlatformTask, name="sites.agent.empty_trash")
+def empty_trash(site_id: int) -> int:
+    """What builds and old slugs left on this host's build disk of the site goes, in the background."""
+    from sites.models import Site
+    from sites.workspace import empty_trash as empty
 
+    site = Site.objects.select_related("plan").filter(pk=site_id).first()
+    if site is None:
+        return 0  # deleted: its whole build disk goes with the purge
+    with ContainerEngine() as engine:
+        return empty(site, engine)
+
+
+def forget_old_slugs(site) -> None:
+    from sites.slugs import slugs_to_forget
+
+    shas = slugs_to_forget(site)
+    if shas:
+        for host in Host.objects.all():
+            forget_slugs.apply_async(args=[shas], queue=host.queue)
+
+
+@shared_task(base=PlatformTask, name="sites.agent.forget_slugs")
+def forget_slugs(shas: list[str]) -> None:
+    """Slug tarballs of releases too old to roll back to leave this host."""
+    running.forget_slug_tarballs(shas)

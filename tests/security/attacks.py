@@ -1,26 +1,12 @@
-"""What the attack tests share: host sentinels in a place containers do not have, small plans, and
-deploying crafted archives through the running platform's API."""
+"""What the attack tests share: small plans, and deploying crafted archives through the running
+platform's API."""
 from __future__ import annotations
 
-import shutil
 import uuid
-from pathlib import Path
 
-import pytest
 import requests
 
 from tests.integration.support.deploying import api, finished_deployment
-from tests.security.sentinels import Sentinels
-
-
-@pytest.fixture
-def sentinels():
-    """Host files an attack aims at, outside /tmp (which containers have as their own tmpfs), so a
-    link to them can only reach them on the host."""
-    root = Path("/var/tmp") / f"hosting-sentinels-{uuid.uuid4().hex[:8]}"
-    planted = Sentinels(root)
-    yield planted
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def give_plan(organization_slug: str, **limits) -> None:

@@ -14,7 +14,7 @@ import zipfile
 import pytest
 
 from tests.integration.support.deploying import create_site, served
-from tests.security.attacks import give_plan, platform_still_answers, sentinels, upload  # noqa: F401
+from tests.security.attacks import give_plan, platform_still_answers, upload
 
 
 def _tar(entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]], mode: str = "w:gz", **kwargs) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from tests.integration.support.deploying import create_site, push, workdir_with
-from tests.security.attacks import give_plan, platform_still_answers, sentinels  # noqa: F401
+from tests.security.attacks import give_plan, platform_still_answers
 
 BUILD_DISK_MB = 96
 
@@ -44,6 +44,26 @@ def test_it_stops_a_build_that_writes_three_times_its_build_disk(deploy_env, tmp
     platform_still_answers(platform, owner)
 
 
+def test_it_stops_a_sparse_file_that_takes_no_room_on_the_build_disk(deploy_env, tmp_path, sentinels):
+    """A 20 GB sparse file uses no blocks, but a tar of /app carries all of it: packing the slug
+    stops at twice the build disk."""
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    give_plan(owner.organization, build_disk_mb=BUILD_DISK_MB)
+    site = create_site(deploy_env, "sparse")
+    package = {"name": "sparse", "version": "1.0.0", "private": True,
+               "scripts": {"build": "truncate -s 20G big.bin", "start": "node -e 0"}}
+    free_before = _free_mb(settings.DATA_DIR)
+
+    result = push(deploy_env, workdir_with(tmp_path, None, {"package.json": json.dumps(package)}), site, check=False)
+
+    assert result.returncode != 0
+    assert f"larger than {2 * BUILD_DISK_MB} MB as a slug" in result.stderr, result.stderr[-3000:]
+    assert free_before - _free_mb(settings.DATA_DIR) < 2 * BUILD_DISK_MB
+    sentinels.assert_untouched()
+    platform_still_answers(platform, owner)
+
+
 def test_it_refuses_a_repository_that_outgrows_the_plan(deploy_env, tmp_path):
     platform, customers, _ = deploy_env
     owner = customers["owner"]
@@ -64,6 +84,11 @@ def test_it_refuses_a_repository_that_outgrows_the_plan(deploy_env, tmp_path):
     assert results[0].returncode == 0, results[0].stderr
     assert results[-1].returncode != 0
     assert "larger than your plan allows" in results[-1].stderr
+    # Deleting branches is always allowed, and frees the room for the refused one.
+    deleted = git("push", "-q", _url(platform, owner, site), "--delete", "junk0", "junk1", cwd=work, check=False)
+    assert deleted.returncode == 0, deleted.stderr
+    again = git("push", "-q", _url(platform, owner, site), "junk2", cwd=work, check=False)
+    assert again.returncode == 0, again.stderr
     platform_still_answers(platform, owner)
 
 

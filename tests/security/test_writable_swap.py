@@ -11,7 +11,7 @@ from django.conf import settings
 
 from sites.models import Site
 from tests.integration.support.deploying import api, create_site, finished_deployment, push, served, workdir_with
-from tests.security.attacks import platform_still_answers, sentinels  # noqa: F401
+from tests.security.attacks import platform_still_answers
 
 
 def _running_container(engine, site: str):

@@ -1,0 +1,76 @@
+"""Attack: leave the build disk in a state the platform cannot clean (folders 1,100 deep that a
+recursive delete cannot remove, read-only folders), or build twice at once so one build wipes the
+other's files. Each build has a folder of its own; what it leaves is deleted by a container as
+the site's uid."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+from sites.models import Site
+from sites.workspace import volume_name
+from tests.integration.support.deploying import commit_all, create_site, push, served, workdir_with
+from tests.integration.support.processes import wait_for
+from tests.security.attacks import platform_still_answers, upload
+
+SERVER = "require('http').createServer((q, s) => s.end('built ' + require('fs').readFileSync('v.txt'))).listen(process.env.PORT)"
+
+
+def _build_disk(site: str) -> Path:
+    return Path(settings.VOLUMES_DIR) / volume_name(Site.objects.get(name=site).uuid.hex)
+
+
+def test_it_cleans_up_deep_and_read_only_trees_a_build_leaves(deploy_env, tmp_path):
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "leftovers")
+    build = ("mkdir -p deep/$(printf 'a/%.0s' $(seq 1100)) ro/inner && touch ro/inner/f && "
+             "chmod 0555 ro/inner ro && echo $RANDOM > v.txt")
+    package = {"name": "leftovers", "version": "1.0.0", "private": True,
+               "scripts": {"build": build, "start": f'node -e "{SERVER}"'}}
+    work = workdir_with(tmp_path, None, {"package.json": json.dumps(package)})
+    for attempt in range(2):
+        (work / "attempt.txt").write_text(str(attempt))
+        commit_all(work, f"attempt {attempt}")
+        push(deploy_env, work, site)  # fails the test if a deploy fails
+    assert served(platform, site).text.startswith("built ")
+
+    disk = _build_disk(site)
+    # Builds' folders went to the trash, and the trash is emptied by a container in the background.
+    wait_for(lambda: not any((disk / "builds").iterdir()) and not any((disk / "trash").iterdir()), 60,
+             "the build disk's builds/ and trash/ to be empty")
+    platform_still_answers(platform, owner)
+
+
+def _archive(content: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in (("index.html", content.encode()), ("pad.bin", os.urandom(4 * 2**20))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_it_builds_two_uploads_of_one_site_at_once_apart(deploy_env):
+    platform, customers, _ = deploy_env
+    owner = customers["owner"]
+    site = create_site(deploy_env, "twice")
+    details = {}
+
+    def deploy(label: str) -> None:
+        details[label] = upload(platform, owner, site, f"{label}.tar.gz", _archive(f"content {label}\n"))
+
+    threads = [threading.Thread(target=deploy, args=(label,)) for label in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(d["state"] == "succeeded" for d in details.values()), details
+    assert served(platform, site).text in ("content first\n", "content second\n")

@@ -1,0 +1,53 @@
+"""Slugs kept per site, and writable paths that must go together."""
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.services import create_organization
+from hosting.errors import CustomerError
+from sites.deploys import create_release
+from sites.models import Site, Slug
+from sites.running import merged_writable_paths
+from sites.services import create_site, rollback
+from sites.slugs import KEEP_RELEASES, check_rollback, slugs_to_forget
+
+
+@pytest.fixture
+def site(db):
+    return create_site(create_organization("acme", "owner@example.com"), "shop")
+
+
+def _deploy(site: Site, number: int):
+    slug = Slug.objects.create(site=site, sha256=f"{number:064x}", size_bytes=1, runtime="static", source="x")
+    return create_release(site, slug, "cfg", f"Deploy {number}")
+
+
+def test_it_forgets_the_slugs_of_all_but_the_last_releases(site):
+    releases = [_deploy(site, number) for number in range(KEEP_RELEASES + 3)]
+    Site.objects.filter(pk=site.pk).update(current_release=releases[-1])
+    site.refresh_from_db()
+
+    assert slugs_to_forget(site) == [f"{number:064x}" for number in range(3)]
+    with pytest.raises(ValidationError, match="too old to roll back to"):
+        rollback(site, 1)
+    check_rollback(releases[3])  # the oldest kept one
+
+
+def test_it_keeps_the_running_slug_and_slugs_shared_with_kept_releases(site):
+    first = _deploy(site, 0)
+    for number in range(1, KEEP_RELEASES + 2):
+        _deploy(site, number)
+    # A config release of v1's slug is among the last ones: v1's slug stays.
+    create_release(site, first.slug, "cfg", "Config")
+    Site.objects.filter(pk=site.pk).update(current_release=first)
+    site.refresh_from_db()
+
+    forgotten = slugs_to_forget(site)
+    assert first.slug.sha256 not in forgotten and len(forgotten) == 2
+
+
+def test_it_refuses_writable_paths_of_the_site_and_the_repository_that_overlap():
+    assert merged_writable_paths(["uploads"], ["data"]) == ["data", "uploads"]
+    with pytest.raises(CustomerError, match="overlap"):
+        merged_writable_paths(["uploads"], ["uploads/img"])
