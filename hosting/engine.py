@@ -348,13 +348,23 @@ class ContainerEngine:
 
         The Docker daemon makes the tar inside the container's own filesystem view, so the
         platform never walks a tenant's files on the host nor follows a link a tenant placed.
+        `consume` may stop early (raise): the connection is then closed, so that the daemon stops
+        too instead of holding the container (and every later call about it) until it is read.
         """
-        container = self._call(f"exporting {path} of {name}", self.client.containers.get, name)
-        stream, _ = self._call(f"exporting {path} of {name}", container.get_archive, path, chunk_size=1024 * 1024)
+        api = self.client.api
+        doing = f"exporting {path} of {name}"
         try:
-            consume(stream)
+            # The low-level call, for the response itself: the SDK's stream cannot be closed.
+            response = api._get(api._url("/containers/{0}/archive", name), params={"path": path}, stream=True)
+            api._raise_for_status(response)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _translate(exc, f"exporting {path} of {name}") from exc
+            raise _translate(exc, doing) from exc
+        try:
+            consume(response.iter_content(chunk_size=1024 * 1024))
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise _translate(exc, doing) from exc
+        finally:
+            response.close()
 
     def _pump_lines(self, name: str, on_line: Callable[[str], None]) -> None:
         try:
