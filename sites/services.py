@@ -220,7 +220,7 @@ def suspend_organization(organization: Organization, reason: str) -> None:
 
     with transaction.atomic():
         mark_suspended(organization, True, reason)
-        sites = Site.objects.select_for_update().filter(organization=organization)
+        sites = Site.objects.select_for_update(of=("self",)).filter(organization=organization)
         for site in sites.select_related("current_instance__host"):
             proxy.set_status(site.name, "suspended")
             instance = site.current_instance
@@ -238,7 +238,8 @@ def unsuspend_organization(organization: Organization) -> None:
 
     with transaction.atomic():
         mark_suspended(organization, False)
-        sites = list(Site.objects.select_for_update().filter(organization=organization).select_related("current_release"))
+        sites = list(Site.objects.select_for_update(of=("self",)).filter(organization=organization)
+                     .select_related("current_release"))
     for site in sites:
         if site.desired_state != Site.DesiredState.RUNNING or site.current_release is None:
             proxy.set_status(site.name, "stopped")
