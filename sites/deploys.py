@@ -101,6 +101,9 @@ def after_build(deployment: Deployment, release: Release, host_name: str) -> Non
     from sites import tasks
     from hosting.models import Host
 
+    if _suspended(deployment.site):
+        fail(deployment, "Not started: the organization was suspended meanwhile.")
+        return
     Deployment.objects.filter(pk=deployment.pk).update(
         release=release, state=Deployment.State.RELEASING, build_finished_at=timezone.now()
     )
