@@ -1,14 +1,12 @@
 """REST API under /api/v1/: sites by name, their deployments, releases, config, actions and logs.
 
 Views authorise through sites.services.get_site_for_member with the action they perform (another
-organization's site is a 404; the role matrix in accounts.roles and suspension decide the rest)
-and call one service each.
+organization's site is a 404; the role matrix and suspension decide the rest), then call one service.
 """
 from __future__ import annotations
 
 import shutil
 
-from accounts.roles import Action
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, StreamingHttpResponse
@@ -19,8 +17,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import Action
 from hosting.errors import HostingError
 from hosting.runtimes import CATALOG
+from proxy.models import Certificate
 from sites import deploys, domains, services, uploads
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Domain, Release, Site
@@ -91,8 +91,6 @@ class DomainSerializer(serializers.ModelSerializer):
         return None if domain.verified_at else domains.instructions(domain)
 
     def get_certificate(self, domain: Domain) -> dict | None:
-        from proxy.models import Certificate
-
         cert = Certificate.objects.filter(hostname=domain.hostname).first()
         if cert is None:
             return None
@@ -211,15 +209,9 @@ class SiteDetail(APIView):
         site = services.get_site_for_member(request.user, name)
         data = SiteUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        # Each field is its own action: writable paths are the app's config, HTTPS and HSTS are
-        # the domain's promise to browsers (HSTS is hard to take back).
-        fields = data.validated_data
-        actions = {Action.CONFIGURE} if "writable_paths" in fields else set()
-        if {"force_https", "hsts"} & fields.keys():
-            actions.add(Action.MANAGE_HTTPS)
-        for action in actions or {Action.CONFIGURE}:
+        for action in services.actions_to_update(data.validated_data):
             services.authorize_site(request.user, site, action)
-        return Response(SiteSerializer(services.update_site(site, **fields)).data)
+        return Response(SiteSerializer(services.update_site(site, **data.validated_data)).data)
 
     @extend_schema(responses={204: None})
     @_django_errors
@@ -241,9 +233,7 @@ class DeploymentList(APIView):
     def post(self, request, name: str):
         """Deploy an uploaded archive of the app's source."""
         site = services.get_site_for_member(request.user, name, Action.DEPLOY)
-        limit = uploads.limit_upload(request, site.plan.max_push_mb)  # before the body is read
-        data = ArchiveSerializer(data=request.data)
-        uploads.raise_if_exceeded(limit)
+        data = ArchiveSerializer(data=uploads.read_within_plan(request, site.plan.max_push_mb))
         data.is_valid(raise_exception=True)
         upload = data.validated_data["archive"]
 

@@ -106,6 +106,15 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
     return site
 
 
+def actions_to_update(fields: dict) -> list[Action]:
+    """What a site update asks of the role matrix, field by field: writable paths are the app's
+    config; HTTPS and HSTS are the domain's promise to browsers (HSTS is hard to take back)."""
+    actions = [Action.MANAGE_HTTPS] if {"force_https", "hsts"} & fields.keys() else []
+    if "writable_paths" in fields or not actions:
+        actions.append(Action.CONFIGURE)
+    return actions
+
+
 def update_site(site: Site, writable_paths: list | None = None, force_https: bool | None = None,
                 hsts: bool | None = None) -> Site:
     """Change a site's settings; HTTPS options reach the edge at once, writable paths at the next release."""

@@ -48,8 +48,8 @@ class PlanLimitUploadHandler(FileUploadHandler):
 
 
 def limit_upload(request, limit_mb: int) -> PlanLimitUploadHandler:
-    """Prepare `request` (DRF's) so that reading its files stops at `limit_mb`. Call before
-    `request.data`; check `.exceeded` on the answer after it (or call `raise_if_exceeded`)."""
+    """Prepare `request` (DRF's) so that reading its files stops at `limit_mb`; call before
+    `request.data` is read. A declared length past the limit is refused at once."""
     limit = limit_mb * 2**20
     django_request = request._request
     declared = django_request.META.get("CONTENT_LENGTH") or ""
@@ -69,6 +69,10 @@ def limit_upload(request, limit_mb: int) -> PlanLimitUploadHandler:
     return handler
 
 
-def raise_if_exceeded(handler: PlanLimitUploadHandler) -> None:
+def read_within_plan(request, limit_mb: int):
+    """`request.data` (DRF's), read with the upload stopped at `limit_mb`; 413 past it."""
+    handler = limit_upload(request, limit_mb)
+    data = request.data
     if handler.exceeded:
-        raise UploadTooLarge(handler.limit_mb)
+        raise UploadTooLarge(limit_mb)
+    return data
