@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
-from accounts.services import user_for_token
+from accounts.services import token_for
+from accounts.throttling import TooManyFailures, record_auth_failure
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -14,12 +15,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         keyword, _, token = header.partition(" ")
-        if keyword != self.keyword:
-            return None
-        user = user_for_token(token.strip())
-        if user is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        return (user, None)
+        api_token = token_for(token.strip()) if keyword == self.keyword else None
+        if api_token is None:
+            # Any credentials that do not authenticate count, whatever their scheme.
+            try:
+                record_auth_failure(request)
+            except TooManyFailures as exc:
+                raise exceptions.Throttled(wait=exc.wait, detail=str(exc)) from None
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        # request.auth is the token itself: throttles count per token, the token API knows it.
+        return (api_token.user, api_token)
 
     def authenticate_header(self, request) -> str:
         return self.keyword

@@ -58,10 +58,6 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-# Who may change sites and deploy; viewers only read.
-DEPLOY_ROLES = {Role.OWNER, Role.ADMIN, Role.DEVELOPER}
-MANAGE_ROLES = {Role.OWNER, Role.ADMIN}
-
 
 class Membership(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
@@ -74,10 +70,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
-
-    @property
-    def can_deploy(self) -> bool:
-        return self.role in DEPLOY_ROLES
 
 
 class ApiToken(models.Model):

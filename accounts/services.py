@@ -4,13 +4,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiToken, Membership, Organization, Plan, Role
+from accounts.roles import Action, changes_state, role_may
 
 ORG_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 TOKEN_PREFIX = "hst_"
@@ -67,25 +70,128 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user, name: str = "") -> str:
-    """Create a token for `user` and return it; it cannot be shown again."""
+# --- API tokens ----------------------------------------------------------------------------------
+
+MAX_TOKEN_DAYS = 3650
+# last_used_at is a hint for people, not an audit log: writing it on every request would make
+# each API call a write, so it moves at most once a minute.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def issue_token(user, name: str = "", expires_days: int | None = None) -> str:
+    """Create a token for `user` and return it; it cannot be shown again. Without
+    `expires_days` it is valid until revoked."""
+    expires_at = None
+    if expires_days is not None:
+        if not 1 <= expires_days <= MAX_TOKEN_DAYS:
+            raise ValidationError(f"A token expires after 1 to {MAX_TOKEN_DAYS} days.")
+        expires_at = timezone.now() + timedelta(days=expires_days)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name, prefix=token[:12], digest=_digest(token))
+    ApiToken.objects.create(user=user, name=name[:100], prefix=token[:12], digest=_digest(token), expires_at=expires_at)
     return token
 
 
-def user_for_token(token: str):
+def active_tokens():
+    """Tokens that still authenticate: not revoked, not expired, of an active user."""
+    now = timezone.now()
+    return ApiToken.objects.filter(revoked_at__isnull=True, user__is_active=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+
+
+def token_for(raw: str) -> ApiToken | None:
+    """The active ApiToken `raw` is, or None (unknown, revoked, expired or its user disabled)."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    api_token = active_tokens().select_related("user").filter(digest=_digest(raw)).first()
+    if api_token is None:
+        return None
+    now = timezone.now()
+    if api_token.last_used_at is None or api_token.last_used_at < now - LAST_USED_RESOLUTION:
+        # Conditional: of many concurrent requests with a stale value, one writes.
+        ApiToken.objects.filter(pk=api_token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
+    return api_token
+
+
+def user_for_token(raw: str):
     """The active user a token belongs to, or None."""
-    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+    api_token = token_for(raw)
+    return api_token.user if api_token else None
+
+
+def tokens_of(user):
+    return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def revoke_token(user, prefix: str) -> ApiToken | None:
+    """Revoke `user`'s token starting with `prefix` (as listed); None when there is none to revoke."""
+    token = tokens_of(user).filter(prefix=prefix, revoked_at__isnull=True).first()
+    if token is None:
         return None
-    api_token = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
-    if api_token is None or not api_token.user.is_active:
-        return None
-    ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
-    return api_token.user
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db()
+    return token
+
+
+def revoke_token_by_prefix(prefix: str, email: str | None = None) -> ApiToken:
+    """For operators: revoke the one unrevoked token with `prefix` (of the user `email`)."""
+    candidates = ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True).select_related("user")
+    if email:
+        candidates = candidates.filter(user__email__iexact=email)
+    found = list(candidates[:2])
+    if not found:
+        raise ValidationError(f"No unrevoked token starts with {prefix!r}.")
+    if len(found) > 1:
+        raise ValidationError(f"Several tokens start with {prefix!r}; name the user with --user.")
+    ApiToken.objects.filter(pk=found[0].pk).update(revoked_at=timezone.now())
+    found[0].refresh_from_db()
+    return found[0]
+
+
+# --- members, roles and suspension ---------------------------------------------------------------
 
 
 def membership_of(user, org: Organization) -> Membership | None:
     if user is None or not user.is_authenticated:
         return None
     return Membership.objects.filter(user=user, organization=org).first()
+
+
+class OrganizationSuspended(PermissionDenied):
+    """The organization is suspended: nothing of it may change until staff restore it."""
+
+
+def ensure_active(organization: Organization) -> None:
+    """Refuse any change to a suspended organization's sites. Read from the database, not from
+    `organization`, so a suspension made a moment ago counts."""
+    row = Organization.objects.filter(pk=organization.pk).values("suspended", "suspended_reason").first()
+    if row and row["suspended"]:
+        reason = f" ({row['suspended_reason']})" if row["suspended_reason"] else ""
+        raise OrganizationSuspended(
+            f"This organization is suspended{reason}: its sites cannot be changed, deployed or started. "
+            "Contact support."
+        )
+
+
+def authorize(membership: Membership, action: Action) -> None:
+    """The one check behind every API call and git request: the role matrix, then suspension
+    for anything that changes state. Not being a member at all is the caller's 404."""
+    if not role_may(membership.role, action):
+        raise PermissionDenied(f"Your role in this organization ({membership.role}) may not {action.value.replace('_', ' ')}.")
+    if changes_state(action):
+        ensure_active(membership.organization)
+
+
+@transaction.atomic
+def mark_suspended(organization: Organization, suspended: bool, reason: str = "") -> None:
+    """Record the suspension (or its end) on the organization; sites.services does the rest."""
+    if suspended and not reason.strip():
+        raise ValidationError("Give a reason for the suspension.")
+    Organization.objects.filter(pk=organization.pk).update(
+        suspended=suspended,
+        suspended_reason=reason.strip()[:500] if suspended else "",
+        suspended_at=timezone.now() if suspended else None,
+    )
+    organization.refresh_from_db()

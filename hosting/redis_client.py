@@ -6,8 +6,12 @@ import redis
 SOCKET_SCHEME = "redis+socket://"
 
 
-def redis_client(url: str, timeout: float = 2.0) -> redis.Redis:
-    """Kombu spells a unix socket `redis+socket:///path`; redis-py spells it `unix:///path`."""
+def redis_py_url(url: str) -> str:
+    """Kombu spells a unix socket `redis+socket:///path`; redis-py (and Django's cache) `unix:///path`."""
     if url.startswith(SOCKET_SCHEME):
-        url = "unix://" + url[len(SOCKET_SCHEME):]
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        return "unix://" + url[len(SOCKET_SCHEME):]
+    return url
+
+
+def redis_client(url: str, timeout: float = 2.0) -> redis.Redis:
+    return redis.Redis.from_url(redis_py_url(url), socket_timeout=timeout, socket_connect_timeout=timeout)

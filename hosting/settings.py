@@ -17,6 +17,7 @@ from hosting.config import (
     generate_secret_key,
     secret_from_env_or_file,
 )
+from hosting.redis_client import redis_py_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -109,6 +110,16 @@ STATIC_ROOT = DATA_DIR / "static"
 MANAGED_REDIS_SOCKET = DATA_DIR / "run" / "redis.sock"
 REDIS_URL = env_str("REDIS_URL", f"redis+socket://{MANAGED_REDIS_SOCKET}")
 MANAGED_REDIS = not env_str("REDIS_URL", "")
+
+# The cache holds the API's throttle counters; on Redis, so every web worker and process counts together.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_py_url(REDIS_URL),
+        "KEY_PREFIX": "hosting-cache",
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }
+}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -227,7 +238,18 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.TokenRateThrottle", "accounts.throttling.AddressRateThrottle"],
+    # How many proxies in front of the portal write X-Forwarded-For (1 behind the edge); with 0 the
+    # client's address is REMOTE_ADDR and a client's own X-Forwarded-For is ignored.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+# Throttles (DRF's rate syntax: N/s, N/min, N/hour, N/day); beyond them the API answers 429.
+API_RATE_PER_TOKEN = env_str("API_RATE_PER_TOKEN", "600/min")
+API_RATE_PER_ADDRESS = env_str("API_RATE_PER_ADDRESS", "1200/min")
+AUTH_FAILURES_PER_ADDRESS = env_str("AUTH_FAILURES_PER_ADDRESS", "30/min")  # bad tokens, API and git
+for _name in ("API_RATE_PER_TOKEN", "API_RATE_PER_ADDRESS", "AUTH_FAILURES_PER_ADDRESS"):
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must be a rate like 600/min (per s, min, hour or day), not {globals()[_name]!r}.")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hosting platform API",
     "VERSION": "1",

@@ -1,7 +1,7 @@
 """REST API under /api/v1/: sites by name, their deployments, releases, config, actions and logs.
 
-Views authorise through sites.services.get_site_for_member (another organization's site is a
-404) and call one service each.
+Views authorise through sites.services.get_site_for_member with the action they perform (another
+organization's site is a 404; the role matrix and suspension decide the rest), then call one service.
 """
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import Action
 from hosting.errors import HostingError
 from hosting.runtimes import CATALOG
-from sites import deploys, domains, services
+from proxy.models import Certificate
+from sites import deploys, domains, services, uploads
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Domain, Release, Site
 
@@ -44,6 +46,8 @@ class SiteSerializer(serializers.ModelSerializer):
         return services.git_url(site)
 
     def get_status(self, site: Site) -> str:
+        if site.organization.suspended:
+            return "suspended"
         if site.desired_state == Site.DesiredState.STOPPED:
             return "stopped"
         if site.current_instance_id:
@@ -87,8 +91,6 @@ class DomainSerializer(serializers.ModelSerializer):
         return None if domain.verified_at else domains.instructions(domain)
 
     def get_certificate(self, domain: Domain) -> dict | None:
-        from proxy.models import Certificate
-
         cert = Certificate.objects.filter(hostname=domain.hostname).first()
         if cert is None:
             return None
@@ -204,15 +206,17 @@ class SiteDetail(APIView):
     @extend_schema(request=SiteUpdateSerializer, responses=SiteSerializer)
     @_django_errors
     def patch(self, request, name: str):
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name)
         data = SiteUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        for action in services.actions_to_update(data.validated_data):
+            services.authorize_site(request.user, site, action)
         return Response(SiteSerializer(services.update_site(site, **data.validated_data)).data)
 
     @extend_schema(responses={204: None})
     @_django_errors
     def delete(self, request, name: str):
-        services.delete_site(services.get_site_for_member(request.user, name, write=True))
+        services.delete_site(services.get_site_for_member(request.user, name, Action.DELETE_SITE))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -228,12 +232,10 @@ class DeploymentList(APIView):
     @_django_errors
     def post(self, request, name: str):
         """Deploy an uploaded archive of the app's source."""
-        site = services.get_site_for_member(request.user, name, write=True)
-        data = ArchiveSerializer(data=request.data)
+        site = services.get_site_for_member(request.user, name, Action.DEPLOY)
+        data = ArchiveSerializer(data=uploads.read_within_plan(request, site.plan.max_push_mb))
         data.is_valid(raise_exception=True)
         upload = data.validated_data["archive"]
-        if upload.size > site.plan.max_push_mb * 2**20:
-            raise ValidationError({"archive": [f"The archive is {upload.size // 2**20} MB; your plan allows {site.plan.max_push_mb} MB."]})
 
         def write_archive(path_for) -> None:
             path = path_for(".upload")
@@ -274,7 +276,7 @@ class EnvVars(APIView):
     @_django_errors
     def post(self, request, name: str):
         """Set env vars; the site gets a new release with them."""
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name, Action.CONFIGURE)
         data = EnvSetSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return _accepted(services.set_env(site, data.validated_data["vars"]))
@@ -284,7 +286,7 @@ class EnvVar(APIView):
     @extend_schema(responses={202: DeploymentSerializer})
     @_django_errors
     def delete(self, request, name: str, key: str):
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name, Action.CONFIGURE)
         return _accepted(services.unset_env(site, [key]))
 
 
@@ -294,7 +296,7 @@ class SiteAction(APIView):
     @extend_schema(request=None, responses={202: DeploymentSerializer})
     @_django_errors
     def post(self, request, name: str):
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name, Action.OPERATE)
         if self.action == "stop":
             services.stop(site)
             return Response({"status": "stopping"}, status=status.HTTP_202_ACCEPTED)
@@ -305,7 +307,7 @@ class Rollback(APIView):
     @extend_schema(request=RollbackSerializer, responses={202: DeploymentSerializer})
     @_django_errors
     def post(self, request, name: str):
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name, Action.OPERATE)
         data = RollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return _accepted(services.rollback(site, data.validated_data["release"]))
@@ -322,7 +324,7 @@ class Logs(APIView):
         """The last lines of the site's running container, optionally followed."""
         from sites import runtime_logs
 
-        site = services.get_site_for_member(request.user, name)
+        site = services.get_site_for_member(request.user, name, Action.READ_LOGS)
         lines = _int_param(request, "lines", default=100, high=5000)
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
         if follow:
@@ -347,7 +349,7 @@ class DomainList(APIView):
     @_django_errors
     def post(self, request, name: str):
         """Add a custom domain; it is routed once verified (see `verification`)."""
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name, Action.MANAGE_DOMAINS)
         data = DomainCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         domain = domains.add_domain(site, data.validated_data["hostname"])
@@ -363,7 +365,7 @@ class DomainDetail(APIView):
     @extend_schema(responses={204: None})
     @_django_errors
     def delete(self, request, name: str, hostname: str):
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name, Action.MANAGE_DOMAINS)
         domains.remove_domain(_domain(site, hostname))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -373,7 +375,7 @@ class DomainVerify(APIView):
     @_django_errors
     def post(self, request, name: str, hostname: str):
         """Check the DNS TXT record or the HTTP token now; a verified domain is routed and gets a certificate."""
-        site = services.get_site_for_member(request.user, name, write=True)
+        site = services.get_site_for_member(request.user, name, Action.MANAGE_DOMAINS)
         return Response(DomainSerializer(domains.verify_domain(_domain(site, hostname))).data)
 
 

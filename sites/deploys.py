@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.services import OrganizationSuspended, ensure_active
 from hosting.models import Instance
 from hosting.placement import place_instance
 from proxy import services as proxy
@@ -57,6 +58,7 @@ def deploy_source(site: Site, trigger: str, source: str, write_archive) -> Deplo
     """
     from sites import tasks
 
+    ensure_active(site.organization)  # every deployment starts here or in roll_out
     host = place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
     with transaction.atomic():
         deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200])
@@ -81,6 +83,7 @@ def roll_out(site: Site, trigger: str, release: Release, description: str) -> De
     """A deployment that starts `release` without a build, then switches to it."""
     from sites import tasks
 
+    ensure_active(site.organization)
     host = place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
     with transaction.atomic():
         deployment = Deployment.objects.create(
@@ -98,6 +101,9 @@ def after_build(deployment: Deployment, release: Release, host_name: str) -> Non
     from sites import tasks
     from hosting.models import Host
 
+    if _suspended(deployment.site):
+        fail(deployment, "Not started: the organization was suspended meanwhile.")
+        return
     Deployment.objects.filter(pk=deployment.pk).update(
         release=release, state=Deployment.State.RELEASING, build_finished_at=timezone.now()
     )
@@ -114,8 +120,11 @@ def finish_deployment(deployment_id: int, instance_id: int) -> None:
         site = Site.objects.select_for_update().get(pk=deployment.site_id)
         instance = Instance.objects.select_related("host").get(pk=instance_id)
         newer = Deployment.objects.filter(site=site, state=Deployment.State.SUCCEEDED, id__gt=deployment.id).exists()
-        if newer or site.desired_state == Site.DesiredState.STOPPED and deployment.trigger != Deployment.Trigger.START:
-            reason = "a newer deployment went live first" if newer else "the site was stopped meanwhile"
+        stopped = site.desired_state == Site.DesiredState.STOPPED and deployment.trigger != Deployment.Trigger.START
+        suspended = _suspended(site)  # a deployment that was under way when staff suspended the organization
+        if newer or stopped or suspended:
+            reason = ("a newer deployment went live first" if newer else "the site was stopped meanwhile" if stopped
+                      else "the organization was suspended meanwhile")
             tasks.stop_instance.apply_async_on_commit(args=[instance.id], queue=instance.host.queue)
             fail(deployment, f"Not switched: {reason}.")
             return
@@ -163,13 +172,29 @@ def fail(deployment: Deployment, reason: str) -> None:
     log.warning("deployment failed: %s", lines[0], extra={"site": deployment.site_id, "deployment": deployment.pk})
 
 
+def _suspended(site: Site) -> str:
+    """Why the site's organization is suspended, or '' when it is not."""
+    try:
+        ensure_active(site.organization)
+    except OrganizationSuspended as exc:
+        return str(exc)
+    return ""
+
+
+def idle_page(site: Site) -> str:
+    """The page a site shows with nothing serving: a suspended organization's stays suspended."""
+    return "suspended" if _suspended(site) else "stopped"
+
+
 def _page_after_failure(site_id: int) -> None:
     """Nothing serving and the deployment failed: the stopped page for a site that ran before,
     else no route at all (an unknown host)."""
     site = Site.objects.filter(pk=site_id).first()
     if site is None or site.current_instance_id is not None:
         return
-    if Deployment.objects.filter(site=site, state__in=Deployment.FINISHED).exclude(state=Deployment.State.FAILED).exists():
+    if _suspended(site):
+        proxy.set_status(site.name, "suspended")
+    elif Deployment.objects.filter(site=site, state__in=Deployment.FINISHED).exclude(state=Deployment.State.FAILED).exists():
         proxy.set_routes(site.name, routed_hostnames(site), [], "stopped")
     else:
         proxy.remove_routes(site.name)
@@ -186,7 +211,7 @@ def stop_site(site_id: int) -> None:
     from sites import tasks
 
     site = Site.objects.select_related("current_instance__host").get(pk=site_id)
-    proxy.set_routes(site.name, routed_hostnames(site), [], "stopped")
+    proxy.set_routes(site.name, routed_hostnames(site), [], idle_page(site))
     instance = site.current_instance
     if instance is not None:
         Site.objects.filter(pk=site.pk).update(current_instance=None)

@@ -15,13 +15,16 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.roles import Action
 from accounts.services import user_for_token
+from accounts.throttling import TooManyFailures, record_auth_failure
 from sites import git
 from sites.models import Site
-from sites.services import can_deploy, sites_of_member
+from sites.services import authorize_site, sites_of_member
 
 SERVICES = {"git-upload-pack", "git-receive-pack"}
 PATHS = re.compile(r"^(info/refs|git-upload-pack|git-receive-pack|HEAD)$")
@@ -47,10 +50,22 @@ def _user(request):
     return user_for_token(password)
 
 
+def _too_many(exc: TooManyFailures) -> HttpResponse:
+    response = HttpResponse(f"{exc}\n", status=429, content_type="text/plain")
+    response["Retry-After"] = str(exc.wait)
+    return response
+
+
 @csrf_exempt
 def git_http(request, name: str, path: str):
     user = _user(request)
     if user is None:
+        # git asks without credentials first, to get the challenge: only credentials that fail count.
+        if request.META.get("HTTP_AUTHORIZATION"):
+            try:
+                record_auth_failure(request)
+            except TooManyFailures as exc:
+                return _too_many(exc)
         return _unauthorized()
     site = sites_of_member(user).filter(name=name).first()
     if site is None:
@@ -59,10 +74,13 @@ def git_http(request, name: str, path: str):
     if not PATHS.match(path) or (service and service not in SERVICES):
         return HttpResponse("Not a git path.\n", status=404, content_type="text/plain")
     pushing = path == "git-receive-pack" or service == "git-receive-pack"
-    if pushing and not can_deploy(user, site):
-        return HttpResponse("Your role in this organization cannot push.\n", status=403, content_type="text/plain")
-    if pushing and site.organization.suspended:
-        return HttpResponse("This organization is suspended.\n", status=403, content_type="text/plain")
+    try:
+        # The same role matrix and suspension check as the API: a push deploys, a fetch reads.
+        authorize_site(user, site, Action.DEPLOY if pushing else Action.READ)
+    except Http404:
+        return _unauthorized()
+    except PermissionDenied as exc:
+        return HttpResponse(f"{exc}\n", status=403, content_type="text/plain")
     limit = site.plan.max_push_mb * 2**20
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if pushing and length > limit:

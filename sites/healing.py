@@ -13,7 +13,11 @@ log = logging.getLogger(__name__)
 
 
 def _site_served_by(instance) -> Site | None:
-    return Site.objects.filter(current_instance=instance, desired_state=Site.DesiredState.RUNNING).first()
+    """The running site this instance serves; never a suspended organization's, which stays on
+    its suspended page whatever reconcile finds."""
+    return Site.objects.filter(
+        current_instance=instance, desired_state=Site.DesiredState.RUNNING, organization__suspended=False
+    ).first()
 
 
 def follow_moved_instance(sender, instance, **kwargs) -> None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from hosting.errors import HostingError
 from sites import deploys, git
@@ -81,7 +81,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
 
     try:
         deployment = deploys.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive)
-    except (HostingError, ValidationError) as exc:
+    except (HostingError, ValidationError, PermissionDenied) as exc:  # PermissionDenied: suspended meanwhile
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         say(f" !     The push was not deployed: {message}")
         return 1

@@ -4,12 +4,15 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.http import Http404
 
 from accounts.models import Membership, Organization
+from accounts.roles import Action, role_may
+from accounts.services import authorize, ensure_active, mark_suspended
+from hosting.errors import HostingError
 from hosting.runtimes import CATALOG
 from sites import git, slugs
 from sites.config_crypto import decrypt, encrypt, encrypt_config
@@ -27,37 +30,42 @@ def sites_of_member(user):
     return Site.objects.filter(organization__memberships__user=user).select_related("organization", "plan")
 
 
-def get_site_for_member(user, name: str, write: bool = False) -> Site:
+def get_site_for_member(user, name: str, action: Action = Action.READ) -> Site:
     """The site `name` if `user` is a member of its organization, else 404 (never 403: no leaks).
 
-    With `write`, a member who may not deploy (a viewer) gets 403.
+    Then the role matrix and suspension decide (403 with the reason), through `authorize_site`.
     """
     site = sites_of_member(user).filter(name=name).first()
     if site is None:
         raise Http404("No such site.")
-    if write and not can_deploy(user, site):
-        raise PermissionDenied("Your role in this organization can only read.")
+    authorize_site(user, site, action)
     return site
 
 
-def can_deploy(user, site: Site) -> bool:
-    membership = Membership.objects.filter(user=user, organization_id=site.organization_id).first()
-    return membership is not None and membership.can_deploy
+def authorize_site(user, site: Site, action: Action) -> None:
+    """May `user` do `action` to `site`? Every API view and git request asks here, and only here."""
+    membership = Membership.objects.select_related("organization").filter(
+        user=user, organization_id=site.organization_id
+    ).first()
+    if membership is None:
+        raise Http404("No such site.")
+    authorize(membership, action)
 
 
 def organization_for_new_site(user, slug: str | None) -> Organization:
-    memberships = Membership.objects.filter(user=user).select_related("organization")
+    memberships = list(Membership.objects.filter(user=user).select_related("organization"))
     if slug:
-        membership = memberships.filter(organization__slug=slug).first()
+        membership = next((m for m in memberships if m.organization.slug == slug), None)
         if membership is None:
             raise Http404("No such organization.")
+    elif len(memberships) == 1:
+        membership = memberships[0]
     else:
-        deployable = [m for m in memberships if m.can_deploy]
-        if len(deployable) != 1:
+        allowed = [m for m in memberships if role_may(m.role, Action.CREATE_SITE)]
+        if len(allowed) != 1:
             raise ValidationError("Name the organization the site belongs to (`organization`).")
-        membership = deployable[0]
-    if not membership.can_deploy:
-        raise PermissionDenied("Your role in this organization can only read.")
+        membership = allowed[0]
+    authorize(membership, Action.CREATE_SITE)
     return membership.organization
 
 
@@ -86,8 +94,7 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
     with transaction.atomic():
         # Lock the organization so two creations cannot both pass the plan's limit.
         org = Organization.objects.select_for_update().get(pk=organization.pk)
-        if org.suspended:
-            raise PermissionDenied("This organization is suspended.")
+        ensure_active(org)
         if Site.objects.filter(organization=org).count() >= org.plan.max_sites:
             raise ValidationError(f"Your plan allows {org.plan.max_sites} sites; delete one or change plans.")
         if Site.objects.filter(name=name).exists():
@@ -97,6 +104,15 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
     git.create_repository(site)
     log.info("site created", extra={"site": site.name})
     return site
+
+
+def actions_to_update(fields: dict) -> list[Action]:
+    """What a site update asks of the role matrix, field by field: writable paths are the app's
+    config; HTTPS and HSTS are the domain's promise to browsers (HSTS is hard to take back)."""
+    actions = [Action.MANAGE_HTTPS] if {"force_https", "hsts"} & fields.keys() else []
+    if "writable_paths" in fields or not actions:
+        actions.append(Action.CONFIGURE)
+    return actions
 
 
 def update_site(site: Site, writable_paths: list | None = None, force_https: bool | None = None,
@@ -201,16 +217,48 @@ def stop(site: Site) -> None:
     deploys.stop_later(site)
 
 
-def set_suspended(organization: Organization, suspended: bool) -> None:
-    """Suspend (or restore) an organization: its sites show the suspended page instead of the app."""
+# --- suspension ----------------------------------------------------------------------------------
+
+
+def suspend_organization(organization: Organization, reason: str) -> None:
+    """Suspend an organization: each of its sites shows the suspended page and its containers
+    stop (so neither reconcile nor a dockerd restart can bring them back), and nothing of it
+    changes until `unsuspend_organization`: accounts.services.ensure_active refuses every
+    change, at the API and git gate (authorize) and again in the deploy pipeline."""
     from proxy import services as proxy
+    from sites import tasks
 
     with transaction.atomic():
-        Organization.objects.filter(pk=organization.pk).update(suspended=suspended)
-        for site in Site.objects.filter(organization=organization).select_related("current_instance__host"):
-            if suspended:
-                proxy.set_status(site.name, "suspended")
-            elif site.current_instance is not None and site.desired_state == Site.DesiredState.RUNNING:
-                proxy.set_status(site.name, "live")
-            else:
+        mark_suspended(organization, True, reason)
+        sites = Site.objects.select_for_update(of=("self",)).filter(organization=organization)
+        for site in sites.select_related("current_instance__host"):
+            proxy.set_status(site.name, "suspended")
+            instance = site.current_instance
+            if instance is not None:
+                # desired_state stays: unsuspend starts again what was running.
+                Site.objects.filter(pk=site.pk).update(current_instance=None)
+                tasks.stop_instance.apply_async_on_commit(args=[instance.pk], queue=instance.host.queue)
+    log.warning("organization suspended: %s", reason, extra={"organization": organization.slug})
+
+
+def unsuspend_organization(organization: Organization) -> None:
+    """Lift a suspension: sites that were running start again from their current release."""
+    from proxy import services as proxy
+    from sites import deploys
+
+    with transaction.atomic():
+        mark_suspended(organization, False)
+        sites = list(Site.objects.select_for_update(of=("self",)).filter(organization=organization)
+                     .select_related("current_release"))
+    for site in sites:
+        if site.desired_state != Site.DesiredState.RUNNING or site.current_release is None:
+            proxy.set_status(site.name, "stopped")
+        elif site.current_instance_id is not None:
+            proxy.set_status(site.name, "live")  # suspended before containers were stopped on suspension
+        else:
+            try:
+                deploys.roll_out(site, Deployment.Trigger.START, site.current_release, "Start after the suspension ended")
+            except HostingError as exc:
+                log.error("could not start %s after its suspension: %s", site.name, exc, extra={"site": site.name})
                 proxy.set_status(site.name, "stopped")
+    log.warning("organization unsuspended", extra={"organization": organization.slug})

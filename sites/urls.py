@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts import api as accounts_api
 from sites import api, git_http
 
 api_urlpatterns = [
@@ -21,6 +22,8 @@ api_urlpatterns = [
     path("sites/<str:name>/domains/<str:hostname>/", api.DomainDetail.as_view(), name="api-domain"),
     path("sites/<str:name>/domains/<str:hostname>/verify/", api.DomainVerify.as_view(), name="api-domain-verify"),
     path("sites/<str:name>/traffic/", api.Traffic.as_view(), name="api-traffic"),
+    path("tokens/", accounts_api.TokenList.as_view(), name="api-tokens"),
+    path("tokens/<str:prefix>/", accounts_api.TokenDetail.as_view(), name="api-token"),
 ]
 
 git_urlpatterns = [

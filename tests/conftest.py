@@ -16,3 +16,14 @@ def pytest_collection_modifyitems(config, items):
         tier = relative.parts[0]
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(request):
+    """Each test counts its own API throttles in a private in-memory cache, not the shared Redis
+    (the platform processes a test starts use Redis through their own settings)."""
+    from django.test import override_settings
+
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                               "LOCATION": f"test-{request.node.nodeid}"}}):
+        yield

@@ -74,7 +74,8 @@ def test_status_pages_for_unknown_stopped_and_suspended_sites(deploy_env, tmp_pa
     suspended = served(platform, site)
     assert suspended.status_code == 503 and "This site is suspended" in suspended.text
     admin_client.post("/admin/accounts/organization/", {"action": "restore", "_selected_action": [org.pk]})
-    assert served(platform, site).text == "open\n"
+    # Suspension stopped the containers; restoring starts the site again.
+    wait_for(lambda: served(platform, site).text == "open\n", 60, "the site to come back after the suspension")
 
 
 def test_traffic_per_site_comes_from_the_access_log(deploy_env, tmp_path):

@@ -1,0 +1,82 @@
+"""Throttles: API calls per token and per client address, failed authentications per address.
+
+Counters live in Django's cache, which is Redis in production, so every gunicorn worker and
+every web process counts together. Rates are settings (API_RATE_PER_TOKEN, API_RATE_PER_ADDRESS,
+AUTH_FAILURES_PER_ADDRESS), read at each call so tests and operators can change them.
+"""
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from accounts.models import ApiToken
+
+
+def client_address(request) -> str:
+    """The client's address: REMOTE_ADDR, or X-Forwarded-For as written by NUM_PROXIES trusted
+    proxies in front (the edge). A client's own X-Forwarded-For is never believed by default,
+    else one header per request would dodge every per-address limit."""
+    return BaseThrottle().get_ident(request) or "unknown"
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'30/min' -> (30, 60)."""
+    return SimpleRateThrottle.parse_rate(None, rate)
+
+
+class _RateFromSettings(SimpleRateThrottle):
+    setting = ""
+
+    def get_rate(self) -> str:
+        return getattr(settings, self.setting)
+
+
+class TokenRateThrottle(_RateFromSettings):
+    """API calls per token: one busy script cannot crowd out its own organization's other tokens."""
+
+    scope = "token"
+    setting = "API_RATE_PER_TOKEN"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not isinstance(request.auth, ApiToken):
+            return None
+        return f"throttle:token:{request.auth.pk}"
+
+
+class AddressRateThrottle(_RateFromSettings):
+    """API calls per client address, whatever token they carry (or none)."""
+
+    scope = "address"
+    setting = "API_RATE_PER_ADDRESS"
+
+    def get_cache_key(self, request, view) -> str:
+        return f"throttle:address:{client_address(request)}"
+
+
+class TooManyFailures(Exception):
+    def __init__(self, wait: int) -> None:
+        super().__init__(f"Too many failed authentications from your address; try again in {wait} s.")
+        self.wait = wait
+
+
+def record_auth_failure(request) -> None:
+    """Count a failed authentication (API or git) from the request's address; past the limit
+    raise TooManyFailures, which the caller answers with 429 instead of 401.
+
+    A fixed window per address: cheap (one INCR), shared by every worker through the cache.
+    A valid token from the same address still works: it never reaches this function.
+    """
+    limit, period = parse_rate(settings.AUTH_FAILURES_PER_ADDRESS)
+    window = int(time.time() // period)
+    key = f"throttle:authfail:{client_address(request)}:{window}"
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 1)
+        count = 1
+    if count > limit:
+        raise TooManyFailures(wait=max(1, int(period - time.time() % period)))

@@ -1,0 +1,183 @@
+"""Every API endpoint for every role: what the role matrix (accounts.roles) allows succeeds, what it
+does not is 403, and an outsider gets 404 everywhere. Then suspension, which refuses every change."""
+from __future__ import annotations
+
+import io
+import tarfile
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.roles import MATRIX, Action
+from accounts.services import add_member, create_organization, get_or_create_user, issue_token
+from hosting.models import Host
+from sites import domains
+from sites.config_crypto import encrypt
+from sites.deploys import create_release
+from sites.models import Deployment, Domain, EnvVar, Site, Slug
+from sites.services import create_site, suspend_organization
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["owner", "admin", "developer", "viewer", "outsider"]
+MANAGERS, DEPLOYERS, EVERYONE = {"owner", "admin"}, {"owner", "admin", "developer"}, {"owner", "admin", "developer", "viewer"}
+# The README's table, written out independently of accounts.roles: the code must match it.
+DOCUMENTED = {
+    Action.READ: EVERYONE, Action.READ_LOGS: EVERYONE,
+    Action.DEPLOY: DEPLOYERS, Action.CONFIGURE: DEPLOYERS, Action.OPERATE: DEPLOYERS,
+    Action.CREATE_SITE: MANAGERS, Action.DELETE_SITE: MANAGERS, Action.MANAGE_DOMAINS: MANAGERS,
+    Action.MANAGE_HTTPS: MANAGERS,
+}
+
+
+def _archive() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        body = b"<h1>hello</h1>\n"
+        info = tarfile.TarInfo("index.html")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    return buffer.getvalue()
+
+
+# (method, path under /api/v1/sites/shop/, body, the action the matrix is asked about)
+ENDPOINTS = [
+    ("get", "", None, Action.READ),
+    ("patch", "", {"writable_paths": ["uploads"]}, Action.CONFIGURE),
+    ("patch", "", {"force_https": True}, Action.MANAGE_HTTPS),
+    ("patch", "", {"hsts": True}, Action.MANAGE_HTTPS),
+    ("delete", "", None, Action.DELETE_SITE),
+    ("get", "deployments/", None, Action.READ),
+    ("post", "deployments/", "archive", Action.DEPLOY),
+    ("get", "deployments/{deployment}/", None, Action.READ),
+    ("get", "releases/", None, Action.READ),
+    ("get", "env/", None, Action.READ),
+    ("post", "env/", {"vars": {"B": "2"}}, Action.CONFIGURE),
+    ("delete", "env/A/", None, Action.CONFIGURE),
+    ("post", "restart/", None, Action.OPERATE),
+    ("post", "stop/", None, Action.OPERATE),
+    ("post", "start/", None, Action.OPERATE),
+    ("post", "rollback/", {"release": 1}, Action.OPERATE),
+    ("get", "logs/", None, Action.READ_LOGS),
+    ("get", "traffic/", None, Action.READ),
+    ("get", "domains/", None, Action.READ),
+    ("post", "domains/", {"hostname": "shop.example.org"}, Action.MANAGE_DOMAINS),
+    ("get", "domains/www.example.com/", None, Action.READ),
+    ("delete", "domains/www.example.com/", None, Action.MANAGE_DOMAINS),
+    ("post", "domains/www.example.com/verify/", None, Action.MANAGE_DOMAINS),
+]
+
+
+@pytest.fixture
+def world(settings, tmp_path, monkeypatch):
+    """acme (owner, admin, developer, viewer) with a deployed site `shop`; globex's owner is the outsider."""
+    settings.ARCHIVES_DIR = tmp_path / "archives"
+    monkeypatch.setattr(domains, "_txt_matches", lambda domain: True)  # DNS is not what this test is about
+    Host.objects.create(name="h1", cpus=4, memory_mb=16000, last_heartbeat=timezone.now())
+    org = create_organization("acme", "owner@example.com")
+    create_organization("globex", "outsider@example.com")
+    for role in ("admin", "developer", "viewer"):
+        add_member(org, f"{role}@example.com", role)
+    site = create_site(org, "shop")
+    slug = Slug.objects.create(site=site, sha256="a" * 64, size_bytes=1, runtime="static", source="x")
+    release = create_release(site, slug, encrypt("{}"), "Deploy")
+    Site.objects.filter(pk=site.pk).update(current_release=release)
+    deployment = Deployment.objects.create(site=site, trigger="push", release=release, state="succeeded")
+    EnvVar.objects.create(site=site, key="A", encrypted_value=encrypt("1"))
+    Domain.objects.create(site=site, hostname="www.example.com", verification_token="t")
+
+    def client(who: str) -> APIClient:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(get_or_create_user(f'{who}@example.com'))}")
+        return api
+
+    return {"org": org, "deployment": deployment, "client": client}
+
+
+def _call(api: APIClient, method: str, path: str, body, deployment_id: int):
+    url = "/api/v1/sites/shop/" + path.format(deployment=deployment_id)
+    if body == "archive":
+        upload = io.BytesIO(_archive())
+        upload.name = "app.tar.gz"
+        return api.post(url, {"archive": upload}, format="multipart")
+    return getattr(api, method)(url, body, format="json")
+
+
+def test_the_matrix_is_what_the_readme_says():
+    assert {action: {Role(r).value for r in roles} for action, roles in MATRIX.items()} == DOCUMENTED
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method, path, body, action", ENDPOINTS,
+                         ids=[f"{m}-{p or 'site'}-{a.value}" for m, p, _, a in ENDPOINTS])
+def test_it_answers_each_role_as_the_matrix_says(world, role, method, path, body, action):
+    response = _call(world["client"](role), method, path, body, world["deployment"].pk)
+    if role == "outsider":
+        assert response.status_code == 404, response.content
+    elif role in DOCUMENTED[action]:
+        assert 200 <= response.status_code < 300, response.content
+    else:
+        assert response.status_code == 403, response.content
+        assert f"({role}) may not" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_creating_a_site_is_for_owners_and_admins(world, role):
+    response = world["client"](role).post("/api/v1/sites/", {"name": "new-site", "organization": "acme"}, format="json")
+    expected = {"owner": 201, "admin": 201, "developer": 403, "viewer": 403, "outsider": 404}[role]
+    assert response.status_code == expected, response.content
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_site_list_shows_members_their_sites_only(world, role):
+    names = [s["name"] for s in world["client"](role).get("/api/v1/sites/").json()]
+    assert names == ([] if role == "outsider" else ["shop"])
+
+
+# --- suspension ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path, body, action", ENDPOINTS,
+                         ids=[f"{m}-{p or 'site'}-{a.value}" for m, p, _, a in ENDPOINTS])
+def test_a_suspended_organization_may_read_but_change_nothing(world, method, path, body, action):
+    suspend_organization(world["org"], "unpaid invoice 42")
+    before = (Deployment.objects.count(), EnvVar.objects.count(), Domain.objects.count(), Site.objects.count())
+    response = _call(world["client"]("owner"), method, path, body, world["deployment"].pk)
+    if action in (Action.READ, Action.READ_LOGS):
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403, response.content
+        assert "suspended (unpaid invoice 42)" in response.json()["detail"]
+        assert (Deployment.objects.count(), EnvVar.objects.count(), Domain.objects.count(),
+                Site.objects.count()) == before
+
+
+def test_a_suspended_organization_cannot_create_a_site(world):
+    suspend_organization(world["org"], "abuse")
+    response = world["client"]("owner").post("/api/v1/sites/", {"name": "new-site"}, format="json")
+    assert response.status_code == 403 and "suspended" in response.json()["detail"]
+    assert not Site.objects.filter(name="new-site").exists()
+
+
+def test_the_deploy_pipeline_refuses_a_suspended_organization_too(world):
+    """Whatever calls it (a hook, healing, a future view): the pipeline checks again."""
+    from django.core.exceptions import PermissionDenied
+
+    from sites import deploys, services
+
+    suspend_organization(world["org"], "abuse")
+    site = Site.objects.get(name="shop")
+    with pytest.raises(PermissionDenied, match="suspended"):
+        services.restart(site)
+    with pytest.raises(PermissionDenied, match="suspended"):
+        deploys.deploy_source(site, "push", "abc", lambda path_for: None)
+
+
+def test_suspension_is_recorded_with_its_reason_and_time(world):
+    suspend_organization(world["org"], "  unpaid  ")
+    world["org"].refresh_from_db()
+    assert world["org"].suspended and world["org"].suspended_reason == "unpaid"
+    assert timezone.now() - world["org"].suspended_at < timedelta(seconds=5)
+    assert world["client"]("viewer").get("/api/v1/sites/shop/").json()["status"] == "suspended"
