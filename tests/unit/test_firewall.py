@@ -57,37 +57,36 @@ def test_it_reads_nameservers_of_each_family(tmp_path):
     assert host_nameservers(str(conf), family="ipv6") == ["fd00::53"]
 
 
-def applied(plan, saved: str) -> str:
-    """What iptables-save would print after the restore script ran (enough of it for `problems`)."""
-    lines = [line for line in saved.splitlines() if not any(
-        line.startswith(f"-A {parent} ") and line.endswith(text) for parent, rule in plan.jumps for text in [" ".join(rule)])]
-    script = restore_script(plan, saved).splitlines()
-    jumps = [line.replace("-I ", "-A ", 1).replace(" 1 ", " ", 1) for line in script if line.startswith("-I ")]
-    body = [line for line in script if line.startswith("-A ")]
-    if any(line == "-A FORWARD -j DOCKER-USER" for line in jumps):
-        lines = [line for line in lines if line != "-A FORWARD -j DOCKER-USER"]
-    marker = [line for line in body if "--comment" in line]
-    return "\n".join(jumps + lines + [line for line in body if "--comment" not in line] + marker) + "\n"
-
-
-def test_a_fresh_host_needs_everything_and_an_applied_one_nothing():
+def test_a_fresh_host_lacks_both_chains_and_both_jumps():
     plan = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
-    assert len(problems(plan, DOCKER_V4)) == 4
-    assert problems(plan, applied(plan, DOCKER_V4)) == []
+    assert problems(plan, DOCKER_V4) == [f"{INPUT_CHAIN} is missing or not ours", f"{FORWARD_CHAIN} is missing or not ours",
+                                         "our jumps do not lead INPUT", "our jumps do not lead DOCKER-USER"]
 
 
-def test_it_notices_dockerd_putting_its_rules_above_ours_after_a_restart():
+def test_one_transaction_fills_our_chains_and_puts_our_jumps_first():
     plan = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
-    good = applied(plan, DOCKER_V4)
-    restarted = good.replace("-A FORWARD -j DOCKER-USER\n", "") + "-A FORWARD -j DOCKER-USER\n"
-    assert problems(plan, restarted) == ["FORWARD does not start with dockerd's DOCKER-USER jump"]
-    assert "-I FORWARD 1 -j DOCKER-USER" in restore_script(plan, restarted)
+    old_jump = "-A DOCKER-USER -i hsites0 -j HOSTING-SITES-OUT\n"
+    script = restore_script(plan, DOCKER_V4 + old_jump).splitlines()
+
+    assert script[0] == "*filter" and script[-1] == "COMMIT"
+    assert f":{INPUT_CHAIN} - [0:0]" in script  # declaring a chain in --noflush mode empties it
+    assert "-D DOCKER-USER -i hsites0 -j HOSTING-SITES-OUT" in script  # the old copy goes...
+    assert "-I DOCKER-USER 1 -i hsites0 -j HOSTING-SITES-OUT" in script  # ...and comes back first
+    assert script.count(f'-A {FORWARD_CHAIN} -m comment --comment "hosting-firewall {plan.digest}" -j RETURN') == 1
 
 
-def test_it_notices_rules_written_by_another_version():
+def test_it_notices_dockerd_putting_its_rules_above_ours():
     plan = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
+    moved = DOCKER_V4.replace("-A FORWARD -j DOCKER-USER\n", "") + "-A FORWARD -j DOCKER-USER\n"
+    assert "FORWARD does not start with dockerd's DOCKER-USER jump" in problems(plan, moved)
+    assert "-I FORWARD 1 -j DOCKER-USER" in restore_script(plan, moved)
+
+
+def test_the_digest_changes_with_any_rule():
+    one = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
     other = plan_for(IPV4, BRIDGES, ["192.168.0.0/16"], [], DOCKER_V4)
-    assert problems(plan, applied(other, DOCKER_V4)) == [f"{INPUT_CHAIN} is missing or not ours", f"{FORWARD_CHAIN} is missing or not ours"]
+    no_smtp = plan_for(IPV4, [SiteBridge("hsites0"), SiteBridge("hsites1")], ["10.0.0.0/8"], [], DOCKER_V4)
+    assert len({one.digest, other.digest, no_smtp.digest}) == 3
 
 
 def test_ipv6_jumps_from_forward_unless_dockerd_manages_ip6tables():
