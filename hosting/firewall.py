@@ -9,9 +9,12 @@ host's resolvers passes, and everything else (the internet) is forwarded as usua
 The rules live in chains of our own, written in one `iptables-restore --noflush` transaction per
 address family, so a refresh swaps the whole rule set at once: there is no moment with an empty
 chain, and nothing of dockerd's or anybody else's is touched. The last rule of each chain carries a
-digest of the whole rule set; `firewall_intact` reads one `iptables-save` per family and compares,
-which is cheap enough for every heartbeat. That is how a dockerd restart (it re-creates its chains
-and re-inserts its own FORWARD rules above ours), a reboot, or a flush by hand gets repaired.
+digest of the whole rule set; `firewall_problems` reads one `iptables-save` per family and
+compares (about 5 ms), which is cheap enough for every heartbeat. That is how the rules come back
+after a reboot, a flush or a firewall reload (they empty the tables, and dockerd re-creates only its
+own chains when it starts), after a rewrite by another version of this code, and when dockerd's
+DOCKER-USER jump no longer leads FORWARD. (A plain restart of dockerd 20.10 keeps DOCKER-USER's
+rules and so ours: tests/security/test_firewall_repair.py shows each case with a real dockerd.)
 """
 from __future__ import annotations
 
@@ -118,8 +121,8 @@ def marker_rule(digest: str) -> list[str]:
 
 
 @dataclass
-class Plan:
-    """What one address family should look like, and how to get there from its current state."""
+class RuleSet:
+    """What one address family's rules should be: our chains, our jumps into them, and their digest."""
 
     family: Family
     rules: dict[str, list[list[str]]]
@@ -127,8 +130,8 @@ class Plan:
     digest: str
 
 
-def plan_for(family: Family, bridges: list[SiteBridge], blocked_networks: list[str], nameservers: list[str],
-             saved: str) -> Plan:
+def ruleset_for(family: Family, bridges: list[SiteBridge], blocked_networks: list[str], nameservers: list[str],
+                saved: str) -> RuleSet:
     docker_user = family.docker_user_chain
     if family is IPV6 and _has_chain(saved, "DOCKER-USER"):
         docker_user = "DOCKER-USER"  # dockerd manages ip6tables here (its ip6tables option)
@@ -137,7 +140,7 @@ def plan_for(family: Family, bridges: list[SiteBridge], blocked_networks: list[s
     for bridge in bridges:
         jumps.append(("INPUT", ["-i", bridge.name, "-j", INPUT_CHAIN]))
         jumps.append((docker_user or "FORWARD", ["-i", bridge.name, "-j", FORWARD_CHAIN]))
-    return Plan(family, rules, jumps, ruleset_digest(rules, jumps))
+    return RuleSet(family, rules, jumps, ruleset_digest(rules, jumps))
 
 
 def _has_chain(saved: str, chain: str) -> bool:
@@ -153,16 +156,21 @@ def _jump_text(rule: list[str]) -> str:
     return " ".join(rule)  # iptables-save prints our jump rules exactly like this
 
 
-def problems(plan: Plan, saved: str) -> list[str]:
-    """What differs between `saved` (iptables-save output) and the plan; empty when intact."""
-    found = []
-    for chain in plan.rules:
-        rules = _rules_of(saved, chain)
-        if not rules or f'--comment "{MARKER} {plan.digest}"' not in rules[-1]:
-            found.append(f"{chain} is missing or not ours")
+def _jumps_by_parent(ruleset: RuleSet) -> dict[str, list[str]]:
     parents: dict[str, list[str]] = {}
-    for parent, rule in plan.jumps:
+    for parent, rule in ruleset.jumps:
         parents.setdefault(parent, []).append(_jump_text(rule))
+    return parents
+
+
+def problems(ruleset: RuleSet, saved: str) -> list[str]:
+    """What differs between `saved` (iptables-save output) and the rule set; empty when intact."""
+    found = []
+    for chain in ruleset.rules:
+        rules = _rules_of(saved, chain)
+        if not rules or f'--comment "{MARKER} {ruleset.digest}"' not in rules[-1]:
+            found.append(f"{chain} is missing or not ours")
+    parents = _jumps_by_parent(ruleset)
     for parent, wanted in parents.items():
         if sorted(_rules_of(saved, parent)[: len(wanted)]) != sorted(wanted):
             found.append(f"our jumps do not lead {parent}")
@@ -171,22 +179,19 @@ def problems(plan: Plan, saved: str) -> list[str]:
     return found
 
 
-def restore_script(plan: Plan, saved: str) -> str:
+def restore_script(ruleset: RuleSet, saved: str) -> str:
     """One transaction: declare (and so empty) our chains, fill them, put our jumps at the top of
     their parent chains (removing copies further down)."""
     lines = ["*filter"]
-    lines += [f":{chain} - [0:0]" for chain in plan.rules]
-    for chain, rules in plan.rules.items():
+    lines += [f":{chain} - [0:0]" for chain in ruleset.rules]
+    for chain, rules in ruleset.rules.items():
         lines += [f"-A {chain} " + " ".join(_quoted(rule)) for rule in rules]
-        lines.append(f"-A {chain} " + " ".join(_quoted(marker_rule(plan.digest))))
-    parents: dict[str, list[str]] = {}
-    for parent, rule in plan.jumps:
-        parents.setdefault(parent, []).append(_jump_text(rule))
+        lines.append(f"-A {chain} " + " ".join(_quoted(marker_rule(ruleset.digest))))
+    parents = _jumps_by_parent(ruleset)
     for parent, wanted in parents.items():
-        present = _rules_of(saved, parent)
-        for text in present:
-            if text in wanted or text.endswith(f"-j {INPUT_CHAIN}") or text.endswith(f"-j {FORWARD_CHAIN}"):
-                lines.append(f"-D {parent} {text}")  # ours, from any version: re-added at the top below
+        for text in _rules_of(saved, parent):
+            if text.endswith((f"-j {INPUT_CHAIN}", f"-j {FORWARD_CHAIN}")):
+                lines.append(f"-D {parent} {text}")  # ours, of any version or bridge: re-added at the top below
         for text in reversed(wanted):
             lines.append(f"-I {parent} 1 {text}")
     if "DOCKER-USER" in parents and _rules_of(saved, "FORWARD")[:1] != ["-j DOCKER-USER"]:
@@ -211,13 +216,13 @@ def read_rules(family: Family) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
-def plans(bridges: list[SiteBridge], blocked: dict[str, list[str]]) -> list[tuple[Plan, str]]:
+def rulesets(bridges: list[SiteBridge], blocked: dict[str, list[str]]) -> list[tuple[RuleSet, str]]:
     found = []
     for family in (IPV4, IPV6):
         saved = read_rules(family)
         if saved is not None:
             nameservers = host_nameservers(family=family.name)
-            found.append((plan_for(family, bridges, blocked[family.name], nameservers, saved), saved))
+            found.append((ruleset_for(family, bridges, blocked[family.name], nameservers, saved), saved))
     return found
 
 
@@ -226,12 +231,13 @@ def apply_site_firewall(bridges: list[SiteBridge], blocked: dict[str, list[str]]
 
     `blocked` maps "ipv4"/"ipv6" to the networks sites may never reach. IPv4 needs dockerd's
     DOCKER-USER chain (dockerd creates it on start)."""
-    for plan, saved in plans(bridges, blocked):
-        if plan.family.docker_user_chain and not _has_chain(saved, plan.family.docker_user_chain):
+    for ruleset, saved in rulesets(bridges, blocked):
+        if ruleset.family.docker_user_chain and not _has_chain(saved, ruleset.family.docker_user_chain):
             raise PlatformError("dockerd's DOCKER-USER chain is missing: is dockerd running with iptables on?")
-        _run(plan.family.restore, "-w", "10", "--noflush", stdin=restore_script(plan, saved))
+        _run(ruleset.family.restore, "-w", "10", "--noflush", stdin=restore_script(ruleset, saved))
 
 
 def firewall_problems(bridges: list[SiteBridge], blocked: dict[str, list[str]]) -> list[str]:
     """What is wrong with the rules now (one iptables-save per family); empty when all is in place."""
-    return [f"{plan.family.name}: {problem}" for plan, saved in plans(bridges, blocked) for problem in problems(plan, saved)]
+    return [f"{ruleset.family.name}: {problem}"
+            for ruleset, saved in rulesets(bridges, blocked) for problem in problems(ruleset, saved)]

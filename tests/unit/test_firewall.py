@@ -7,7 +7,7 @@ from hosting.firewall import (
     IPV6,
     SiteBridge,
     host_nameservers,
-    plan_for,
+    ruleset_for,
     problems,
     restore_script,
     site_rules,
@@ -58,13 +58,13 @@ def test_it_reads_nameservers_of_each_family(tmp_path):
 
 
 def test_a_fresh_host_lacks_both_chains_and_both_jumps():
-    plan = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
+    plan = ruleset_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
     assert problems(plan, DOCKER_V4) == [f"{INPUT_CHAIN} is missing or not ours", f"{FORWARD_CHAIN} is missing or not ours",
                                          "our jumps do not lead INPUT", "our jumps do not lead DOCKER-USER"]
 
 
 def test_one_transaction_fills_our_chains_and_puts_our_jumps_first():
-    plan = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
+    plan = ruleset_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
     old_jump = "-A DOCKER-USER -i hsites0 -j HOSTING-SITES-OUT\n"
     script = restore_script(plan, DOCKER_V4 + old_jump).splitlines()
 
@@ -76,21 +76,21 @@ def test_one_transaction_fills_our_chains_and_puts_our_jumps_first():
 
 
 def test_it_notices_dockerd_putting_its_rules_above_ours():
-    plan = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
+    plan = ruleset_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
     moved = DOCKER_V4.replace("-A FORWARD -j DOCKER-USER\n", "") + "-A FORWARD -j DOCKER-USER\n"
     assert "FORWARD does not start with dockerd's DOCKER-USER jump" in problems(plan, moved)
     assert "-I FORWARD 1 -j DOCKER-USER" in restore_script(plan, moved)
 
 
 def test_the_digest_changes_with_any_rule():
-    one = plan_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
-    other = plan_for(IPV4, BRIDGES, ["192.168.0.0/16"], [], DOCKER_V4)
-    no_smtp = plan_for(IPV4, [SiteBridge("hsites0"), SiteBridge("hsites1")], ["10.0.0.0/8"], [], DOCKER_V4)
+    one = ruleset_for(IPV4, BRIDGES, ["10.0.0.0/8"], [], DOCKER_V4)
+    other = ruleset_for(IPV4, BRIDGES, ["192.168.0.0/16"], [], DOCKER_V4)
+    no_smtp = ruleset_for(IPV4, [SiteBridge("hsites0"), SiteBridge("hsites1")], ["10.0.0.0/8"], [], DOCKER_V4)
     assert len({one.digest, other.digest, no_smtp.digest}) == 3
 
 
 def test_ipv6_jumps_from_forward_unless_dockerd_manages_ip6tables():
-    without = plan_for(IPV6, BRIDGES, [], [], "")
-    with_docker = plan_for(IPV6, BRIDGES, [], [], DOCKER_V4)
+    without = ruleset_for(IPV6, BRIDGES, [], [], "")
+    with_docker = ruleset_for(IPV6, BRIDGES, [], [], DOCKER_V4)
     assert {parent for parent, _ in without.jumps} == {"INPUT", "FORWARD"}
     assert {parent for parent, _ in with_docker.jumps} == {"INPUT", "DOCKER-USER"}
