@@ -220,6 +220,7 @@ def test_the_smtp_network_is_fenced_like_the_other(sites, engine, outside):
 # site network IPv6: their link-local addresses reach the host and each other unless ip6tables stops them.
 
 SERVE_V6 = r"""
+import socket
 server = socket.socket(socket.AF_INET6)
 server.bind(("::", 5000))
 server.listen(8)
@@ -252,8 +253,12 @@ def link_local(container) -> str:
 
 def test_a_site_with_ipv6_reaches_neither_the_host_nor_its_neighbours(sites, engine, careless_services):
     neighbour = start_ipv6_container(sites, ["python3", "-c", SERVE_V6], detach=True)
-    wait_for(lambda: neighbour.exec_run(["python3", "-c", "import socket; socket.create_connection(('::1', 5000))"])
-             .exit_code == 0, 20, "the IPv6 neighbour to listen")
+    def listening() -> bool:
+        neighbour.reload()
+        assert neighbour.status == "running", f"the neighbour stopped: {neighbour.attrs['State']} {neighbour.logs()[-2000:]}"
+        return neighbour.exec_run(["python3", "-c", "import socket; socket.create_connection(('::1', 5000))"]).exit_code == 0
+
+    wait_for(listening, 20, "the IPv6 neighbour to listen")
     neighbour_address = link_local(neighbour)
     host_link_local = next(a for i, a in host_addresses("-6") if i == settings.SITE_BRIDGE and a.startswith("fe80"))
     # Positive controls from the host, through the same bridge (the first try waits for neighbour discovery).
