@@ -40,14 +40,13 @@ class Family:
     name: str  # "ipv4" or "ipv6"
     save: str
     restore: str
-    tool: str
     # dockerd's chain for user rules (IPv4 always; IPv6 only when dockerd manages ip6tables). Our
     # jump goes there so dockerd's own ACCEPT rules, which it inserts at the top of FORWARD, come after.
     docker_user_chain: str | None
 
 
-IPV4 = Family("ipv4", "iptables-save", "iptables-restore", "iptables", "DOCKER-USER")
-IPV6 = Family("ipv6", "ip6tables-save", "ip6tables-restore", "ip6tables", None)
+IPV4 = Family("ipv4", "iptables-save", "iptables-restore", "DOCKER-USER")
+IPV6 = Family("ipv6", "ip6tables-save", "ip6tables-restore", None)
 
 
 @dataclass(frozen=True)
@@ -89,11 +88,10 @@ def site_rules(blocked_networks: list[str], nameservers: list[str], bridges: lis
                family: str = "ipv4") -> dict[str, list[list[str]]]:
     """Our two chains' rules for one address family, in order."""
     bridges = bridges or []
-    icmp = "icmpv6" if family == "ipv6" else "icmp"
     established = ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"]
     to_host = [established]
     if family == "ipv6":
-        to_host += [["-p", icmp, "--icmpv6-type", kind, "-j", "RETURN"] for kind in NEIGHBOUR_DISCOVERY]
+        to_host += [["-p", "icmpv6", "--icmpv6-type", kind, "-j", "RETURN"] for kind in NEIGHBOUR_DISCOVERY]
     to_host += _reject()
 
     forward = [established]
