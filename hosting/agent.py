@@ -1,7 +1,8 @@
 """The agent: one Celery worker per host, consuming only that host's queue.
 
 On start it registers its Host row with the capacity its Docker daemon reports, then a
-heartbeat thread refreshes the row every HEARTBEAT_INTERVAL seconds while the daemon answers.
+heartbeat thread refreshes the row every HEARTBEAT_INTERVAL seconds while the daemon answers, and
+puts the site firewall back when something (a dockerd restart, a flush) took part of it away.
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from django.db import close_old_connections
 from hosting import fleet
 from hosting.celery import app
 from hosting.engine import ContainerEngine
-from hosting.errors import TransientError
-from hosting.host_setup import prepare_host
+from hosting.errors import HostingError, TransientError
+from hosting.host_setup import ensure_site_firewall, prepare_host
 from hosting.models import Host
 from hosting.reconcile import reconcile_host
 from hosting.routing import host_queue
@@ -36,6 +37,7 @@ class Heartbeat(threading.Thread):
     def beat_once(self) -> None:
         try:
             fleet.record_heartbeat(self.host_name, self.engine.capacity())
+            self.check_firewall()
         except TransientError as exc:
             # No heartbeat without a daemon: a host that cannot run containers must show as down.
             log.warning("heartbeat skipped: %s", exc, extra={"host": self.host_name})
@@ -43,6 +45,16 @@ class Heartbeat(threading.Thread):
             log.exception("heartbeat failed", extra={"host": self.host_name})
         finally:
             close_old_connections()
+
+    def check_firewall(self) -> None:
+        # After the daemon answered: a restarting dockerd re-creates its chains before it answers.
+        try:
+            repaired = ensure_site_firewall()
+        except HostingError as exc:
+            log.error("site firewall could not be applied: %s", exc, extra={"host": self.host_name})
+            return
+        if repaired:
+            log.warning("site firewall re-applied: %s", "; ".join(repaired), extra={"host": self.host_name})
 
     def run(self) -> None:
         while not self._stopped.wait(self.interval):

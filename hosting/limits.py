@@ -1,6 +1,8 @@
 """Container limits from a site's plan (hosting may read plans from accounts)."""
 from __future__ import annotations
 
+from django.conf import settings
+
 from accounts.models import Plan
 from hosting.engine import ResourceLimits
 
@@ -9,3 +11,8 @@ def limits_for_plan(plan: Plan) -> ResourceLimits:
     return ResourceLimits(
         memory_mb=plan.memory_mb, cpu_millicores=plan.cpu_millicores, pids=plan.pids_limit, tmp_mb=plan.tmp_mb
     )
+
+
+def network_for_plan(plan: Plan) -> str:
+    """The site network a plan's containers join: the firewall lets only the SMTP network send mail."""
+    return settings.SITE_SMTP_NETWORK if plan.smtp_allowed else settings.SITE_NETWORK

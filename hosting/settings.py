@@ -176,6 +176,18 @@ SITE_BLOCKED_NETWORKS = env_list(
     "SITE_BLOCKED_NETWORKS",
     ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"],
 )
+# IPv6 destinations sites may never reach: unique-local, link-local, site-local, and the IPv4-mapped
+# and NAT64 prefixes that lead back into IPv4 space (hosting.firewall explains each).
+SITE_BLOCKED_NETWORKS_V6 = env_list(
+    "SITE_BLOCKED_NETWORKS_V6",
+    ["fc00::/7", "fe80::/10", "fec0::/10", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"],
+)
+# Sites whose plan allows outbound SMTP (port 25) run on a second network; the firewall refuses
+# port 25 from every other site bridge. A bridge per policy needs no per-container rule to keep in
+# step with addresses that Docker hands out again.
+SITE_SMTP_NETWORK = env_str("SITE_SMTP_NETWORK", "hosting-sites-smtp")
+SITE_SMTP_BRIDGE = env_str("SITE_SMTP_BRIDGE", "hsites1")
+SITE_SMTP_SUBNET = env_str("SITE_SMTP_SUBNET", "10.214.0.0/16")
 SITE_PORT_RANGE = (env_int("SITE_PORT_MIN", 20000), env_int("SITE_PORT_MAX", 29999))
 SITE_CONTAINER_PORT = 5000
 VOLUMES_DIR = Path(env_str("VOLUMES_DIR", str(DATA_DIR / "volumes")))

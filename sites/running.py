@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, PortInUse, container_name
 from hosting.errors import CustomerError, HostingError, PlatformError
 from hosting.images import PLATFORM_SCRIPTS, runtime_image
-from hosting.limits import limits_for_plan
+from hosting.limits import limits_for_plan, network_for_plan
 from hosting.models import Host, Instance
 from hosting.ports import allocate_port, release_port
 from hosting.runtimes import CATALOG
@@ -134,7 +134,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
         limits = limits_for_plan(site.plan)
         base = dict(
             site=site.name, release=release.label, image=runtime_image(runtime.name), limits=limits,
-            slug_dir=slug_dir, data_dir=volume, env=env, network=settings.SITE_NETWORK,
+            slug_dir=slug_dir, data_dir=volume, env=env, network=network_for_plan(site.plan),
             service_address=host.service_address, uid=site.uid,
         )
         if "release" in slug.processes:

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from hosting import agent
+from hosting.errors import PlatformError
+
+
+class FakeEngine:
+    def capacity(self):
+        return "capacity"
+
+
+def test_every_heartbeat_checks_the_site_firewall(monkeypatch):
+    calls = []
+    monkeypatch.setattr(agent.fleet, "record_heartbeat", lambda name, capacity: calls.append("beat"))
+    monkeypatch.setattr(agent, "ensure_site_firewall", lambda: calls.append("firewall") or [])
+
+    agent.Heartbeat("h1", FakeEngine(), 1).beat_once()
+
+    assert calls == ["beat", "firewall"]
+
+
+def test_a_firewall_that_cannot_be_applied_is_logged_and_the_heartbeat_goes_on(monkeypatch, caplog):
+    def broken():
+        raise PlatformError("dockerd's DOCKER-USER chain is missing")
+
+    monkeypatch.setattr(agent.fleet, "record_heartbeat", lambda name, capacity: None)
+    monkeypatch.setattr(agent, "ensure_site_firewall", broken)
+
+    agent.Heartbeat("h1", FakeEngine(), 1).beat_once()
+
+    assert "site firewall could not be applied" in caplog.text
