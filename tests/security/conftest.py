@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import *  # noqa: F401,F403  (pytest finds fixtures by name)
+from tests.security.outside import outside  # noqa: F401  (a fixture: a network namespace outside)
 from tests.security.sentinels import Sentinels
 
 

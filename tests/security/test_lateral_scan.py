@@ -30,7 +30,7 @@ from hosting.firewall import firewall_problems
 from hosting.host_setup import blocked_networks, ensure_site_firewall, site_bridges
 from hosting.launcher.processes import tcp_port_open
 from tests.integration.support.processes import wait_for
-from tests.security.outside import free_port, outside, sh, start_listener, stop  # noqa: F401 (outside: a fixture)
+from tests.security.outside import free_port, sh, start_listener, stop
 
 pytestmark = pytest.mark.django_db
 

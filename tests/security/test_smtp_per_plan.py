@@ -11,7 +11,6 @@ from django.conf import settings
 
 from hosting.host_setup import ensure_site_firewall
 from tests.integration.support.deploying import create_site, push, workdir_with
-from tests.security.outside import outside  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -29,7 +29,7 @@ def test_it_ignores_lines_an_archive_could_have_printed():
     # A file name or content printed by bsdtar's errors cannot know the nonce.
     output = "\n".join([
         f"{'b' * 32} detect composer.json",
-        f"detect composer.json",
+        "detect composer.json",
         f"x {NONCE} file Procfile {b64('web: evil')}",
         f"{NONCE}detect package.json",
     ])
