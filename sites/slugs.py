@@ -6,7 +6,11 @@ refused with a clear message.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
 
 from sites.models import Release, Site, Slug
 
@@ -22,9 +26,13 @@ def kept_slug_ids(site: Site) -> set[int]:
 
 
 def slugs_to_forget(site: Site) -> list[str]:
-    """The sha256 of the site's slugs no kept release uses (their tarballs can go from every host)."""
+    """The sha256 of the site's slugs no kept release uses (their tarballs can go from every host).
+
+    A slug with no release yet is a build about to release, unless it is a day old (its release
+    never came)."""
     kept = kept_slug_ids(site)
-    forget = Slug.objects.filter(site=site).exclude(pk__in=kept).exclude(
+    released = Q(releases__isnull=False) | Q(created_at__lt=timezone.now() - timedelta(days=1))
+    forget = Slug.objects.filter(released, site=site).exclude(pk__in=kept).exclude(
         sha256__in=Slug.objects.filter(pk__in=kept).values("sha256"))
     return sorted(set(forget.values_list("sha256", flat=True)))
 

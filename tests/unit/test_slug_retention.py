@@ -47,6 +47,16 @@ def test_it_keeps_the_running_slug_and_slugs_shared_with_kept_releases(site):
     assert first.slug.sha256 not in forgotten and len(forgotten) == 2
 
 
+def test_it_keeps_a_slug_whose_release_is_still_being_made(site):
+    releases = [_deploy(site, number) for number in range(KEEP_RELEASES + 1)]
+    Site.objects.filter(pk=site.pk).update(current_release=releases[-1])
+    site.refresh_from_db()
+    building = Slug.objects.create(site=site, sha256="f" * 64, size_bytes=1, runtime="static", source="x")
+
+    assert building.sha256 not in slugs_to_forget(site)
+    assert slugs_to_forget(site) == [f"{0:064x}"]
+
+
 def test_it_refuses_writable_paths_of_the_site_and_the_repository_that_overlap():
     assert merged_writable_paths(["uploads"], ["data"]) == ["data", "uploads"]
     with pytest.raises(CustomerError, match="overlap"):
