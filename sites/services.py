@@ -13,6 +13,7 @@ from accounts.models import Membership, Organization
 from hosting.runtimes import CATALOG
 from sites import git
 from sites.config_crypto import decrypt, encrypt, encrypt_config
+from sites.deploys import route_group
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.validation import validate_env_key, validate_env_value, validate_site_name, validate_writable_paths
 
@@ -112,16 +113,16 @@ def update_site(site: Site, writable_paths: list | None = None, force_https: boo
         if hsts is not None:
             site.hsts = hsts
         site.save(update_fields=["writable_paths", "force_https", "hsts"])
-        proxy.set_tls_options(site.name, site.force_https, site.hsts)
+        proxy.set_tls_options(route_group(site), site.force_https, site.hsts)
     return site
 
 
 def delete_site(site: Site) -> None:
-    """Delete the site now; its containers, volume, repository, slugs and routes are removed by tasks."""
+    """Delete the site now: its names stop routing before this returns; its containers, volume,
+    repository and slugs are removed by tasks."""
     from sites import deploys
 
-    deploys.purge_site_later(site)
-    site.delete()
+    deploys.delete_site(site)
 
 
 # --- config --------------------------------------------------------------------------------------
@@ -208,8 +209,8 @@ def set_suspended(organization: Organization, suspended: bool) -> None:
         Organization.objects.filter(pk=organization.pk).update(suspended=suspended)
         for site in Site.objects.filter(organization=organization).select_related("current_instance__host"):
             if suspended:
-                proxy.set_status(site.name, "suspended")
+                proxy.set_status(route_group(site), "suspended")
             elif site.current_instance is not None and site.desired_state == Site.DesiredState.RUNNING:
-                proxy.set_status(site.name, "live")
+                proxy.set_status(route_group(site), "live")
             else:
-                proxy.set_status(site.name, "stopped")
+                proxy.set_status(route_group(site), "stopped")
