@@ -62,7 +62,7 @@ class Watcher:
         with self.lock:
             self.requests_made += 1
             if foreign:
-                self.violations.append(f"{name} served another site's content ({foreign}) with {response.status_code}")
+                self.violations.append(f"{name} served content that is not its own ({foreign}) with {response.status_code}")
             elif not owned and not (response.status_code == 404 and "No site here" in body):
                 self.violations.append(f"{name} answered {response.status_code} after its DELETE answered: {body[:80]!r}")
             elif owned and response.status_code != 404:
