@@ -173,3 +173,44 @@ def test_a_deleted_sites_name_never_serves_again(deploy_env, tmp_path):
         # Only what the edge routed to the new owner (the push's readiness check goes to the
         # container directly); the deleted site's requests must not be counted here.
         assert sum(row["requests"] for row in traffic) <= state.owner_hits, (name, traffic, state.owner_hits)
+
+
+def test_a_stale_route_never_reaches_an_address_another_site_holds_now(platform):
+    """The edge's own rule, for when its table missed a change: a route line of site A still names
+    an address that Docker has since given to site B's container. B's route claimed the address,
+    so A's name shows the starting page, never B's content."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from proxy.edge import EdgeNginx
+
+    class Content(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"content of site B\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Content)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    edge = EdgeNginx.from_settings()
+    tag = uuid.uuid4().hex[:8]
+    stale, fresh = f"stale-{tag}.apps.localhost", f"fresh-{tag}.apps.localhost"
+    site_a, site_b = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        # Site A had the address (its old container); the line stays in the table.
+        assert edge._control("PUT", "/routes", f"{stale} live - {site_a} {address}").strip() == "1"
+        assert platform.edge_get(stale).status_code == 200
+        # The address now belongs to site B's container, and B's route says so.
+        assert edge._control("PUT", "/routes", f"{fresh} live - {site_b} {address}").strip() == "1"
+
+        assert platform.edge_get(fresh).text == "content of site B\n"
+        leaked = platform.edge_get(stale)
+        assert leaked.status_code == 503 and "content of site B" not in leaked.text
+    finally:
+        edge._control("DELETE", "/routes", f"{stale}\n{fresh}")
+        server.shutdown()
