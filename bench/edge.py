@@ -147,7 +147,7 @@ def run(edge_port: int) -> str:
         engine.wait_until_answering(spec.name, "127.0.0.1", port, timeout=30)
         container_ip = engine.inspect(spec.name)["NetworkSettings"]["Networks"][settings.SITE_NETWORK]["IPAddress"]
         with transaction.atomic():  # as for an instance on the edge's own machine (Instance.upstream)
-            services.set_routes("benchstatic", ["benchstatic.apps.localhost"], [f"{container_ip}:5000"], "live")
+            services.set_routes(uuid.uuid4().hex, ["benchstatic.apps.localhost"], [f"{container_ip}:5000"], "live")
         own_address = wrk(f"http://{container_ip}:5000/", "benchstatic.apps.localhost")
         through_edge = wrk(f"http://127.0.0.1:{edge_port}/", "benchstatic.apps.localhost")
         published = wrk(f"http://127.0.0.1:{port}/", "benchstatic.apps.localhost")

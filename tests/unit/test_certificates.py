@@ -23,7 +23,7 @@ def test_a_failed_issuance_is_recorded_with_its_reason(tmp_path, settings):
     fake.chmod(0o755)
     settings.CERTBOT_BINARY = str(fake)
     settings.ACME_DIRECTORY_URL = "https://acme.invalid/directory"
-    Certificate.objects.create(hostname="shop.example.com", group="shop")
+    Certificate.objects.create(hostname="shop.example.com", group="a" * 32)
 
     issue_certificate("shop.example.com")
 
