@@ -31,6 +31,7 @@ def _lost(instance: Instance, host: Host, counts: dict[str, int]) -> None:
     Instance.objects.filter(pk=instance.pk).update(state=Instance.State.FAILED)
     counts["lost"] += 1
     log.warning("container of %s is gone", instance.name, extra={"host": host.name})
+    instance_stopped.send(sender=Instance, instance=instance)  # its address is free for any container now
     instance_lost.send(sender=Instance, instance=instance)
 
 
