@@ -230,22 +230,13 @@ def delete_site(site: Site) -> None:
     from hosting.models import Host
     from sites import tasks
 
-    own = {f"-d{pk}" for pk in site.deployments.values_list("pk", flat=True)}
-    payload = {
-        "site_name": site.name,
-        "site_uuid": site.uuid.hex,
-        "instances": [name for name in Instance.objects.filter(site_label=site.name).values_list("name", flat=True)
-                      if any(name.endswith(suffix) for suffix in own)],
-        "slugs": list(site.slugs.values_list("sha256", flat=True)),
-    }
-    custom = list(site.domains.filter(is_default=False).values_list("hostname", flat=True))
-    purged: list[bool] = []
+    payload: dict = {}
 
     def purge() -> None:
-        purged.append(True)
+        payload["sent"] = True
         tasks.purge_site_repository.delay(payload["site_uuid"])
         for host in Host.objects.all():
-            tasks.purge_site_on_host.apply_async(kwargs={**payload, "host_name": host.name}, queue=host.queue)
+            tasks.purge_site_on_host.apply_async(kwargs={**payload["host"], "host_name": host.name}, queue=host.queue)
 
     try:
         with transaction.atomic():
@@ -253,8 +244,9 @@ def delete_site(site: Site) -> None:
             # route is removed here) or it finds the site gone and switches nothing.
             if Site.objects.select_for_update().filter(pk=site.pk).first() is None:
                 return
+            payload.update(site_uuid=site.uuid.hex, host=_leftovers(site))
             proxy.remove_routes(route_group(site))  # the edge drops them on commit, before the purge
-            for hostname in custom:
+            for hostname in site.domains.filter(is_default=False).values_list("hostname", flat=True):
                 proxy.withdraw_verification_token(hostname)
                 proxy.remove_certificate(hostname)
             site.delete()
@@ -262,9 +254,22 @@ def delete_site(site: Site) -> None:
     except Exception:
         # Committed, but the edge refused the change and the purge did not go: send it now (the
         # caller still hears of the edge's failure).
-        if not purged and not Site.objects.filter(uuid=payload["site_uuid"]).exists():
+        if payload and "sent" not in payload and not Site.objects.filter(uuid=payload["site_uuid"]).exists():
             purge()
         raise
+
+
+def _leftovers(site: Site) -> dict:
+    """What a host may hold of the site: its own instances (named after its deployments, whose ids
+    no other site has), its volume and cache (by uuid) and its slugs."""
+    own = {f"-d{pk}" for pk in site.deployments.values_list("pk", flat=True)}
+    names = Instance.objects.filter(site_label=site.name).values_list("name", flat=True)
+    return {
+        "site_name": site.name,
+        "site_uuid": site.uuid.hex,
+        "instances": [name for name in names if any(name.endswith(suffix) for suffix in own)],
+        "slugs": list(site.slugs.values_list("sha256", flat=True)),
+    }
 
 
 def current_config(site: Site) -> str:
