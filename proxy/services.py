@@ -36,14 +36,15 @@ def _push(keys: list[str]) -> None:
     transaction.on_commit(push, robust=False)
 
 
-def _claim_upstreams(group: str, upstreams: list[str]) -> list[str]:
+def _claim_upstreams(group: str, upstreams: list[str], release_others: bool = True) -> list[str]:
     """Make `upstreams` this group's and no other's; returns the other groups' hostnames that lost
     an address (their routes are changed here, in the caller's transaction).
 
     An address belongs to the instance that has it now; Docker hands a freed container address
     (and the platform a freed port) to the next container, which may be another site's.
     """
-    Upstream.objects.filter(group=group).exclude(address__in=upstreams).delete()
+    if release_others:
+        Upstream.objects.filter(group=group).exclude(address__in=upstreams).delete()
     previous = {u.address: u.group for u in Upstream.objects.select_for_update().filter(address__in=upstreams)}
     losers = {g for a, g in previous.items() if g != group}
     touched = []
@@ -57,6 +58,16 @@ def _claim_upstreams(group: str, upstreams: list[str]) -> list[str]:
     for address in upstreams:
         Upstream.objects.update_or_create(address=address, defaults={"group": group})
     return touched
+
+
+def claim_upstreams(group: str, upstreams: list[str]) -> None:
+    """A new instance of the site was just given these addresses, before it answers: every other
+    site's route stops naming them now, so a stale route cannot reach the new container while it
+    starts. The site's own routes change at its switch (set_routes)."""
+    validate_group(group)
+    upstreams = [validate_upstream(u) for u in upstreams]
+    with transaction.atomic():
+        _push(_claim_upstreams(group, upstreams, release_others=False))
 
 
 def set_routes(group: str, hostnames: list[str], upstreams: list[str], status: str,

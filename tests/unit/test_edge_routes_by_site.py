@@ -96,3 +96,16 @@ def test_deleting_a_site_unroutes_it_before_returning_then_purges_by_uuid(events
     assert events[0] == ("edge", sorted(["shop.apps.localhost"]))  # the routes first ...
     assert ("edge", [f"verify:{pending.hostname}"]) in events
     assert events[-2:] == [("purge repository", group), ("purge host", group, (instance.name,))]  # ... then the purge
+
+
+def test_a_starting_instance_takes_its_address_from_a_stale_route_before_it_answers(events, django_capture_on_commit_callbacks):
+    proxy.set_routes(A, ["a.example.com"], ["172.30.0.2:8080"], "live")  # A's container died; its route stayed
+    proxy.set_routes(B, ["b.example.com"], ["172.30.0.7:8080"], "live")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        proxy.claim_upstreams(B, ["172.30.0.2:8080"])  # B's new container got A's old address
+
+    assert Route.objects.get(hostname="a.example.com").upstreams == []
+    assert Route.objects.get(hostname="b.example.com").upstreams == ["172.30.0.7:8080"]  # switches later
+    assert sorted(Upstream.objects.values_list("address", "group")) == [("172.30.0.2:8080", B), ("172.30.0.7:8080", B)]
+    assert events == [("edge", ["a.example.com"])]
