@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -92,13 +93,16 @@ def run(edge_port: int) -> str:
     old_port, new_port = free_tcp_port(), free_tcp_port()
     servers = [serve_text(old_port, b"old"), serve_text(new_port, b"new")]
     host = "switch.apps.localhost"
-    services.set_routes("switch", [host], [f"127.0.0.1:{old_port}"], "live")
+    switch_group = uuid.uuid4().hex  # a route group is a site's uuid
+    services.set_routes(switch_group, [host], [f"127.0.0.1:{old_port}"], "live")
     rows = []
     created = 1
     for size in SIZES:
         say(f"{size} sites")
         Route.objects.bulk_create([
-            Route(hostname=f"site{n}.apps.localhost", group=f"site{n}", upstreams=[f"127.0.0.1:{old_port}"], status="live")
+            # Each its own address (an address belongs to one site); nothing listens there.
+            Route(hostname=f"site{n}.apps.localhost", group=f"{n:032x}", upstreams=[f"127.0.0.{2 + n // 60000}:{1024 + n % 60000}"],
+                  status="live")
             for n in range(created, size)
         ], batch_size=2000)
         created = size
@@ -114,11 +118,12 @@ def run(edge_port: int) -> str:
             body = b"new" if target == new_port else b"old"
             started = time.perf_counter()
             with transaction.atomic():
-                services.set_routes("switch", [host], [f"127.0.0.1:{target}"], "live")
+                services.set_routes(switch_group, [host], [f"127.0.0.1:{target}"], "live")
             while requests.get(f"http://127.0.0.1:{edge_port}/", headers={"Host": host}, timeout=5).content != body:
                 pass
             switches.append(time.perf_counter() - started)
-        assert requests.get(f"http://127.0.0.1:{edge_port}/", headers={"Host": f"site{size - 1}.apps.localhost"}).ok
+        # Routed to its own (silent) address: 502, not the 404 of an unknown host.
+        assert requests.get(f"http://127.0.0.1:{edge_port}/", headers={"Host": f"site{size - 1}.apps.localhost"}).status_code == 502
         rows.append(f"| {size:,} | {statistics.median(applies):.3f} s | {memory / 1024:.1f} MiB | "
                     f"{statistics.median(switches) * 1000:.1f} ms | {max(switches) * 1000:.1f} ms |")
     for server in servers:
@@ -142,7 +147,7 @@ def run(edge_port: int) -> str:
         engine.wait_until_answering(spec.name, "127.0.0.1", port, timeout=30)
         container_ip = engine.inspect(spec.name)["NetworkSettings"]["Networks"][settings.SITE_NETWORK]["IPAddress"]
         with transaction.atomic():  # as for an instance on the edge's own machine (Instance.upstream)
-            services.set_routes("benchstatic", ["benchstatic.apps.localhost"], [f"{container_ip}:5000"], "live")
+            services.set_routes(uuid.uuid4().hex, ["benchstatic.apps.localhost"], [f"{container_ip}:5000"], "live")
         own_address = wrk(f"http://{container_ip}:5000/", "benchstatic.apps.localhost")
         through_edge = wrk(f"http://127.0.0.1:{edge_port}/", "benchstatic.apps.localhost")
         published = wrk(f"http://127.0.0.1:{port}/", "benchstatic.apps.localhost")

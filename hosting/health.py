@@ -26,13 +26,13 @@ class Health:
             and all(h["ok"] for h in self.hosts.values())
         )
 
-    def as_dict(self) -> dict:
-        return {
-            "status": "ok" if self.healthy else "unhealthy",
-            "database": self.database,
-            "redis": self.redis,
-            "hosts": self.hosts or {},
-        }
+    def as_dict(self, details: bool = False) -> dict:
+        """The status alone, or with every part (host names, versions, error texts) for staff:
+        those are a map of the platform's internals that an anonymous caller has no use for."""
+        status = {"status": "ok" if self.healthy else "unhealthy"}
+        if not details:
+            return status
+        return {**status, "database": self.database, "redis": self.redis, "hosts": self.hosts or {}}
 
 
 def check_database() -> dict:

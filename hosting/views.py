@@ -8,6 +8,7 @@ from hosting.health import platform_health
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database, Redis and every host are healthy (and one host exists), else 503."""
+    """200 when the database, Redis and every host are healthy (and one host exists), else 503;
+    the parts and their errors are shown to staff only."""
     health = platform_health()
-    return JsonResponse(health.as_dict(), status=200 if health.healthy else 503)
+    return JsonResponse(health.as_dict(details=request.user.is_staff), status=200 if health.healthy else 503)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from proxy.models import Certificate, EdgeState, Route
+from proxy.models import Certificate, EdgeState, Route, Upstream
 
 
 @admin.register(EdgeState)
@@ -25,8 +25,20 @@ class RouteAdmin(admin.ModelAdmin):
         return False  # routes follow sites; change the site instead
 
 
+@admin.register(Upstream)
+class UpstreamAdmin(admin.ModelAdmin):
+    """Which site (by uuid) holds each address now; an address is one site's at a time."""
+
+    list_display = ("address", "group", "claimed_at")
+    search_fields = ("address", "group")
+    readonly_fields = ("address", "group", "claimed_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
 @admin.register(Certificate)
 class CertificateAdmin(admin.ModelAdmin):
-    list_display = ("hostname", "group", "state", "expires_at", "attempted_at", "error")
+    list_display = ("hostname", "group", "state", "expires_at", "attempted_at", "failed_attempts", "error")
     list_filter = ("state",)
     search_fields = ("hostname", "group")

@@ -213,6 +213,10 @@ class EdgeNginx:
             pid = int((self.prefix / "run" / "nginx.pid").read_text().strip())
             os.kill(pid, 0)
             return True
+        except PermissionError:
+            # The master runs as root and this process does not (the web server): it exists, and
+            # a route change must not be skipped as if no edge ran.
+            return True
         except (OSError, ValueError):
             return False
 
@@ -244,20 +248,32 @@ class EdgeNginx:
             # New workers are up; the old ones close their listeners as they get the master's QUIT.
             time.sleep(0.05)
 
-    def update_routes(self, changed: list[str], removed: list[str]) -> None:
-        """Route lines changed or removed, into the running table.
+    def sync(self, keys: list[str]) -> None:
+        """Make the running table equal the database for `keys` (hostnames and `verify:<hostname>`).
 
-        The routes file is not rewritten here, so a switch costs the same at any number of sites:
-        nginx reads the file only when it starts or reloads, and both rewrite it from the database
-        first (the `edge` command and apply(), under the same lock as this).
+        The lines are read from the database here, under the lock, not when the change was made:
+        pushes from different processes may arrive in another order than their commits, and the
+        last one must carry the newest state (an address that passed to another site must not
+        come back to the site that lost it). The routes file is not rewritten here, so a switch
+        costs the same at any number of sites: nginx reads the file only when it starts or
+        reloads, and both rewrite it from the database first (the `edge` command and apply(),
+        under the same lock as this).
         """
         with self.locked():
             if not self.running():
                 return
-            if changed and self._control("PUT", "/routes", "\n".join(changed)) is None:
-                raise EdgeUnreachable("the edge did not take the route change")
+            hostnames = [k for k in keys if not k.startswith("verify:")]
+            verified = [k.removeprefix("verify:") for k in keys if k.startswith("verify:")]
+            routes = list(Route.objects.filter(hostname__in=hostnames))
+            tokens = list(VerificationToken.objects.filter(hostname__in=verified))
+            present = {r.hostname for r in routes} | {f"verify:{t.hostname}" for t in tokens}
+            removed = [k for k in dict.fromkeys(keys) if k not in present]
+            changed = [route_line(r) for r in routes] + [verification_line(t) for t in tokens]
+            # Removals first: a hostname that left one site's routes for another's is PUT after.
             if removed and self._control("DELETE", "/routes", "\n".join(removed)) is None:
                 raise EdgeUnreachable("the edge did not take the route removal")
+            if changed and self._control("PUT", "/routes", "\n".join(changed)) is None:
+                raise EdgeUnreachable("the edge did not take the route change")
 
     def _control(self, method: str, path: str, body: str = "") -> str | None:
         connection = _UnixHTTPConnection(str(self.control_socket))

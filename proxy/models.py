@@ -13,7 +13,8 @@ class Route(models.Model):
         SUSPENDED = "suspended", "Suspended"
 
     hostname = models.CharField(max_length=253, unique=True)
-    group = models.CharField(max_length=63, db_index=True, help_text="Routes of one site share a group (the site's name).")
+    group = models.CharField(max_length=63, db_index=True,
+                             help_text="Routes of one site share a group: the site's uuid, never its reusable name.")
     upstreams = models.JSONField(default=list, help_text="host:port addresses of the live instances.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTING)
     https_redirect = models.BooleanField(default=False)
@@ -30,6 +31,20 @@ class Route(models.Model):
         """The route as the edge's Lua table stores it (see proxy/lua/hosting_edge.lua)."""
         flags = ("h" if self.https_redirect else "") + ("s" if self.hsts else "")
         return f"{self.hostname} {self.status} {flags or '-'} {self.group} {','.join(self.upstreams)}".rstrip()
+
+
+class Upstream(models.Model):
+    """Which site an address belongs to now. An address is one site's at a time: when a container
+    address (or host port) is handed to another site's instance, the site that had it loses it
+    from its routes in the same transaction, so a stale route can never reach the new owner. The
+    edge keeps the same rule in its own table (proxy/lua/hosting_edge.lua)."""
+
+    address = models.CharField(max_length=64, unique=True)
+    group = models.CharField(max_length=63, db_index=True)
+    claimed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.address} -> {self.group}"
 
 
 class VerificationToken(models.Model):
@@ -49,12 +64,14 @@ class Certificate(models.Model):
         FAILED = "failed", "Failed"
 
     hostname = models.CharField(max_length=253, unique=True, help_text="The name, or *.<domain> for a wildcard.")
-    group = models.CharField(max_length=63, blank=True, help_text="The site it belongs to; blank for the platform's.")
+    group = models.CharField(max_length=63, blank=True, help_text="The site's uuid it belongs to; blank for the platform's.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True, help_text="Why the last issuance failed, for the customer.")
     issued_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     attempted_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveIntegerField(
+        default=0, help_text="Failed issuances in a row; each doubles the wait before the next try (1 h up to a week).")
 
     class Meta:
         ordering = ["hostname"]
@@ -81,7 +98,7 @@ class EdgeState(models.Model):
 class SiteTraffic(models.Model):
     """Requests and bytes per site and minute, from the edge's access log (for the portal's charts)."""
 
-    group = models.CharField(max_length=63)
+    group = models.CharField(max_length=63, help_text="The site's uuid (a name passes to the next site that takes it).")
     minute = models.DateTimeField()
     requests = models.PositiveBigIntegerField(default=0)
     bytes_sent = models.PositiveBigIntegerField(default=0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import fcntl
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -34,7 +35,18 @@ def parse(lines: list[str]) -> dict[tuple[str, datetime.datetime], list[int]]:
 
 
 def collect(log_path: Path) -> int:
-    """Add what the log gained since the last run to the series; returns the lines read."""
+    """Add what the log gained since the last run to the series; returns the lines read. One
+    collector at a time (beat, or staff running it by hand): two would count the same lines."""
+    try:
+        lock = open(log_path.with_suffix(".lock"), "w")
+    except FileNotFoundError:
+        return 0
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _collect(log_path)
+
+
+def _collect(log_path: Path) -> int:
     offset_path = log_path.with_suffix(".offset")
     try:
         offset = int(offset_path.read_text())

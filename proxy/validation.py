@@ -5,7 +5,9 @@ import ipaddress
 import re
 
 HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-GROUP = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# A route group is the site's uuid (32 hex digits), never its name: a name is reused by the next
+# site that takes it, and routes, traffic or certificates keyed by it would pass to that site.
+GROUP = re.compile(r"^[0-9a-f]{32}$")
 
 
 class InvalidRouteValue(ValueError):
@@ -24,7 +26,7 @@ def validate_hostname(hostname: str) -> str:
 
 def validate_group(group: str) -> str:
     if not isinstance(group, str) or not GROUP.match(group):
-        raise InvalidRouteValue(f"{group!r} is not a route group name.")
+        raise InvalidRouteValue(f"{group!r} is not a route group (a site's uuid in hex).")
     return group
 
 

@@ -395,5 +395,5 @@ class Traffic(APIView):
         site = services.get_site_for_member(request.user, name)
         minutes = _int_param(request, "minutes", default=60, high=10080)
         since = timezone.now() - timedelta(minutes=minutes)
-        rows = SiteTraffic.objects.filter(group=site.name, minute__gte=since).order_by("minute")
+        rows = SiteTraffic.objects.filter(group=deploys.route_group(site), minute__gte=since).order_by("minute")
         return Response([{"minute": r.minute, "requests": r.requests, "bytes": r.bytes_sent} for r in rows])

@@ -5,8 +5,9 @@ class SitesConfig(AppConfig):
     name = "sites"
 
     def ready(self) -> None:
-        from hosting.reconcile import instance_address_changed, instance_lost
+        from hosting.reconcile import instance_address_changed, instance_lost, instance_stopped
         from sites import healing
 
+        instance_stopped.connect(healing.withdraw_stopped_instance, dispatch_uid="sites-withdraw-stopped-instance")
         instance_address_changed.connect(healing.follow_moved_instance, dispatch_uid="sites-follow-moved-instance")
         instance_lost.connect(healing.replace_lost_instance, dispatch_uid="sites-replace-lost-instance")

@@ -36,6 +36,26 @@ def _log(deployment: Deployment, line: str) -> None:
         stream.close()
 
 
+def route_group(site: Site) -> str:
+    """The key of the site's routes, certificates and traffic at the edge: its uuid. Never its
+    name, which the next site of that name (in any organization) takes over."""
+    return site.uuid.hex
+
+
+def route_live(site: Site, instance: Instance) -> None:
+    """Point the site's names at `instance` alone, which must be the site's own instance that just
+    answered (its address as the fleet reported it now). A switch replaces the old address. A
+    suspended organization's site keeps its suspended page."""
+    status = "suspended" if _suspended(site) else "live"
+    proxy.set_routes(route_group(site), routed_hostnames(site), [instance.upstream], status,
+                     https_redirect=site.force_https, hsts=site.hsts)
+
+
+def route_without_instance(site: Site, status: str) -> None:
+    """The site's names show a status page (starting, stopped) and reach no address."""
+    proxy.set_routes(route_group(site), routed_hostnames(site), [], "suspended" if _suspended(site) else status)
+
+
 def routed_hostnames(site: Site) -> list[str]:
     """The default domain and the verified custom domains; unverified ones are never routed."""
     return list(site.domains.filter(verified_at__isnull=False).values_list("hostname", flat=True))
@@ -44,7 +64,7 @@ def routed_hostnames(site: Site) -> list[str]:
 def show_starting_page(site: Site) -> None:
     """A site with nothing serving shows the starting page while a deployment runs."""
     if site.current_instance_id is None:
-        proxy.set_routes(site.name, routed_hostnames(site), [], "starting")
+        route_without_instance(site, "starting")
 
 
 def source_archive_path(deployment_id: int, suffix: str) -> Path:
@@ -130,8 +150,7 @@ def finish_deployment(deployment_id: int, instance_id: int) -> None:
             return
         old = site.current_instance
         # The edge serves the new instance once this transaction commits (no reload).
-        proxy.set_routes(site.name, routed_hostnames(site), [instance.upstream], "live",
-                         https_redirect=site.force_https, hsts=site.hsts)
+        route_live(site, instance)
         site.current_release = deployment.release
         site.current_instance = instance
         site.desired_state = Site.DesiredState.RUNNING
@@ -192,12 +211,12 @@ def _page_after_failure(site_id: int) -> None:
     site = Site.objects.filter(pk=site_id).first()
     if site is None or site.current_instance_id is not None:
         return
-    if _suspended(site):
-        proxy.set_status(site.name, "suspended")
-    elif Deployment.objects.filter(site=site, state__in=Deployment.FINISHED).exclude(state=Deployment.State.FAILED).exists():
-        proxy.set_routes(site.name, routed_hostnames(site), [], "stopped")
+    ran_before = Deployment.objects.filter(site=site, state__in=Deployment.FINISHED).exclude(
+        state=Deployment.State.FAILED).exists()
+    if ran_before or _suspended(site):
+        route_without_instance(site, "stopped")  # a suspended organization's site: the suspended page
     else:
-        proxy.remove_routes(site.name)
+        proxy.remove_routes(route_group(site))
 
 
 def stop_later(site: Site) -> None:
@@ -210,16 +229,20 @@ def stop_later(site: Site) -> None:
 def stop_site(site_id: int) -> None:
     from sites import tasks
 
-    site = Site.objects.select_related("current_instance__host").get(pk=site_id)
-    proxy.set_routes(site.name, routed_hostnames(site), [], idle_page(site))
+    site = Site.objects.select_related("current_instance__host").filter(pk=site_id).first()
+    if site is None:
+        return  # deleted meanwhile: its routes went with it
+    route_without_instance(site, "stopped")
     instance = site.current_instance
     if instance is not None:
         Site.objects.filter(pk=site.pk).update(current_instance=None)
         tasks.stop_instance.apply_async(args=[instance.pk], queue=instance.host.queue)
 
 
-def purge_site_later(site: Site) -> None:
-    """After the site row is gone: remove routes, repository, containers, volume, slugs and caches.
+def delete_site(site: Site) -> None:
+    """Delete the site. Its names stop routing before this returns, so before the API answers;
+    what it leaves on hosts and in the repository store is purged by tasks keyed by its uuid and
+    its own instances' names (never by its name, which another site may hold by then).
 
     Every host gets the purge (a host that is down runs it when it comes back): builds and
     instances may have left something on any of them.
@@ -227,15 +250,46 @@ def purge_site_later(site: Site) -> None:
     from hosting.models import Host
     from sites import tasks
 
-    payload = {
+    payload: dict = {}
+
+    def purge() -> None:
+        payload["sent"] = True
+        tasks.purge_site_repository.delay(payload["site_uuid"])
+        for host in Host.objects.all():
+            tasks.purge_site_on_host.apply_async(kwargs={**payload["host"], "host_name": host.name}, queue=host.queue)
+
+    try:
+        with transaction.atomic():
+            # A deployment finishing now locks the row too: it switched before this (and its
+            # route is removed here) or it finds the site gone and switches nothing.
+            if Site.objects.select_for_update().filter(pk=site.pk).first() is None:
+                return
+            payload.update(site_uuid=site.uuid.hex, host=_leftovers(site))
+            proxy.remove_routes(route_group(site))  # the edge drops them on commit, before the purge
+            for hostname in site.domains.filter(is_default=False).values_list("hostname", flat=True):
+                proxy.withdraw_verification_token(hostname)
+                proxy.remove_certificate(hostname)
+            site.delete()
+            transaction.on_commit(purge)
+    except Exception:
+        # Committed, but the edge refused the change and the purge did not go: send it now (the
+        # caller still hears of the edge's failure).
+        if payload and "sent" not in payload and not Site.objects.filter(uuid=payload["site_uuid"]).exists():
+            purge()
+        raise
+
+
+def _leftovers(site: Site) -> dict:
+    """What a host may hold of the site: its own instances (named after its deployments, whose ids
+    no other site has), its volume and cache (by uuid) and its slugs."""
+    own = {f"-d{pk}" for pk in site.deployments.values_list("pk", flat=True)}
+    names = Instance.objects.filter(site_label=site.name).values_list("name", flat=True)
+    return {
         "site_name": site.name,
         "site_uuid": site.uuid.hex,
-        "instances": list(Instance.objects.filter(site_label=site.name).values_list("name", flat=True)),
+        "instances": [name for name in names if any(name.endswith(suffix) for suffix in own)],
         "slugs": list(site.slugs.values_list("sha256", flat=True)),
     }
-    tasks.purge_site_routes_and_repo.delay_on_commit(site.name, site.uuid.hex)
-    for host in Host.objects.all():
-        tasks.purge_site_on_host.apply_async_on_commit(kwargs={**payload, "host_name": host.name}, queue=host.queue)
 
 
 def current_config(site: Site) -> str:

@@ -7,6 +7,10 @@ Rules, stated once:
 - names under the platform's own domain, IP addresses and single-label names are refused;
 - a hostname belongs to one site across all organizations;
 - a domain is routed only once verified, by a DNS TXT record or by a token the edge serves;
+- the token the edge serves proves only that the name points at the platform, which another
+  organization's wildcard record may do: when any other organization holds a verified name under
+  the same registrable domain (by the Public Suffix List), only the DNS TXT record counts;
+- a claim not verified within 7 days expires (its token is withdrawn, the name is free again);
 - the plan limits how many custom domains a site has.
 """
 from __future__ import annotations
@@ -19,18 +23,40 @@ import socket
 
 import idna
 from django.conf import settings
+from django.db.models import Q
+from publicsuffixlist import PublicSuffixList
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from proxy import services as proxy
 from proxy.validation import InvalidRouteValue, validate_hostname
+from sites.deploys import route_group
 from sites.models import Domain, Site
 
 log = logging.getLogger(__name__)
 
 TXT_PREFIX = "_hosting-verify"
 VERIFICATION_PATH = "/.well-known/hosting-verification"
+PENDING_FOR = timezone.timedelta(days=7)
+
+# The list ships inside the package (no download at run time); it is as fresh as the package.
+_SUFFIXES = PublicSuffixList()
+
+
+def registrable_domain(hostname: str) -> str:
+    """example.co.uk for www.shop.example.co.uk; a name that is itself a public suffix is its own."""
+    return _SUFFIXES.privatesuffix(hostname) or hostname
+
+
+def http_verification_allowed(domain: Domain) -> bool:
+    """False when another organization holds a verified name under the same registrable domain:
+    its DNS (a wildcard, a CNAME to the platform) may send this name to the edge, so the token the
+    edge serves would prove nothing about who owns it."""
+    base = registrable_domain(domain.hostname)
+    neighbours = Domain.objects.filter(Q(hostname=base) | Q(hostname__endswith=f".{base}"), verified_at__isnull=False,
+                                       is_default=False).exclude(site__organization_id=domain.site.organization_id)
+    return not neighbours.exists()
 
 
 def normalise_hostname(raw: str) -> str:
@@ -91,7 +117,13 @@ def verify_domain(domain: Domain) -> Domain:
     """Check the DNS TXT record, then the HTTP token; once one matches, the domain is routed."""
     if domain.verified_at:
         return domain
-    if not (_txt_matches(domain) or _http_matches(domain)):
+    if not http_verification_allowed(domain):
+        if not _txt_matches(domain):
+            raise ValidationError(
+                f"{domain.hostname} is not verified yet: names under {registrable_domain(domain.hostname)} are verified "
+                f"by the DNS TXT record only, and {TXT_PREFIX}.{domain.hostname} does not show the token."
+            )
+    elif not (_txt_matches(domain) or _http_matches(domain)):
         raise ValidationError(
             f"{domain.hostname} is not verified yet: neither the TXT record {TXT_PREFIX}.{domain.hostname} nor "
             f"http://{domain.hostname}{VERIFICATION_PATH} shows the token."
@@ -101,7 +133,7 @@ def verify_domain(domain: Domain) -> Domain:
         domain.refresh_from_db()
         proxy.withdraw_verification_token(domain.hostname)
         refresh_routes(domain.site)
-    proxy.request_certificate(domain.hostname, domain.site.name)
+    proxy.request_certificate(domain.hostname, route_group(domain.site))
     return domain
 
 
@@ -116,15 +148,28 @@ def remove_domain(domain: Domain) -> None:
         proxy.remove_certificate(domain.hostname)
 
 
+def expire_pending_domains(now=None) -> int:
+    """Claims not verified within 7 days are removed and their tokens withdrawn from the edge, so
+    an abandoned claim neither blocks the name's owner nor keeps a token served for ever."""
+    cutoff = (now or timezone.now()) - PENDING_FOR
+    expired = 0
+    for domain in Domain.objects.filter(verified_at__isnull=True, is_default=False, created_at__lt=cutoff):
+        with transaction.atomic():
+            if Domain.objects.filter(pk=domain.pk, verified_at__isnull=True).delete()[0]:
+                proxy.withdraw_verification_token(domain.hostname)
+                expired += 1
+                log.info("pending domain %s expired", domain.hostname, extra={"site": domain.site_id})
+    return expired
+
+
 def refresh_routes(site: Site) -> None:
     """Make the site's routes match its verified domains, keeping what they point at."""
-    from proxy.models import Route
     from sites.deploys import routed_hostnames
 
-    current = Route.objects.filter(group=site.name).first()
+    current = proxy.route_of(route_group(site))
     if current is None:
         return  # nothing routed yet: the first deployment routes every verified domain
-    proxy.set_routes(site.name, routed_hostnames(site), current.upstreams, current.status)
+    proxy.set_routes(route_group(site), routed_hostnames(site), current.upstreams, current.status)
 
 
 def _txt_matches(domain: Domain) -> bool:

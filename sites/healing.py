@@ -6,7 +6,6 @@ import logging
 from django.db import transaction
 
 from hosting.errors import HostingError
-from proxy import services as proxy
 from sites.models import Site
 
 log = logging.getLogger(__name__)
@@ -20,16 +19,32 @@ def _site_served_by(instance) -> Site | None:
     ).first()
 
 
-def follow_moved_instance(sender, instance, **kwargs) -> None:
-    """The container came back on a new address: point the site's routes at it."""
+def withdraw_stopped_instance(sender, instance, **kwargs) -> None:
+    """The container is not running (a daemon restart): its address may go to another container
+    as soon as anything starts, so the site's names stop reaching it now, before reconcile
+    starts any container again."""
+    from sites.deploys import route_without_instance
+
     site = _site_served_by(instance)
     if site is None:
         return
-    from sites.deploys import routed_hostnames
+    with transaction.atomic():
+        route_without_instance(site, "starting")
+
+
+def follow_moved_instance(sender, instance, **kwargs) -> None:
+    """The container answers again, on the address the fleet just reported: route the site to it."""
+    from sites.deploys import route_live
 
     with transaction.atomic():
-        proxy.set_routes(site.name, routed_hostnames(site), [instance.upstream], "live",
-                         https_redirect=site.force_https, hsts=site.hsts)
+        site = _site_served_by(instance)
+        if site is None:
+            return
+        Site.objects.select_for_update().filter(pk=site.pk).first()  # not while a switch is under way
+        site.refresh_from_db()
+        if site.current_instance_id != instance.pk:
+            return  # a deployment switched it to another instance meanwhile
+        route_live(site, instance)
 
 
 def replace_lost_instance(sender, instance, **kwargs) -> None:

@@ -16,6 +16,7 @@ from hosting.errors import HostingError
 from hosting.runtimes import CATALOG
 from sites import git, slugs
 from sites.config_crypto import decrypt, encrypt, encrypt_config
+from sites.deploys import route_group
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.validation import validate_env_key, validate_env_value, validate_site_name, validate_writable_paths
 
@@ -128,16 +129,16 @@ def update_site(site: Site, writable_paths: list | None = None, force_https: boo
         if hsts is not None:
             site.hsts = hsts
         site.save(update_fields=["writable_paths", "force_https", "hsts"])
-        proxy.set_tls_options(site.name, site.force_https, site.hsts)
+        proxy.set_tls_options(route_group(site), site.force_https, site.hsts)
     return site
 
 
 def delete_site(site: Site) -> None:
-    """Delete the site now; its containers, volume, repository, slugs and routes are removed by tasks."""
+    """Delete the site now: its names stop routing before this returns; its containers, volume,
+    repository and slugs are removed by tasks."""
     from sites import deploys
 
-    deploys.purge_site_later(site)
-    site.delete()
+    deploys.delete_site(site)
 
 
 # --- config --------------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def suspend_organization(organization: Organization, reason: str) -> None:
         mark_suspended(organization, True, reason)
         sites = Site.objects.select_for_update(of=("self",)).filter(organization=organization)
         for site in sites.select_related("current_instance__host"):
-            proxy.set_status(site.name, "suspended")
+            proxy.set_status(route_group(site), "suspended")
             instance = site.current_instance
             if instance is not None:
                 # desired_state stays: unsuspend starts again what was running.
@@ -252,13 +253,13 @@ def unsuspend_organization(organization: Organization) -> None:
                      .select_related("current_release"))
     for site in sites:
         if site.desired_state != Site.DesiredState.RUNNING or site.current_release is None:
-            proxy.set_status(site.name, "stopped")
+            proxy.set_status(route_group(site), "stopped")
         elif site.current_instance_id is not None:
-            proxy.set_status(site.name, "live")  # suspended before containers were stopped on suspension
+            proxy.set_status(route_group(site), "live")  # suspended before containers were stopped on suspension
         else:
             try:
                 deploys.roll_out(site, Deployment.Trigger.START, site.current_release, "Start after the suspension ended")
             except HostingError as exc:
                 log.error("could not start %s after its suspension: %s", site.name, exc, extra={"site": site.name})
-                proxy.set_status(site.name, "stopped")
+                proxy.set_status(route_group(site), "stopped")
     log.warning("organization unsuspended", extra={"organization": organization.slug})

@@ -104,13 +104,18 @@ def stop_site(site_id: int) -> None:
     deploys.stop_site(site_id)
 
 
-@shared_task(base=PlatformTask, name="sites.purge_site_routes_and_repo")
-def purge_site_routes_and_repo(site_name: str, site_uuid: str) -> None:
-    from proxy import services as proxy
+@shared_task(base=PlatformTask, name="sites.purge_site_repository")
+def purge_site_repository(site_uuid: str) -> None:
+    """A deleted site's repository, by its uuid (its routes went before the delete answered)."""
     from sites import git
 
-    proxy.remove_routes(site_name)
     git.remove_repository(site_uuid)
+
+
+@shared_task(base=PlatformTask, name="sites.purge_site_routes_and_repo")
+def purge_site_routes_and_repo(site_name: str, site_uuid: str) -> None:
+    """Sent by earlier versions; routes are never removed by name (the name may be another site's now)."""
+    purge_site_repository(site_uuid)
 
 
 @shared_task(base=PlatformTask, name="sites.agent.purge_site")
@@ -145,3 +150,11 @@ def forget_old_slugs(site) -> None:
 def forget_slugs(shas: list[str]) -> None:
     """Slug tarballs of releases too old to roll back to leave this host."""
     running.forget_slug_tarballs(shas)
+
+
+@shared_task(base=PlatformTask, name="sites.expire_pending_domains")
+def expire_pending_domains() -> int:
+    """Beat: custom domain claims not verified within 7 days go, with their tokens."""
+    from sites import domains
+
+    return domains.expire_pending_domains()

@@ -6,6 +6,12 @@
 --   status: live, starting, stopped, suspended, verify
 --   flags:  "-" or letters: h = redirect HTTP to HTTPS, s = send HSTS
 -- Verification tokens for custom domains are stored under "verify:<hostname>".
+--
+-- Every address belongs to one site at a time ("peer:<address>" -> site group, the site's uuid):
+-- the site whose route line last named it. Docker hands a freed container address to the next
+-- container, which may be another site's, so a route is served only by the addresses its own
+-- site holds now; a stale route of a site that lost (or never had) an address answers the
+-- starting page instead of another site's content.
 local balancer = require("ngx.balancer")
 
 local _M = {}
@@ -17,16 +23,32 @@ local function parse(value)
     return status, flags, group, upstreams
 end
 
+local function store(key, value)
+    local ok, err = routes:safe_set(key, value)
+    if not ok then
+        ngx.log(ngx.ERR, "edge routes: cannot store ", key, ": ", err)
+    end
+    return ok
+end
+
+-- A route line, and the claim of its site on the addresses it names.
 local function set_line(line)
     local hostname, value = line:match("^(%S+) (.+)$")
     if not hostname then
         return false
     end
-    local ok, err = routes:safe_set(hostname, value)
-    if not ok then
-        ngx.log(ngx.ERR, "edge routes: cannot store ", hostname, ": ", err)
+    if not hostname:find("^verify:") then
+        local status, flags, group, upstreams = parse(value)
+        if not status then
+            return false
+        end
+        for peer in upstreams:gmatch("[^,]+") do
+            if not store("peer:" .. peer, group) then
+                return false
+            end
+        end
     end
-    return ok
+    return store(hostname, value)
 end
 
 -- Make the table equal the routes file (start, reload): set every line, then drop what the file
@@ -43,14 +65,30 @@ function _M.load(path, pages_dir)
     if not f then
         return
     end
-    local seen = {}
+    local seen, owners = {}, {}
     for line in f:lines() do
-        local hostname = line:match("^(%S+) ")
+        local hostname, value = line:match("^(%S+) (.+)$")
         if hostname and set_line(line) then
             seen[hostname] = true
+            if not hostname:find("^verify:") then
+                local _, _, group, upstreams = parse(value)
+                for peer in upstreams:gmatch("[^,]+") do
+                    -- The platform never writes one address under two sites; if a file does,
+                    -- neither site gets it.
+                    owners[peer] = (owners[peer] == nil or owners[peer] == group) and group or false
+                end
+            end
         end
     end
     f:close()
+    for peer, group in pairs(owners) do
+        seen["peer:" .. peer] = true
+        if group then
+            store("peer:" .. peer, group)
+        else
+            routes:delete("peer:" .. peer)
+        end
+    end
     for _, key in ipairs(routes:get_keys(0)) do
         if not seen[key] then
             routes:delete(key)
@@ -83,7 +121,9 @@ function _M.route()
         end
         local peers = {}
         for peer in upstreams:gmatch("[^,]+") do
-            peers[#peers + 1] = peer
+            if routes:get("peer:" .. peer) == group then
+                peers[#peers + 1] = peer
+            end
         end
         if #peers == 0 then
             return page(503, "starting")
@@ -133,7 +173,7 @@ function _M.verification()
     ngx.print(token)
 end
 
--- control socket: PUT lines "<hostname> <route>", DELETE lines "<hostname>".
+-- control socket: PUT lines "<hostname> <route>", DELETE lines "<hostname>" (or "verify:<hostname>").
 function _M.control()
     ngx.req.read_body()
     local body = ngx.req.get_body_data() or ""

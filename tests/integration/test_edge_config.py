@@ -81,6 +81,7 @@ def test_status_pages_for_unknown_stopped_and_suspended_sites(deploy_env, tmp_pa
 def test_traffic_per_site_comes_from_the_access_log(deploy_env, tmp_path):
     from proxy.models import SiteTraffic
     from proxy.traffic import collect
+    from sites.models import Site
 
     platform = deploy_env[0]
     site = create_site(deploy_env, "counted")
@@ -89,13 +90,15 @@ def test_traffic_per_site_comes_from_the_access_log(deploy_env, tmp_path):
         assert served(platform, site).status_code == 200
     log_path = platform.data_dir / "edge" / "logs" / "access.log"
 
+    group = Site.objects.get(name=site).uuid.hex  # keyed by the site, not by its reusable name
+
     def counted() -> int:
         collect(log_path)
-        return sum(SiteTraffic.objects.filter(group=site).values_list("requests", flat=True))
+        return sum(SiteTraffic.objects.filter(group=group).values_list("requests", flat=True))
 
     wait_for(lambda: counted() >= 7, 30, "the edge to flush its access log", interval=1)
     assert counted() == 7
-    assert sum(SiteTraffic.objects.filter(group=site).values_list("bytes_sent", flat=True)) > 7 * 1000
+    assert sum(SiteTraffic.objects.filter(group=group).values_list("bytes_sent", flat=True)) > 7 * 1000
 
 
 def test_a_burst_of_apply_requests_ends_in_one_apply(settings):

@@ -26,7 +26,8 @@ def test_a_stopped_container_is_started_again(deploy_env, tmp_path, engine):
     push(deploy_env, workdir_with(tmp_path, None, {"public/index.html": "alive\n"}), site)
     (container,) = [c for c in engine.list_site_containers(site) if c.running]
     engine.stop(container.name, timeout=1)
-    assert served(platform, site).status_code == 502
+    # Refused (502) or unanswered (504), depending on whether the address is still on the network.
+    assert served(platform, site).status_code in (502, 504)
 
     reconcile_now()
 

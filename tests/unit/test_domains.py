@@ -50,3 +50,65 @@ def test_an_unverified_domain_is_not_routed_and_verification_says_why(site, sett
 def test_the_default_domain_stays(site):
     with pytest.raises(ValidationError, match="cannot be removed"):
         remove_domain(site.domains.get(is_default=True))
+
+
+@pytest.mark.parametrize("hostname, registrable", [
+    ("www.shop.example.co.uk", "example.co.uk"), ("example.com", "example.com"), ("a.b.example.com", "example.com"),
+    ("alice.github.io", "alice.github.io"),  # a public suffix of the private section: each user's own
+])
+def test_it_knows_registrable_domains_from_the_public_suffix_list(hostname, registrable):
+    from sites.domains import registrable_domain
+
+    assert registrable_domain(hostname) == registrable
+
+
+@pytest.fixture
+def http_and_dns(monkeypatch, settings, tmp_path):
+    """Both proofs faked at our own interface: the HTTP token always shows, the TXT record as set."""
+    from sites import domains
+
+    settings.EDGE_DIR = tmp_path / "edge"
+    dns = {"ok": False}
+    monkeypatch.setattr(domains, "_http_matches", lambda domain: True)
+    monkeypatch.setattr(domains, "_txt_matches", lambda domain: dns["ok"])
+    return dns
+
+
+def test_http_proof_is_refused_next_to_another_organizations_verified_name(http_and_dns):
+    victim = create_site(create_organization("victim", "v@example.com"), "victim")
+    attacker = create_site(create_organization("attacker", "a@example.com"), "attacker")
+    verify_domain(add_domain(victim, "shop.example.co.uk"))
+
+    claim = add_domain(attacker, "www.example.co.uk")
+    with pytest.raises(ValidationError, match="DNS TXT record only"):
+        verify_domain(claim)
+    http_and_dns["ok"] = True  # the owner of the zone can still prove it
+    assert verify_domain(claim).verified_at is not None
+
+
+def test_http_proof_still_works_for_the_same_organization_and_for_other_registrable_domains(http_and_dns):
+    org = create_organization("acme", "o@example.com")
+    site = create_site(org, "shop")
+    other = create_site(create_organization("globex", "g@example.com"), "other")
+    verify_domain(add_domain(site, "alice.github.io"))
+
+    assert verify_domain(add_domain(create_site(org, "blog"), "blog.alice.github.io")).verified_at is not None
+    assert verify_domain(add_domain(other, "bob.github.io")).verified_at is not None
+
+
+def test_pending_claims_expire_after_seven_days_with_their_tokens(site):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sites.domains import expire_pending_domains
+    from sites.models import Domain
+
+    old, fresh = add_domain(site, "old.example.com"), add_domain(site, "fresh.example.com")
+    Domain.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=7, minutes=1))
+    Domain.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - timedelta(days=6))
+
+    assert expire_pending_domains() == 1
+
+    assert sorted(site.domains.values_list("hostname", flat=True)) == ["fresh.example.com", "shop.apps.localhost"]
+    assert list(VerificationToken.objects.values_list("hostname", flat=True)) == ["fresh.example.com"]
