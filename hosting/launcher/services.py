@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from hosting.launcher import Abort, say
+from hosting.launcher.permissions import Account, as_user
 from hosting.launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
 
 
@@ -52,8 +53,14 @@ def redis_answers(socket_path: Path) -> bool:
         client.close()
 
 
-def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bool) -> ManagedProcess:
-    """A Redis reachable only through a unix socket owned by root."""
+def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bool,
+                account: Account | None = None) -> ManagedProcess:
+    """A Redis reachable only through a unix socket (mode 0700, no TCP port).
+
+    With `account` it runs as that user (the platform user): the socket is then its own, so the
+    platform's unprivileged processes connect and other local users cannot (root always can).
+    `data_dir` and the socket's directory must then be that user's.
+    """
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     if redis_answers(socket_path):
@@ -63,7 +70,7 @@ def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bo
         "redis-server", "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
         "--dir", str(data_dir), "--save", "", "--appendonly", "yes" if persistent else "no",
     ]
-    redis = ManagedProcess("redis", command, log_dir / "redis.log")
+    redis = ManagedProcess("redis", as_user(account, command) if account else command, log_dir / "redis.log")
     redis.wait_until(lambda: redis_answers(socket_path), timeout=20, what="waiting for PING")
     return redis
 

@@ -1,0 +1,108 @@
+"""Who may read the platform's state under DATA_DIR, and which user each process runs as.
+
+The web server, the control worker and beat run as the unprivileged platform user (PLATFORM_USER,
+created by scripts/install.sh); a bug in them, or a tenant who gets code running in them, is not
+root on the host. They own what they write (the database, secrets, repositories, uploads). What
+root writes (slugs, builds, caches, volumes, the edge, certificates) stays root's. Other local
+users read nothing: the data directory lets them pass (nginx's workers run as www-data and reach
+their temp files and certificates through it) but not list, and every directory in it is closed.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+from dataclasses import dataclass
+from pathlib import Path
+
+from hosting.launcher import Abort
+
+PLATFORM, ROOT = "platform", "root"
+
+# Every entry of DATA_DIR: its owner, its mode, and whether the owner is given to everything inside
+# (what root made before the platform user existed, or before it started: migrate, collectstatic,
+# the staff login, secrets). Root's own trees are never walked: they hold tenant content.
+LAYOUT: dict[str, tuple[str, int, bool]] = {
+    "secrets": (PLATFORM, 0o700, True),
+    "git": (PLATFORM, 0o700, True),       # written by git http-backend in the web server
+    "archives": (PLATFORM, 0o700, True),  # uploads and `git archive`s by the web server, read by the agent
+    "static": (PLATFORM, 0o700, True),
+    "run": (PLATFORM, 0o700, True),       # the managed Redis's socket
+    "redis": (PLATFORM, 0o700, True),     # the managed Redis runs as the platform user
+    "log": (ROOT, 0o700, False),
+    "slugs": (ROOT, 0o700, False),        # the agent's; containers get them by bind mount
+    "builds": (ROOT, 0o700, False),
+    "cache": (ROOT, 0o700, False),
+    "volumes": (ROOT, 0o700, False),
+    "build": (ROOT, 0o700, False),        # image builds
+    "letsencrypt": (ROOT, 0o700, False),  # certbot's accounts and keys
+    "certs": (ROOT, 0o711, False),        # each certificate's directory is root:www-data 0750
+    "edge": (ROOT, 0o711, False),         # proxy.edge sets its own inside modes
+    "acme-webroot": (ROOT, 0o755, False),  # challenge tokens, served to the ACME server by nginx's workers
+}
+# Files directly in DATA_DIR that the platform user writes.
+PLATFORM_FILES = ("db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm", "db.sqlite3-journal", "celerybeat-schedule")
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    gid: int
+    home: str
+
+
+def platform_account(name: str) -> Account:
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise Abort(f"There is no system user {name!r} to run the platform as; run `make run` (scripts/install.sh) "
+                    f"to create it, or set PLATFORM_USER.") from None
+    if entry.pw_uid == 0:
+        raise Abort(f"PLATFORM_USER={name} is root; the platform user must be unprivileged.")
+    return Account(name, entry.pw_uid, entry.pw_gid, entry.pw_dir)
+
+
+def secure_data_dir(data_dir: Path, account: Account) -> None:
+    """Create DATA_DIR's directories with their owners and modes, and fix what an earlier run or
+    a root process left (idempotent; run as root before the platform's processes start)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _own(data_dir, account, PLATFORM, 0o711)
+    for name, (owner, mode, recursive) in LAYOUT.items():
+        path = data_dir / name
+        if path.is_symlink():
+            raise Abort(f"{path} is a symbolic link; the platform's state must be real directories.")
+        path.mkdir(exist_ok=True)
+        _own(path, account, owner, mode)
+        if recursive:
+            _give_tree(path, account)
+    for name in PLATFORM_FILES:
+        path = data_dir / name
+        if path.exists() and not path.is_symlink():
+            _own(path, account, PLATFORM, 0o600)
+
+
+def _own(path: Path, account: Account, owner: str, mode: int) -> None:
+    uid, gid = (account.uid, account.gid) if owner == PLATFORM else (0, 0)
+    os.chown(path, uid, gid, follow_symlinks=False)
+    os.chmod(path, mode)
+
+
+def _give_tree(top: Path, account: Account) -> None:
+    """Everything below `top` to the platform user, never following a link (lchown), and readable
+    by nobody else."""
+    for directory, subdirectories, files in os.walk(top):
+        for name in subdirectories + files:
+            path = os.path.join(directory, name)
+            os.chown(path, account.uid, account.gid, follow_symlinks=False)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode & 0o7700 | (0o700 if name in subdirectories else 0))
+
+
+def as_user(account: Account, command: list[str]) -> list[str]:
+    """`command` run as `account` with its own groups only (setpriv execs: no session, no PAM)."""
+    return ["setpriv", f"--reuid={account.uid}", f"--regid={account.gid}", "--init-groups", "--", *command]
+
+
+def user_env(env: dict[str, str], account: Account) -> dict[str, str]:
+    """`env` with the account's own HOME and names, so nothing reaches for root's home."""
+    return {**env, "HOME": account.home, "USER": account.name, "LOGNAME": account.name}
