@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hosting.launcher import Abort
+from hosting.log_relay import relay_socket
 
 PLATFORM, ROOT = "platform", "root"
 
@@ -103,6 +104,8 @@ def as_user(account: Account, command: list[str]) -> list[str]:
     return ["setpriv", f"--reuid={account.uid}", f"--regid={account.gid}", "--init-groups", "--", *command]
 
 
-def user_env(env: dict[str, str], account: Account) -> dict[str, str]:
-    """`env` with the account's own HOME and names, so nothing reaches for root's home."""
-    return {**env, "HOME": account.home, "USER": account.name, "LOGNAME": account.name}
+def user_env(env: dict[str, str], account: Account, data_dir: Path) -> dict[str, str]:
+    """`env` with the account's own HOME and names, so nothing reaches for root's home, and Docker
+    only through the agent's read-only relay of site logs (hosting.log_relay)."""
+    return {**env, "HOME": account.home, "USER": account.name, "LOGNAME": account.name,
+            "DOCKER_HOST": f"unix://{relay_socket(data_dir)}"}

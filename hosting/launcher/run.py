@@ -80,8 +80,8 @@ def run_processes() -> int:
         if name in ROOT_PROCESSES:
             manager.add_process(name, command, env=env, cwd=str(BASE_DIR))
         else:  # see ROOT_PROCESSES: all the others run as the platform user
-            manager.add_process(name, f"{shlex.join(as_user(account, []))} {command}", env=user_env(env, account),
-                                cwd=str(BASE_DIR))
+            manager.add_process(name, f"{shlex.join(as_user(account, []))} {command}",
+                                env=user_env(env, account, settings.DATA_DIR), cwd=str(BASE_DIR))
     say(f"Portal:      {settings.PORTAL_URL}")
     say(f"Edge:        http://<site>.{settings.PLATFORM_DOMAIN}:{settings.PROXY_HTTP_PORT}/")
     say(f"Staff admin: {settings.PORTAL_URL.rstrip('/')}/admin/ (login above)")

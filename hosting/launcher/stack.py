@@ -47,12 +47,13 @@ def start_platform(env: dict[str, str], log_dir: Path) -> dict[str, ManagedProce
     """Start every process of the Procfile with `env` (run as root), each as its user (see
     ROOT_PROCESSES), after giving env's DATA_DIR its owners and modes; returns them by name."""
     account = platform_account(env.get("PLATFORM_USER") or "hosting")
-    secure_data_dir(Path(env.get("DATA_DIR") or BASE_DIR / "var").resolve(), account)
+    data_dir = Path(env.get("DATA_DIR") or BASE_DIR / "var").resolve()
+    secure_data_dir(data_dir, account)
     processes = {}
     try:
         for name, command in read_procfile(BASE_DIR / "Procfile"):
             processes[name] = ManagedProcess(name, platform_command(name, command, account), log_dir / f"{name}.log",
-                                             env=env if name in ROOT_PROCESSES else user_env(env, account),
+                                             env=env if name in ROOT_PROCESSES else user_env(env, account, data_dir),
                                              cwd=str(BASE_DIR))
     except Exception:
         stop_platform(processes)
