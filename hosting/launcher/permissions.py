@@ -67,6 +67,7 @@ def secure_data_dir(data_dir: Path, account: Account) -> None:
     """Create DATA_DIR's directories with their owners and modes, and fix what an earlier run or
     a root process left (idempotent; run as root before the platform's processes start)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    _check_reachable(data_dir, account)
     _own(data_dir, account, PLATFORM, 0o711)
     for name, (owner, mode, recursive) in LAYOUT.items():
         path = data_dir / name
@@ -80,6 +81,22 @@ def secure_data_dir(data_dir: Path, account: Account) -> None:
         path = data_dir / name
         if path.exists() and not path.is_symlink():
             _own(path, account, PLATFORM, 0o600)
+
+
+def _check_reachable(data_dir: Path, account: Account) -> None:
+    """The platform user must pass through every directory above DATA_DIR."""
+    for parent in data_dir.resolve().parents:
+        info = parent.stat()
+        if info.st_uid == account.uid:
+            passes = info.st_mode & 0o100
+        elif info.st_gid == account.gid:
+            passes = info.st_mode & 0o010
+        else:
+            passes = info.st_mode & 0o001
+        if not passes:
+            raise Abort(f"The platform user {account.name} cannot reach DATA_DIR={data_dir}: {parent} is closed to "
+                        f"it (mode {info.st_mode & 0o777:o}); choose a data directory it can reach or open {parent} "
+                        f"with chmod o+x.")
 
 
 def _own(path: Path, account: Account, owner: str, mode: int) -> None:
