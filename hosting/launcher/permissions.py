@@ -106,14 +106,11 @@ def _own(path: Path, account: Account, owner: str, mode: int) -> None:
 
 
 def _give_tree(top: Path, account: Account) -> None:
-    """Everything below `top` to the platform user, never following a link (lchown), and readable
-    by nobody else."""
+    """Everything below `top` to the platform user, never following a link (lchown). Modes inside
+    stay as they are: `top` itself (0700) is what keeps others out."""
     for directory, subdirectories, files in os.walk(top):
         for name in subdirectories + files:
-            path = os.path.join(directory, name)
-            os.chown(path, account.uid, account.gid, follow_symlinks=False)
-            if not os.path.islink(path):
-                os.chmod(path, os.stat(path).st_mode & 0o7700 | (0o700 if name in subdirectories else 0))
+            os.chown(os.path.join(directory, name), account.uid, account.gid, follow_symlinks=False)
 
 
 def as_user(account: Account, command: list[str]) -> list[str]:
