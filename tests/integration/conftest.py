@@ -27,6 +27,15 @@ from tests.integration.support.processes import ChildProcess, wait_for
 from tests.integration.support.sitelab import SiteLab
 
 
+def child_database_url() -> str:
+    """The URL of pytest-django's test database, for child processes."""
+    from urllib.parse import quote
+
+    database = settings.DATABASES["default"]
+    return (f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'], safe='')}@{database['HOST']}:"
+            f"{database['PORT']}/{database['NAME']}")
+
+
 _SHARED: dict[str, object] = {}
 
 
@@ -65,9 +74,7 @@ def service_env(db) -> dict[str, str]:
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.fail("integration tests need the PostgreSQL and Redis that `make test` starts; run them with make test")
     env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    )
+    env["DATABASE_URL"] = child_database_url()
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -173,7 +180,7 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
         pytest.fail("integration tests need the PostgreSQL and Redis that `make test` starts; run them with make test")
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DATABASE_URL": child_database_url(),
         "PYTHONUNBUFFERED": "1",
         "PORTAL_BIND": f"127.0.0.1:{edge_ports.portal}",
         "PROXY_HTTP_PORT": str(edge_ports.http),

@@ -8,11 +8,11 @@ import textwrap
 NOBODY = ("nobody", "nogroup")
 
 
-def run_as(user: str, group: str, code: str, *args: str) -> dict:
-    """Run `code` as `user`:`group` (no supplementary groups) with Debian's python3; it prints one
-    JSON object, returned here."""
+def run_as(user: str, group: str, code: str, *args: str, python: str = "/usr/bin/python3") -> dict:
+    """Run `code` as `user`:`group` (no supplementary groups) with `python` (Debian's by default);
+    it prints one JSON object, returned here."""
     result = subprocess.run(
-        ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", "--", "/usr/bin/python3", "-c",
+        ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", "--", python, "-c",
          textwrap.dedent(code), *args],
         capture_output=True, text=True, timeout=60, cwd="/",
     )
@@ -55,4 +55,16 @@ UNIX_HTTP = """
         answer += chunk
     status = int(answer.split(b" ", 2)[1]) if answer else 0
     print(json.dumps({"connected": True, "status": status, "body": answer.partition(b"\\r\\n\\r\\n")[2].decode()}))
+"""
+
+# Connects to PostgreSQL at argv[1] (a URL without a password) and reads one row.
+POSTGRES_WITHOUT_PASSWORD = """
+    import json, sys
+    import psycopg
+    try:
+        with psycopg.connect(sys.argv[1], connect_timeout=5) as db:
+            db.execute("SELECT 1").fetchone()
+        print(json.dumps({"connected": True}))
+    except psycopg.OperationalError as exc:
+        print(json.dumps({"connected": False, "error": str(exc).strip().splitlines()[-1]}))
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import sqlite3
+import sys
 import shutil
 import uuid
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from hosting.launcher.permissions import platform_account, secure_data_dir
-from tests.security.local_user import NOBODY, READ_EACH, UNIX_HTTP, run_as
+from tests.security.local_user import NOBODY, POSTGRES_WITHOUT_PASSWORD, READ_EACH, UNIX_HTTP, run_as
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,6 +85,12 @@ def test_it_lets_no_other_local_user_read_the_platforms_state(deploy_env):
     # The broker: Redis listens on a unix socket of the platform user's, not on a port.
     redis_socket = settings.REDIS_URL.removeprefix("redis+socket://").split("?")[0]
     assert run_as(*NOBODY, UNIX_HTTP, redis_socket, "GET", "/", "")["connected"] is False
+
+    # The database (PostgreSQL here) asks for the password that only the platform's processes have.
+    database = settings.DATABASES["default"]
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    answer = run_as(*NOBODY, POSTGRES_WITHOUT_PASSWORD, url, python=sys.executable)
+    assert answer["connected"] is False and "password" in answer["error"], answer
 
     # The platform user itself reads them (that is who the web server is).
     own = run_as(settings.PLATFORM_USER, settings.PLATFORM_USER, READ_EACH,
