@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import fcntl
+import grp
 import http.client
 import os
 import socket
@@ -73,8 +74,6 @@ def certificate_dir(hostname: str) -> Path:
 def readable_by_workers(path: Path) -> None:
     """nginx reads certificates per handshake in its workers (not root): give their group read
     access to the key, and nobody else."""
-    import grp
-
     try:
         gid = grp.getgrnam(settings.PROXY_WORKER_USER).gr_gid
     except KeyError:
@@ -321,8 +320,6 @@ def _write_private(path: Path, text: str) -> None:
 
 def platform_gid() -> int | None:
     """The platform user's group (PLATFORM_USER), or None where it does not exist (development)."""
-    import grp
-
     try:
         return grp.getgrnam(settings.PLATFORM_USER).gr_gid
     except KeyError:
