@@ -65,22 +65,26 @@ def platform_account(name: str) -> Account:
 
 def secure_data_dir(data_dir: Path, account: Account) -> None:
     """Create DATA_DIR's directories with their owners and modes, and fix what an earlier run or
-    a root process left (idempotent; run as root before the platform's processes start)."""
+    a root process left (idempotent; run as root before the platform's processes start).
+
+    The platform user may rename things inside DATA_DIR while this runs, so nothing here follows a
+    symbolic link: entries are opened with O_NOFOLLOW and trees walked by file descriptor.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     _check_reachable(data_dir, account)
     _own(data_dir, account, PLATFORM, 0o711)
     for name, (owner, mode, recursive) in LAYOUT.items():
         path = data_dir / name
-        if path.is_symlink():
-            raise Abort(f"{path} is a symbolic link; the platform's state must be real directories.")
-        path.mkdir(exist_ok=True)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass
         _own(path, account, owner, mode)
         if recursive:
             _give_tree(path, account)
     for name in PLATFORM_FILES:
-        path = data_dir / name
-        if path.exists() and not path.is_symlink():
-            _own(path, account, PLATFORM, 0o600)
+        if os.path.lexists(data_dir / name):
+            _own(data_dir / name, account, PLATFORM, 0o600)
 
 
 def _check_reachable(data_dir: Path, account: Account) -> None:
@@ -101,16 +105,24 @@ def _check_reachable(data_dir: Path, account: Account) -> None:
 
 def _own(path: Path, account: Account, owner: str, mode: int) -> None:
     uid, gid = (account.uid, account.gid) if owner == PLATFORM else (0, 0)
-    os.chown(path, uid, gid, follow_symlinks=False)
-    os.chmod(path, mode)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise Abort(f"{path} must be a plain file or directory of the platform's, not a link ({exc.strerror}).") from None
+    try:
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _give_tree(top: Path, account: Account) -> None:
-    """Everything below `top` to the platform user, never following a link (lchown). Modes inside
-    stay as they are: `top` itself (0700) is what keeps others out."""
-    for directory, subdirectories, files in os.walk(top):
+    """Everything below `top` to the platform user. fwalk holds each directory open and never
+    follows a link, so a link swapped in meanwhile cannot lead the chown outside. Modes inside stay
+    as they are: `top` itself (0700) is what keeps others out."""
+    for _, subdirectories, files, directory_fd in os.fwalk(top, follow_symlinks=False):
         for name in subdirectories + files:
-            os.chown(os.path.join(directory, name), account.uid, account.gid, follow_symlinks=False)
+            os.chown(name, account.uid, account.gid, dir_fd=directory_fd, follow_symlinks=False)
 
 
 def as_user(account: Account, command: list[str]) -> list[str]:

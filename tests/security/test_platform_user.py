@@ -149,3 +149,33 @@ def test_it_gives_a_sqlite_data_dir_to_the_platform_user_alone():
         str(data / "secrets" / "fernet_key"): "read"}
     assert fernet != secret
     shutil.rmtree(data)
+
+
+def test_it_follows_no_link_the_platform_user_left_in_its_data_dir(tmp_path):
+    """The launcher gives DATA_DIR's trees to the platform user as root; a link planted in them (the
+    platform user owns them) must not carry that chown, or a chmod, to a host file."""
+    from django.conf import settings
+
+    from hosting.launcher import Abort
+    from tests.security.sentinels import Sentinels
+
+    account = platform_account(settings.PLATFORM_USER)
+    sentinels = Sentinels(tmp_path / "host")
+    data = Path(settings.DATA_DIR).parent / f"var-{uuid.uuid4().hex[:6]}"
+    (data / "git" / "site.git").mkdir(parents=True)
+    (data / "git" / "site.git" / "config").symlink_to(sentinels.secret)
+    (data / "git" / "folder").symlink_to(sentinels.folder)
+    (data / "db.sqlite3").symlink_to(sentinels.secret)
+    try:
+        with pytest.raises(Abort, match="not a link"):
+            secure_data_dir(data, account)
+        (data / "db.sqlite3").unlink()
+        secure_data_dir(data, account)
+        (data / "archives").rmdir()
+        (data / "archives").symlink_to(sentinels.folder, target_is_directory=True)
+        with pytest.raises(Abort, match="not a link"):
+            secure_data_dir(data, account)
+    finally:
+        sentinels.assert_untouched()
+        shutil.rmtree(data)
+    assert (data / "git").exists() is False
