@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,19 +89,16 @@ def secure_data_dir(data_dir: Path, account: Account) -> None:
 
 
 def _check_reachable(data_dir: Path, account: Account) -> None:
-    """The platform user must pass through every directory above DATA_DIR."""
-    for parent in data_dir.resolve().parents:
-        info = parent.stat()
-        if info.st_uid == account.uid:
-            passes = info.st_mode & 0o100
-        elif info.st_gid == account.gid:
-            passes = info.st_mode & 0o010
-        else:
-            passes = info.st_mode & 0o001
-        if not passes:
-            raise Abort(f"The platform user {account.name} cannot reach DATA_DIR={data_dir}: {parent} is closed to "
-                        f"it (mode {info.st_mode & 0o777:o}); choose a data directory it can reach or open {parent} "
-                        f"with chmod o+x.")
+    """The platform user must pass through every directory above DATA_DIR (asked of the system as
+    that user, so ACLs count, as scripts/install.sh grants them)."""
+    def passes(directory: Path) -> bool:
+        return subprocess.run(as_user(account, ["test", "-x", str(directory)]), capture_output=True).returncode == 0
+
+    if passes(data_dir.resolve().parent):
+        return
+    closed = next(parent for parent in reversed(data_dir.resolve().parents) if not passes(parent))
+    raise Abort(f"The platform user {account.name} cannot reach DATA_DIR={data_dir}: it may not pass through "
+                f"{closed}; choose a data directory it can reach, or let it pass (setfacl -m u:{account.name}:x {closed}).")
 
 
 def _own(path: Path, account: Account, owner: str, mode: int) -> None:
