@@ -72,6 +72,10 @@ def wait_until_ready(processes: dict[str, ManagedProcess], portal_port: int, edg
     }
     for name, ready in checks.items():
         processes[name].wait_until(ready, timeout=max(1.0, deadline - time.monotonic()), what=f"{name} to be ready")
+    # A port can answer for a moment before its process gives up (nginx retries a bind for seconds).
+    for name, process in processes.items():
+        if not process.running:
+            raise Abort(f"{name} exited while the platform started: {process.last_log_lines()}")
 
 
 def stop_platform(processes: dict[str, ManagedProcess]) -> None:
