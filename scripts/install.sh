@@ -13,25 +13,6 @@ command -v apt-get >/dev/null || die "this installer needs a Debian machine (apt
 have() { command -v "$1" >/dev/null 2>&1; }
 pg_initdb() { have initdb || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 
-# The platform's own unprivileged system user. The web server (portal, API, git, uploads), the
-# control worker and beat run as it and it owns the platform's state under var/; only the agent and
-# the edge keep root (hosting/launcher/stack.py says why). The launcher sets the permissions of var/.
-platform_user=${PLATFORM_USER:-hosting}
-if ! getent passwd "$platform_user" >/dev/null; then
-  say "Creating the system user $platform_user"
-  useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$platform_user" \
-    || die "could not create the system user $platform_user."
-fi
-as_platform_user() { setpriv --reuid="$platform_user" --regid="$platform_user" --init-groups -- "$@"; }
-# It runs this code from here, so it must pass through every directory above the clone. One it
-# cannot pass (a clone under /root, 0700) gets an ACL: search for the platform user only, no listing.
-closed=()
-dir=$(pwd -P)
-while [ "$dir" != / ]; do
-  as_platform_user test -x "$dir" 2>/dev/null || closed=("$dir" "${closed[@]}")
-  dir=$(dirname "$dir")
-done
-
 packages=()
 have dockerd || packages+=(docker.io)
 # Debian 13 ships the docker CLI as its own package.
@@ -52,7 +33,6 @@ done
 pg_initdb || packages+=(postgresql)
 # Debian's own python3 runs the platform (see the virtualenv below).
 /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
-[ ${#closed[@]} -eq 0 ] || have setfacl || packages+=(acl)
 
 if [ ${#packages[@]} -gt 0 ]; then
   # Only unique names.
@@ -79,6 +59,30 @@ if [ ${#packages[@]} -gt 0 ]; then
   have dockerd || die "Docker could not be installed: dockerd is still missing after apt-get install docker.io."
 fi
 
+# The platform's own unprivileged system user. The web server (portal, API, git, uploads), the
+# control worker and beat run as it and it owns the platform's state under var/; only the agent and
+# the edge keep root (hosting/launcher/stack.py says why). The launcher sets the permissions of var/.
+platform_user=${PLATFORM_USER:-hosting}
+if ! getent passwd "$platform_user" >/dev/null; then
+  say "Creating the system user $platform_user"
+  useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$platform_user" \
+    || die "could not create the system user $platform_user."
+fi
+as_platform_user() { setpriv --reuid="$platform_user" --regid="$platform_user" --init-groups -- "$@"; }
+# It runs this code from here, so it must pass through every directory above the clone. One it
+# cannot pass (a clone under /root, 0700) gets an ACL: search for the platform user only, no listing.
+closed=()
+dir=$(pwd -P)
+while [ "$dir" != / ]; do
+  as_platform_user test -x "$dir" 2>/dev/null || closed=("$dir" "${closed[@]}")
+  dir=$(dirname "$dir")
+done
+
+if [ ${#closed[@]} -gt 0 ] && ! have setfacl; then
+  say "Installing acl (setfacl)"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends acl; } >/dev/null 2>&1 \
+    || die "apt-get install acl failed, so $platform_user cannot be let through ${closed[0]}."
+fi
 for dir in "${closed[@]}"; do  # from the top down: below a closed one, every one looked closed
   as_platform_user test -x "$dir" 2>/dev/null && continue
   say "Letting the platform user $platform_user pass through $dir (an ACL: search only, it lists nothing)"
