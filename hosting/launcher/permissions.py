@@ -41,8 +41,9 @@ LAYOUT: dict[str, tuple[str, int, bool]] = {
     "edge": (ROOT, 0o711, False),         # proxy.edge sets its own inside modes
     "acme-webroot": (ROOT, 0o755, False),  # challenge tokens, served to the ACME server by nginx's workers
 }
-# Files directly in DATA_DIR that the platform user writes.
-PLATFORM_FILES = ("db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm", "db.sqlite3-journal", "celerybeat-schedule")
+# Files directly in DATA_DIR that the platform user writes, by the start of their names: the SQLite
+# database with its -wal, -shm and -journal, and beat's schedule (whose suffixes depend on dbm).
+PLATFORM_FILES = ("db.sqlite3", "celerybeat-schedule")
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,9 @@ def secure_data_dir(data_dir: Path, account: Account) -> None:
         _own(path, account, owner, mode)
         if recursive:
             _give_tree(path, account)
-    for name in PLATFORM_FILES:
-        if os.path.lexists(data_dir / name):
-            _own(data_dir / name, account, PLATFORM, 0o600)
+    for entry in os.scandir(data_dir):
+        if entry.name.startswith(PLATFORM_FILES):
+            _own(Path(entry.path), account, PLATFORM, 0o600)
 
 
 def _check_reachable(data_dir: Path, account: Account) -> None:
