@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 
 from celery import bootsteps
 from django.conf import settings
@@ -19,6 +20,7 @@ from hosting.celery import app
 from hosting.engine import ContainerEngine
 from hosting.errors import HostingError, TransientError
 from hosting.host_setup import ensure_site_firewall, prepare_host
+from hosting.log_relay import start_log_relay
 from hosting.models import Host
 from hosting.reconcile import reconcile_host
 from hosting.routing import host_queue
@@ -106,6 +108,9 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     log.info("reconciled: %s", counts, extra={"host": host_name})
     engine.close()
     close_old_connections()
+    # The web server is not root and has no Docker socket; it reads site logs through this.
+    if start_log_relay(Path(settings.DATA_DIR), settings.PLATFORM_USER):
+        log.info("serving site logs to the platform user", extra={"host": host_name})
     HeartbeatStep.host_name = host_name
     app.steps["worker"].add(HeartbeatStep)
     app.worker_main(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -50,8 +51,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def secret_from_env_or_file(name: str, path: Path, generate: Callable[[], str]) -> str:
     """The secret in the environment variable `name`, else the one kept in `path`.
 
-    A missing file is created with a fresh secret and mode 0600; the write is exclusive so two
-    processes starting at once agree on one secret.
+    A missing file is created with a fresh secret, mode 0600, owned by the owner of its directory
+    (the platform user, when root starts first), so that whichever platform process starts first
+    makes it and every other can read it. It appears whole or not at all (a link of a finished
+    file), so two processes starting at once agree on one secret and never read half of it.
     """
     given = os.environ.get(name, "").strip()
     if given:
@@ -61,14 +64,22 @@ def secret_from_env_or_file(name: str, path: Path, generate: Callable[[], str]) 
     except FileNotFoundError:
         pass
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    value = generate()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    return value
+        with os.fdopen(fd, "w") as f:
+            if os.geteuid() == 0:
+                directory = path.parent.stat()
+                os.fchown(f.fileno(), directory.st_uid, directory.st_gid)
+            f.write(generate() + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process was first: its secret wins
+    finally:
+        os.unlink(temporary)
+    return path.read_text().strip()
 
 
 def generate_secret_key() -> str:

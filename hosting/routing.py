@@ -1,7 +1,12 @@
 """Which queue a task goes to.
 
-Queues (DESIGN.md): `control` for deploy orchestration and housekeeping, `proxy` for edge changes,
-and one `host.<name>` queue per host, consumed only by that host's agent. Host tasks carry no
+Queues (DESIGN.md): `control` for deploy orchestration and housekeeping (the control worker, as the
+unprivileged platform user), `proxy` for edge changes, and one `host.<name>` queue per host, consumed
+only by that host's agent. `proxy` has a root worker of its own beside the edge (Procfile
+`edge_worker`): applying a config runs `nginx -t` and a reload of root's nginx, and certbot writes
+keys that only root and nginx's workers may read. Not the agent: a second host runs an agent but no
+edge, and the agent's slots are busy with builds for minutes. Route changes need no root: they go
+through the edge's control socket, whose directory admits the platform's group. Host tasks carry no
 default route on purpose: sending one without naming its host is a bug, and routing it to some
 other queue would run Docker work on the wrong machine.
 """

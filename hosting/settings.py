@@ -21,6 +21,9 @@ from hosting.redis_client import redis_py_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# The unprivileged system user (and its group) that the web server, the control worker and beat run
+# as and that owns the platform's state under DATA_DIR (created by scripts/install.sh).
+PLATFORM_USER = env_str("PLATFORM_USER", "hosting")
 
 SECRET_KEY = secret_from_env_or_file("SECRET_KEY", DATA_DIR / "secrets" / "secret_key", generate_secret_key)
 FERNET_KEY = secret_from_env_or_file("FERNET_KEY", DATA_DIR / "secrets" / "fernet_key", generate_fernet_key)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import fcntl
+import grp
 import http.client
 import os
 import socket
@@ -73,8 +74,6 @@ def certificate_dir(hostname: str) -> Path:
 def readable_by_workers(path: Path) -> None:
     """nginx reads certificates per handshake in its workers (not root): give their group read
     access to the key, and nobody else."""
-    import grp
-
     try:
         gid = grp.getgrnam(settings.PROXY_WORKER_USER).gr_gid
     except KeyError:
@@ -121,8 +120,17 @@ class EdgeNginx:
         return self.prefix / "pages"
 
     @property
+    def control_dir(self) -> Path:
+        """The directory of the control socket: only root and the platform's group may enter it.
+
+        nginx creates unix sockets 0666 and cannot be told otherwise, and whoever can connect can
+        re-route any hostname; the directory is the gate (connect needs search permission on it).
+        """
+        return self.prefix / "control"
+
+    @property
     def control_socket(self) -> Path:
-        return self.prefix / "run" / "control.sock"
+        return self.control_dir / "control.sock"
 
     # --- rendering -------------------------------------------------------------------------------
 
@@ -131,6 +139,7 @@ class EdgeNginx:
             "proxy/nginx.conf",
             {
                 "prefix": self.prefix,
+                "control_socket": self.control_socket,
                 "modules_dir": settings.NGINX_MODULES_DIR,
                 "worker_processes": settings.PROXY_WORKER_PROCESSES,
                 "worker_user": settings.PROXY_WORKER_USER if os.geteuid() == 0 else "",
@@ -169,8 +178,14 @@ class EdgeNginx:
     # --- files -----------------------------------------------------------------------------------
 
     def _prepare_dirs(self) -> None:
+        # Others (nginx's workers, www-data) may pass through the prefix to their temp files and
+        # the fallback certificate, but list nothing; the config and routes files are 0600.
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        self.prefix.chmod(0o711)
         for sub in ("run", "tmp", "logs", "pages"):
-            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+            (self.prefix / sub).mkdir(exist_ok=True)
+        (self.prefix / "logs").chmod(0o700)  # every site's traffic; read by the edge's root worker
+        _gate_to_platform(self.control_dir, self._lock_path)
         Path(settings.ACME_WEBROOT).mkdir(parents=True, exist_ok=True)
         for page in PAGES:
             (self.pages_dir / f"{page}.html").write_text(render_to_string(f"proxy/pages/{page}.html"))
@@ -191,7 +206,7 @@ class EdgeNginx:
             self.write_routes_file()
         candidate = self.prefix / "nginx.conf.new"
         try:
-            candidate.write_text(self.render(generation) if text is None else text)
+            _write_private(candidate, self.render(generation) if text is None else text)
         except ValueError as exc:  # a value in the database failed validation on its way out
             raise EdgeConfigInvalid(f"refused before nginx saw it: {exc}") from None
         try:
@@ -220,13 +235,23 @@ class EdgeNginx:
         except (OSError, ValueError):
             return False
 
+    @property
+    def _lock_path(self) -> Path:
+        return self.control_dir / "lock"
+
     @contextmanager
     def locked(self):
         """One change at a time: applies and route updates never interleave."""
-        self.prefix.mkdir(parents=True, exist_ok=True)
-        with open(self.prefix / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not self._lock_path.exists():
+            self.prefix.mkdir(parents=True, exist_ok=True)
+            _gate_to_platform(self.control_dir, self._lock_path)
+        # Read-only is enough for flock: the platform user takes the lock root's edge made.
+        fd = os.open(self._lock_path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
+        finally:
+            os.close(fd)
 
     def apply(self, timeout: float = 30) -> None:
         """Render, check, move into place and reload; returns once the workers serve it."""
@@ -259,9 +284,9 @@ class EdgeNginx:
         reloads, and both rewrite it from the database first (the `edge` command and apply(),
         under the same lock as this).
         """
+        if not self.running():
+            return  # nginx loads the routes file when it starts
         with self.locked():
-            if not self.running():
-                return
             hostnames = [k for k in keys if not k.startswith("verify:")]
             verified = [k.removeprefix("verify:") for k in keys if k.startswith("verify:")]
             routes = list(Route.objects.filter(hostname__in=hostnames))
@@ -295,8 +320,39 @@ class EdgeNginx:
 
 def _atomic_write(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".new")
-    temporary.write_text(text)
+    _write_private(temporary, text)
     os.replace(temporary, path)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` readable by its owner only (the edge's files name every route and domain)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def platform_gid() -> int | None:
+    """The platform user's group (PLATFORM_USER), or None where it does not exist (development)."""
+    try:
+        return grp.getgrnam(settings.PLATFORM_USER).gr_gid
+    except KeyError:
+        return None
+
+
+def _gate_to_platform(directory: Path, lock: Path) -> None:
+    """`directory` root:<platform group> 0750, with the lock file the platform may flock in it."""
+    directory.mkdir(exist_ok=True)
+    if not lock.exists():
+        lock.touch(mode=0o640)
+    gid = platform_gid()
+    if os.geteuid() == 0 and gid is not None:
+        for item in (directory, lock):
+            os.chown(item, 0, gid, follow_symlinks=False)
+        directory.chmod(0o750)
+        lock.chmod(0o640)
+    else:
+        directory.chmod(0o700)  # not root: only this user
 
 
 def _write_self_signed(directory: Path, files: CertificateFiles) -> None:

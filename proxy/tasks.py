@@ -1,4 +1,4 @@
-"""Edge tasks, on the `proxy` queue of the control worker."""
+"""Edge tasks, on the `proxy` queue: the edge's own root worker (see hosting.routing)."""
 from __future__ import annotations
 
 from celery import shared_task

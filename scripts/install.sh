@@ -31,7 +31,8 @@ for package in libnginx-mod-http-lua lua-resty-core certbot python3-certbot-dns-
   installed "$package" || packages+=("$package")
 done
 pg_initdb || packages+=(postgresql)
-python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
+# Debian's own python3 runs the platform (see the virtualenv below).
+/usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 
 if [ ${#packages[@]} -gt 0 ]; then
   # Only unique names.
@@ -58,11 +59,49 @@ if [ ${#packages[@]} -gt 0 ]; then
   have dockerd || die "Docker could not be installed: dockerd is still missing after apt-get install docker.io."
 fi
 
-# The project's virtualenv, rebuilt when pyproject.toml changes.
+# The platform's own unprivileged system user. The web server (portal, API, git, uploads), the
+# control worker and beat run as it and it owns the platform's state under var/; only the agent and
+# the edge keep root (hosting/launcher/stack.py says why). The launcher sets the permissions of var/.
+platform_user=${PLATFORM_USER:-hosting}
+if ! getent passwd "$platform_user" >/dev/null; then
+  say "Creating the system user $platform_user"
+  useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$platform_user" \
+    || die "could not create the system user $platform_user."
+fi
+as_platform_user() { setpriv --reuid="$platform_user" --regid="$platform_user" --init-groups -- "$@"; }
+# It runs this code from here, so it must pass through every directory above the clone. One it
+# cannot pass (a clone under /root, 0700) gets an ACL: search for the platform user only, no listing.
+closed=()
+dir=$(pwd -P)
+while [ "$dir" != / ]; do
+  as_platform_user test -x "$dir" 2>/dev/null || closed=("$dir" "${closed[@]}")
+  dir=$(dirname "$dir")
+done
+
+if [ ${#closed[@]} -gt 0 ] && ! have setfacl; then
+  say "Installing acl (setfacl)"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends acl; } >/dev/null 2>&1 \
+    || die "apt-get install acl failed, so $platform_user cannot be let through ${closed[0]}."
+fi
+for dir in "${closed[@]}"; do  # from the top down: below a closed one, every one looked closed
+  as_platform_user test -x "$dir" 2>/dev/null && continue
+  say "Letting the platform user $platform_user pass through $dir (an ACL: search only, it lists nothing)"
+  setfacl -m "u:$platform_user:x" "$dir" || die "could not let $platform_user pass through $dir; clone the repository where it can (e.g. under /opt)."
+done
+as_platform_user test -r manage.py \
+  || die "the platform user $platform_user cannot read $(pwd): clone the repository where it can (e.g. under /opt)."
+
+# The project's virtualenv, rebuilt when pyproject.toml changes. It is made from Debian's python3:
+# the platform user runs it too, and an interpreter under /root (pyenv's) is out of its reach.
+python=/usr/bin/python3
+if [ -e .venv/bin/python ] && ! as_platform_user test -x "$(readlink -f .venv/bin/python)"; then
+  say "Rebuilding .venv on $python: the platform user $platform_user cannot run its interpreter"
+  rm -rf .venv
+fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -e "$stamp" ]; then
   say "Installing the project's Python packages into .venv"
-  [ -x .venv/bin/python ] || python3 -m venv .venv || die "could not create a virtualenv with $(command -v python3)."
+  [ -x .venv/bin/python ] || "$python" -m venv .venv || die "could not create a virtualenv with $python."
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' \
     || die "pip could not install the project's Python packages (see the messages above)."
   rm -f .venv/.installed-*

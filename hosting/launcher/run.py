@@ -5,15 +5,17 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 from hosting.launcher import Abort, fail, say
+from hosting.launcher.permissions import as_user, platform_account, secure_data_dir, user_env
 from hosting.launcher.platform import check_database, load_django
 from hosting.launcher.processes import tcp_port_open
 from hosting.launcher.services import start_dockerd_if_needed, start_redis
-from hosting.launcher.stack import read_procfile
+from hosting.launcher.stack import ROOT_PROCESSES, read_procfile
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -31,7 +33,8 @@ def prepare(stack: ExitStack) -> None:
     from django.core.management import call_command
 
     log_dir = settings.DATA_DIR / "log"
-    (settings.DATA_DIR / "run").mkdir(parents=True, exist_ok=True)
+    account = platform_account(settings.PLATFORM_USER)
+    secure_data_dir(settings.DATA_DIR, account)
     _check_port_free(os.environ.get("PORTAL_BIND", "127.0.0.1:8000"), "PORTAL_BIND")
     _check_port_free(f"{settings.PROXY_LISTEN_ADDRESS}:{settings.PROXY_HTTP_PORT}", "PROXY_HTTP_PORT")
 
@@ -40,7 +43,8 @@ def prepare(stack: ExitStack) -> None:
         stack.callback(dockerd.stop)
     if settings.MANAGED_REDIS:
         say(f"Starting Redis on {settings.MANAGED_REDIS_SOCKET}")
-        redis = start_redis(settings.MANAGED_REDIS_SOCKET, settings.DATA_DIR / "redis", log_dir, persistent=True)
+        redis = start_redis(settings.MANAGED_REDIS_SOCKET, settings.DATA_DIR / "redis", log_dir, persistent=True,
+                            account=account)
         stack.callback(redis.stop)
 
     say("Building the OS and runtime images (only those whose recipe changed)")
@@ -55,6 +59,8 @@ def prepare(stack: ExitStack) -> None:
     from django.db import connections
 
     connections.close_all()
+    # What root made above (the database, static files, the staff login) becomes the platform user's.
+    secure_data_dir(settings.DATA_DIR, account)
 
 
 def run_processes() -> int:
@@ -69,8 +75,13 @@ def run_processes() -> int:
         "DATA_DIR": str(settings.DATA_DIR),
     })
     manager = Manager()
+    account = platform_account(settings.PLATFORM_USER)
     for name, command in read_procfile(BASE_DIR / "Procfile"):
-        manager.add_process(name, command, env=env, cwd=str(BASE_DIR))
+        if name in ROOT_PROCESSES:
+            manager.add_process(name, command, env=env, cwd=str(BASE_DIR))
+        else:  # see ROOT_PROCESSES: all the others run as the platform user
+            manager.add_process(name, f"{shlex.join(as_user(account, []))} {command}",
+                                env=user_env(env, account, settings.DATA_DIR), cwd=str(BASE_DIR))
     say(f"Portal:      {settings.PORTAL_URL}")
     say(f"Edge:        http://<site>.{settings.PLATFORM_DOMAIN}:{settings.PROXY_HTTP_PORT}/")
     say(f"Staff admin: {settings.PORTAL_URL.rstrip('/')}/admin/ (login above)")

@@ -4,12 +4,14 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 from hosting.launcher import Abort, say
+from hosting.launcher.permissions import Account, as_user
 from hosting.launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
 
 
@@ -52,8 +54,14 @@ def redis_answers(socket_path: Path) -> bool:
         client.close()
 
 
-def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bool) -> ManagedProcess:
-    """A Redis reachable only through a unix socket owned by root."""
+def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bool,
+                account: Account | None = None) -> ManagedProcess:
+    """A Redis reachable only through a unix socket (mode 0700, no TCP port).
+
+    With `account` it runs as that user (the platform user): the socket is then its own, so the
+    platform's unprivileged processes connect and other local users cannot (root always can).
+    `data_dir` and the socket's directory must then be that user's.
+    """
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     if redis_answers(socket_path):
@@ -63,7 +71,7 @@ def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bo
         "redis-server", "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
         "--dir", str(data_dir), "--save", "", "--appendonly", "yes" if persistent else "no",
     ]
-    redis = ManagedProcess("redis", command, log_dir / "redis.log")
+    redis = ManagedProcess("redis", as_user(account, command) if account else command, log_dir / "redis.log")
     redis.wait_until(lambda: redis_answers(socket_path), timeout=20, what="waiting for PING")
     return redis
 
@@ -81,7 +89,9 @@ def _postgres_bin(name: str) -> str:
 def start_throwaway_postgres(work_dir: Path, log_dir: Path) -> tuple[ManagedProcess, str]:
     """initdb in `work_dir` and run it on a free loopback port; returns the process and its URL.
 
-    PostgreSQL refuses to run as root, so it runs as the `postgres` system user.
+    PostgreSQL refuses to run as root, so it runs as the `postgres` system user. It asks for a
+    password (made here, in the URL): the platform's processes run as two users, and the machine's
+    other local users must not reach the database through the loopback port.
     """
     try:
         account = pwd.getpwnam("postgres")
@@ -91,10 +101,17 @@ def start_throwaway_postgres(work_dir: Path, log_dir: Path) -> tuple[ManagedProc
     data.mkdir(parents=True)
     os.chown(work_dir, account.pw_uid, account.pw_gid)
     os.chown(data, account.pw_uid, account.pw_gid)
+    os.chmod(work_dir, 0o700)
     as_postgres = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "cwd": str(work_dir)}
+    password = secrets.token_urlsafe(24)
+    password_file = work_dir / "password"
+    password_file.write_text(password + "\n")
+    os.chown(password_file, account.pw_uid, account.pw_gid)
+    password_file.chmod(0o600)
     initdb = ManagedProcess(
         "initdb",
-        [_postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        [_postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth-local=peer",
+         "--auth-host=scram-sha-256", f"--pwfile={password_file}", "-E", "UTF8", "--no-sync"],
         log_dir / "initdb.log", **as_postgres,
     )
     if initdb.popen.wait(120) != 0:
@@ -112,11 +129,12 @@ def start_throwaway_postgres(work_dir: Path, log_dir: Path) -> tuple[ManagedProc
     postgres.wait_until(lambda: tcp_port_open("127.0.0.1", port), timeout=60, what="waiting for its port")
 
     created = subprocess.run([_postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "hosting"],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, env={**os.environ, "PGPASSWORD": password})
+    password_file.unlink()
     if created.returncode != 0:
         postgres.stop()
         raise Abort(f"createdb failed: {created.stderr.strip()}")
-    return postgres, f"postgres://postgres@127.0.0.1:{port}/hosting"
+    return postgres, f"postgres://postgres:{password}@127.0.0.1:{port}/hosting"
 
 
 def unmount_everything_under(directory: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from hosting.launcher import Abort, say
+from hosting.launcher.permissions import platform_account
 from hosting.launcher.services import (
     start_dockerd_if_needed,
     start_redis,
@@ -52,8 +53,13 @@ def throwaway_services(prefix: str) -> Iterator[dict[str, str]]:
         postgres, database_url = start_throwaway_postgres(work / "postgres", log_dir)
         processes.append(postgres)
         say("Starting a throwaway Redis")
-        socket_path = work / "redis.sock"
-        processes.append(start_redis(socket_path, work / "redis", log_dir, persistent=False))
+        # As the platform user, as `make run` does: the platform's processes under test run as it.
+        account = platform_account(env.get("PLATFORM_USER") or "hosting")
+        redis_dir = work / "redis"
+        redis_dir.mkdir(mode=0o700)
+        os.chown(redis_dir, account.uid, account.gid)
+        socket_path = redis_dir / "redis.sock"
+        processes.append(start_redis(socket_path, redis_dir, log_dir, persistent=False, account=account))
         env.update({"DATABASE_URL": database_url, "REDIS_URL": f"redis+socket://{socket_path}"})
         yield env
     finally:

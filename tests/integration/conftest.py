@@ -4,6 +4,8 @@ The helpers they use live in tests/integration/support/.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 import uuid
@@ -25,6 +27,46 @@ from tests.integration.support.processes import ChildProcess, wait_for
 from tests.integration.support.sitelab import SiteLab
 
 
+def child_database_url() -> str:
+    """The URL of pytest-django's test database, for child processes."""
+    from urllib.parse import quote
+
+    database = settings.DATABASES["default"]
+    return (f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'], safe='')}@{database['HOST']}:"
+            f"{database['PORT']}/{database['NAME']}")
+
+
+_SHARED: dict[str, object] = {}
+
+
+def once_per_run(function):
+    """A session fixture set up once per test run, however many conftests re-export it.
+
+    tests/security imports these fixtures, and pytest sets up each conftest's copy on its own: two
+    platforms would fight over the same data directory, edge control socket and ports.
+    """
+    name = function.__name__
+
+    @functools.wraps(function)
+    def fixture(*args, **kwargs):
+        if name in _SHARED:
+            yield _SHARED[name]
+            return
+        if not inspect.isgeneratorfunction(function):
+            _SHARED[name] = function(*args, **kwargs)
+            yield _SHARED[name]
+            return
+        steps = function(*args, **kwargs)
+        _SHARED[name] = next(steps)
+        try:
+            yield _SHARED[name]
+        finally:
+            del _SHARED[name]
+            next(steps, None)
+
+    return fixture
+
+
 @pytest.fixture
 def service_env(db) -> dict[str, str]:
     """The environment a child process needs to use the same test database and Redis as the test."""
@@ -32,9 +74,7 @@ def service_env(db) -> dict[str, str]:
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.fail("integration tests need the PostgreSQL and Redis that `make test` starts; run them with make test")
     env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    )
+    env["DATABASE_URL"] = child_database_url()
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -86,6 +126,7 @@ def sites(engine, tmp_path, db):
 
 
 @pytest.fixture(scope="session")
+@once_per_run
 def edge_ports() -> EdgePorts:
     from hosting.launcher.processes import free_tcp_port
 
@@ -93,6 +134,7 @@ def edge_ports() -> EdgePorts:
 
 
 @pytest.fixture(scope="session")
+@once_per_run
 def pebble(edge_ports, tmp_path_factory):
     """Pebble, the ACME test server, validating HTTP-01 against the edge; every name resolves to
     127.0.0.1 through pebble-challtestsrv's DNS."""
@@ -126,9 +168,11 @@ def pebble(edge_ports, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+@once_per_run
 def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, pebble):
-    """Every process of the Procfile (web, worker, agent, beat, edge), on the test database, with
-    Pebble as the ACME server."""
+    """Every process of the Procfile (web, worker, agent, beat, edge, edge_worker), on the test
+    database, with Pebble as the ACME server; web, worker and beat as the platform user, as `make run`
+    starts them (hosting.launcher.stack), in the test run's DATA_DIR made the platform's."""
     from hosting.launcher.stack import start_platform, stop_platform, wait_until_ready
 
     database = settings.DATABASES["default"]
@@ -136,7 +180,7 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
         pytest.fail("integration tests need the PostgreSQL and Redis that `make test` starts; run them with make test")
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "DATABASE_URL": child_database_url(),
         "PYTHONUNBUFFERED": "1",
         "PORTAL_BIND": f"127.0.0.1:{edge_ports.portal}",
         "PROXY_HTTP_PORT": str(edge_ports.http),

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import pwd
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 import requests
 
 from hosting.launcher.processes import free_tcp_port
+from hosting.launcher.services import unmount_everything_under
 from tests.integration.support.processes import BASE_DIR, wait_for
 
 
@@ -32,13 +36,29 @@ def processes_with_env(marker: str) -> list[int]:
     return found
 
 
+def owner_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("Uid:")[1].split()[0])
+
+
 def launcher_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DATA_DIR"}}
     env.update({"DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}, **extra)
     return env
 
 
-def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(tmp_path):
+@pytest.fixture
+def reachable_tmp():
+    """A temporary directory the platform user may pass through (pytest's own is root's, 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="hosting-run-"))
+    path.chmod(0o711)
+    yield path
+    unmount_everything_under(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
+    tmp_path = reachable_tmp
     portal_port, edge_port = free_tcp_port(), free_tcp_port()
     host_name = f"run-{uuid.uuid4().hex[:8]}"
     env = launcher_env(
@@ -87,6 +107,11 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(tmp_path):
         assert health["hosts"][host_name]["status"] == "up"
         marker = f"DATA_DIR={tmp_path / 'data'}"
         assert len(processes_with_env(marker)) >= 6  # launcher, redis, web, worker, agent, beat, edge...
+        # The web server, the control worker and beat run as the platform user; the agent and edge as root.
+        platform_uid = pwd.getpwnam("hosting").pw_uid
+        owners = {owner_of(pid) for pid in processes_with_env(marker)}
+        assert owners == {0, platform_uid}, owners
+        assert credentials.stat().st_uid == platform_uid
     finally:
         launcher.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:
@@ -99,10 +124,10 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(tmp_path):
     wait_for(lambda: not processes_with_env(marker), 15, f"every started process to exit:\n{output()}")
 
 
-def test_it_says_in_one_sentence_that_the_database_is_unreachable(tmp_path):
+def test_it_says_in_one_sentence_that_the_database_is_unreachable(reachable_tmp):
     port = free_tcp_port()  # nothing listens there
     env = launcher_env(
-        tmp_path, DATABASE_URL=f"postgres://platform:secret@127.0.0.1:{port}/hosting",
+        reachable_tmp, DATABASE_URL=f"postgres://platform:secret@127.0.0.1:{port}/hosting",
         REDIS_URL=os.environ["REDIS_URL"], PORTAL_BIND=f"127.0.0.1:{free_tcp_port()}",
         PROXY_HTTP_PORT=str(free_tcp_port()),
     )
@@ -131,3 +156,14 @@ def test_it_says_in_one_sentence_that_a_setting_is_malformed(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == "error: Bad configuration: HEARTBEAT_INTERVAL must be a whole number, not 'often'."
+
+
+def test_it_says_in_one_sentence_that_the_platform_user_cannot_reach_the_data_dir(tmp_path):
+    # pytest's tmp_path lies in a directory of root's (0700).
+    env = launcher_env(tmp_path, REDIS_URL=os.environ["REDIS_URL"], DATABASE_URL=os.environ.get("DATABASE_URL", ""))
+    result = subprocess.run([sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1 and "Traceback" not in result.stdout, result.stderr
+    assert errors[0].startswith(f"error: The platform user hosting cannot reach DATA_DIR={tmp_path / 'data'}")

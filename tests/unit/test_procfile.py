@@ -8,7 +8,7 @@ from hosting.launcher.stack import BASE_DIR, read_procfile
 
 def test_the_platform_procfile_names_every_process():
     names = [name for name, _ in read_procfile(BASE_DIR / "Procfile")]
-    assert names == ["web", "worker", "agent", "beat", "edge"]
+    assert names == ["web", "worker", "agent", "beat", "edge", "edge_worker"]
 
 
 def test_it_refuses_a_malformed_line(tmp_path):
