@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from hosting.errors import HostingError
 from hosting.runtimes import CATALOG
-from sites import deploys, domains, services
+from sites import deploys, domains, runtime_logs, services, streams
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Domain, Release, Site
 
@@ -320,14 +320,19 @@ class Logs(APIView):
     @_django_errors
     def get(self, request, name: str):
         """The last lines of the site's running container, optionally followed."""
-        from sites import runtime_logs
-
         site = services.get_site_for_member(request.user, name)
         lines = _int_param(request, "lines", default=100, high=5000)
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
-        if follow:
-            return StreamingHttpResponse(runtime_logs.follow(site, lines), content_type="text/plain; charset=utf-8")
-        return Response({"lines": runtime_logs.tail(site, lines)})
+        if not follow:
+            return Response({"lines": runtime_logs.tail(site, lines)})
+        output = runtime_logs.follow(site, lines)
+        if output is None:  # no container runs: nothing to follow
+            return StreamingHttpResponse(iter(()), content_type="text/plain; charset=utf-8")
+        try:
+            slot = streams.take_slot(site.organization_id)
+        except streams.TooManyStreams as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        return StreamingHttpResponse(streams.watched(request.META, slot, output), content_type="text/plain; charset=utf-8")
 
 
 def _domain(site: Site, hostname: str) -> Domain:
