@@ -174,6 +174,9 @@ class WatchedStream:
         if not self._started:
             self._started = True
             self._watch.started()
+            # The server sends the response head with the first chunk: an empty one sends it now,
+            # so that a client knows it was let in before the first line comes.
+            return b""
         while not self._closed:
             chunk = next(self._chunks)
             if not self._watch.wanted(idle=chunk is None):

@@ -90,7 +90,7 @@ class Source:
 def test_it_relays_chunks_and_asks_about_the_client_only_when_idle():
     source, watch = Source([b"a", None, b"b"]), FakeWatch(wanted=True)
     body = streams.WatchedStream(source, watch)
-    assert list(body) == [b"a", b"b"]
+    assert list(body) == [b"", b"a", b"b"]
     assert watch.asked == [False, True, False]
     body.close()
     assert source.closed and watch.closed_count == 1 and watch.started_count == 1
@@ -99,7 +99,7 @@ def test_it_relays_chunks_and_asks_about_the_client_only_when_idle():
 def test_it_ends_and_gives_back_everything_when_the_client_left():
     source, watch = Source([None, b"never sent"]), FakeWatch(wanted=False)
     body = streams.WatchedStream(source, watch)
-    assert list(body) == []
+    assert list(body) == [b""]
     assert source.closed and watch.closed_count == 1
 
 
