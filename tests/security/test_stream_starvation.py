@@ -109,6 +109,14 @@ def _latencies(platform, victim) -> tuple[float, float]:
     return healthz, other
 
 
+def _database_connections() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
 def _drop(sock: socket.socket, reset: bool) -> None:
     if reset:  # vanish with a TCP reset, as a killed client or a dropped link would
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -126,6 +134,7 @@ def test_it_answers_everyone_while_one_tenant_holds_100_follows_and_5_pushes(dep
     assert api(platform, attacker, "GET", f"sites/{site}/").json()["status"] == "running"
     organization = Organization.objects.get(slug=attacker.organization)
     before = _latencies(platform, victim)
+    connections_before = _database_connections()
 
     deadline = time.monotonic() + 60
     follows = [_follow(platform, attacker, site) for _ in range(FOLLOWS)]
@@ -133,17 +142,19 @@ def test_it_answers_everyone_while_one_tenant_holds_100_follows_and_5_pushes(dep
     follow_status = [_status(_head(sock, deadline)) for sock in follows]
     push_status = [_status(_head(sock, deadline)) for sock in pushes]
     healthz, other = _latencies(platform, victim)
+    connections_held = _database_connections() - connections_before
     extra = _follow(platform, attacker, site)
     refused = _answer(extra, GIVE_UP)
     extra.close()
     print(f"\nidle: /healthz {before[0]:.3f} s, other org {before[1]:.3f} s; "
           f"with {follow_status.count(200)} follows and {push_status.count(200)} pushes open: "
-          f"/healthz {healthz:.3f} s, other org {other:.3f} s")
+          f"/healthz {healthz:.3f} s, other org {other:.3f} s; {connections_held} more database connections")
 
     assert follow_status == [200] * FOLLOWS, f"follows answered {sorted(set(follow_status))}"
     assert push_status == [200] * PUSHES, f"pushes answered {sorted(set(push_status))}"
     assert healthz < ANSWER_WITHIN, f"/healthz took {healthz:.2f} s under the attack"
     assert other < ANSWER_WITHIN, f"another organization's API call took {other:.2f} s under the attack"
+    assert connections_held < 10, f"the open streams hold {connections_held} database connections"
     assert open_streams(organization.id) == CAP
     assert _status(refused) == 429 and b"streams at once" in refused, refused[:400]
 
