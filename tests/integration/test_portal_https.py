@@ -9,10 +9,14 @@ import os
 import secrets
 import socket
 import ssl
+import shutil
 import subprocess
+import uuid
+from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings
 
 from hosting.launcher.processes import free_tcp_port, tcp_port_open
 from tests.integration.support.processes import wait_for
@@ -39,17 +43,23 @@ def _https(port: int, method: str, path: str, headers: dict | None = None,
 
 
 @pytest.fixture
-def https_platform(start_process, tmp_path, customers):
+def https_platform(start_process, customers):
     """gunicorn (as the Procfile starts it) and the edge, both with PLATFORM_HTTPS=1."""
     portal, http_port, https_port = free_tcp_port(), free_tcp_port(), free_tcp_port()
-    env = {"PLATFORM_HTTPS": "1", "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": secrets.token_urlsafe(50),
+    # Beside the test run's own data: the edge's workers (not root) must reach its certificates,
+    # which pytest's private tmp_path would not let them.
+    data = Path(settings.DATA_DIR).parent / f"https-{uuid.uuid4().hex[:8]}"
+    env = {"PLATFORM_HTTPS": "1", "DATA_DIR": str(data), "SECRET_KEY": secrets.token_urlsafe(50),
            "PORTAL_BIND": f"127.0.0.1:{portal}", "PROXY_HTTP_PORT": str(http_port), "PROXY_HTTPS_PORT": str(https_port)}
-    start_process("web", ["-m", "gunicorn", "hosting.wsgi", "--bind", f"127.0.0.1:{portal}", "--worker-class", "gevent",
+    web = start_process("web", ["-m", "gunicorn", "hosting.wsgi", "--bind", f"127.0.0.1:{portal}", "--worker-class", "gevent",
                           "--workers", "1"], **env)
-    start_process("edge", ["manage.py", "edge"], **env)
+    edge = start_process("edge", ["manage.py", "edge"], **env)
     wait_for(lambda: tcp_port_open("127.0.0.1", portal), 60, "gunicorn to listen")
     wait_for(lambda: tcp_port_open("127.0.0.1", https_port), 60, "the edge to listen")
-    return portal, http_port, https_port, env
+    yield portal, http_port, https_port, env
+    for process in (edge, web):
+        process.stop()
+    shutil.rmtree(data, ignore_errors=True)
 
 
 def test_it_serves_the_portal_api_and_git_over_https_through_the_edge(https_platform, customers):
