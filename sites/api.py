@@ -325,14 +325,11 @@ class Logs(APIView):
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
         if not follow:
             return Response({"lines": runtime_logs.tail(site, lines)})
-        output = runtime_logs.follow(site, lines)
-        if output is None:  # no container runs: nothing to follow
-            return StreamingHttpResponse(iter(()), content_type="text/plain; charset=utf-8")
         try:
-            slot = streams.take_slot(site.organization_id)
+            body = runtime_logs.follow(site, lines, request.META)
         except streams.TooManyStreams as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        return StreamingHttpResponse(streams.watched(request.META, slot, output), content_type="text/plain; charset=utf-8")
+        return StreamingHttpResponse(body, content_type="text/plain; charset=utf-8")
 
 
 def _domain(site: Site, hostname: str) -> Domain:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import select
 import subprocess
 import sys
 import threading
@@ -159,8 +158,8 @@ def _is_push(path: str) -> bool:
 class _BackendOutput:
     """git http-backend's answer: its CGI head, then its body as it comes.
 
-    Read straight from the pipe (select, then os.read), never through a buffer that select()
-    could not see, so that a push waiting for its build wakes up every STREAM_CHECK_SECONDS and
+    Read straight from the pipe (poll, then os.read), never through a buffer that poll() could
+    not see, so that a push waiting for its build wakes up every STREAM_CHECK_SECONDS and
     yields None: the stream then looks at its client.
     """
 
@@ -174,8 +173,7 @@ class _BackendOutput:
     def _read(self, size: int) -> bytes | None:
         """Up to `size` bytes (b"" at the end), or None when nothing came for a while."""
         while True:
-            readable, _, _ = select.select([self._fd], [], [], settings.STREAM_CHECK_SECONDS)
-            if not readable:
+            if not streams.readable_now(self._fd, settings.STREAM_CHECK_SECONDS):
                 return None
             try:
                 return os.read(self._fd, size)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from django.conf import settings
 
 from hosting.engine import ContainerEngine
 from hosting.errors import HostingError
+from sites import streams
 from sites.models import Site
 
 _END = object()
@@ -27,25 +28,28 @@ def tail(site: Site, lines: int) -> list[str]:
         engine.close()
 
 
-def follow(site: Site, lines: int) -> Iterator[bytes | None] | None:
-    """The container's output as it comes, with None whenever it was quiet for STREAM_CHECK_SECONDS
-    (so that the caller can look at its client); None when the site runs no container."""
+def follow(site: Site, lines: int, environ: dict) -> Iterable[bytes]:
+    """The container's output as it comes, as a stream of the site's organization (capped: may
+    raise TooManyStreams) that ends when the request's client leaves."""
     instance = site.current_instance
     if instance is None:
-        return None
-    return _follow(instance.name, lines)
+        return ()  # no container runs: nothing to follow
+    slot = streams.take_slot(site.organization_id)
+    return streams.watched(environ, slot, _follow(instance.name, lines))
 
 
 def _follow(container: str, lines: int) -> Iterator[bytes | None]:
+    """Lines as they come, and None whenever the container was quiet for STREAM_CHECK_SECONDS
+    (so that the stream can look at its client)."""
     # Docker's follow blocks until the container prints; a pump reads it so that this generator
     # can wake up when it is quiet, and closes Docker's stream to stop the pump.
     engine = ContainerEngine(timeout=settings.STREAM_MAX_SECONDS + 60)
     received: queue.Queue = queue.Queue(maxsize=1000)
-    streams: list[Any] = []
+    docker_streams: list[Any] = []
     stopping = threading.Event()
 
     def opened(stream: Any) -> None:
-        streams.append(stream)
+        docker_streams.append(stream)
         if stopping.is_set():
             stream.close()
 
@@ -83,7 +87,7 @@ def _follow(container: str, lines: int) -> Iterator[bytes | None]:
             yield item
     finally:
         stopping.set()
-        for stream in streams:
+        for stream in docker_streams:
             try:
                 stream.close()
             except Exception:  # noqa: BLE001 - closing a stream that already ended

@@ -11,6 +11,7 @@ the slot of a worker that died frees itself.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import select
 import socket
@@ -18,6 +19,7 @@ import time
 import uuid
 from typing import Iterable
 
+import redis
 from django.conf import settings
 from django.db import connections
 
@@ -51,13 +53,15 @@ def _key(organization_id: int) -> str:
     return f"streams:org:{organization_id}"
 
 
+@functools.cache
+def _redis() -> redis.Redis:
+    # One client (and its connection pool) per process, shared by its streams.
+    return redis_client(settings.REDIS_URL)
+
+
 def open_streams(organization_id: int) -> int:
     """How many streams of the organization are open now (expired leases not counted)."""
-    client = redis_client(settings.REDIS_URL)
-    try:
-        return client.zcount(_key(organization_id), time.time(), "+inf")
-    finally:
-        client.close()
+    return _redis().zcount(_key(organization_id), time.time(), "+inf")
 
 
 class StreamSlot:
@@ -66,7 +70,7 @@ class StreamSlot:
     def __init__(self, organization_id: int) -> None:
         self.key = _key(organization_id)
         self.member = uuid.uuid4().hex
-        self._redis = redis_client(settings.REDIS_URL)
+        self._redis = _redis()
         self._renewed = 0.0
         self.released = False
 
@@ -80,10 +84,13 @@ class StreamSlot:
         if time.monotonic() - self._renewed < LEASE_SECONDS / 3:
             return
         self._renewed = time.monotonic()
-        pipe = self._redis.pipeline()
-        pipe.zadd(self.key, {self.member: time.time() + LEASE_SECONDS}, xx=True)
-        pipe.expire(self.key, LEASE_SECONDS * 2)
-        pipe.execute()
+        try:
+            pipe = self._redis.pipeline()
+            pipe.zadd(self.key, {self.member: time.time() + LEASE_SECONDS}, xx=True)
+            pipe.expire(self.key, LEASE_SECONDS * 2)
+            pipe.execute()
+        except redis.RedisError:  # a stream outlives a short Redis outage; its slot may lapse meanwhile
+            log.warning("could not renew stream slot %s of %s", self.member, self.key, exc_info=True)
 
     def release(self) -> None:
         if self.released:
@@ -91,10 +98,8 @@ class StreamSlot:
         self.released = True
         try:
             self._redis.zrem(self.key, self.member)
-        except Exception:  # the lease runs out by itself; a failed release must not hide the stream's own error
+        except redis.RedisError:  # the lease runs out by itself; a failed release must not hide the stream's own error
             log.warning("could not release stream slot %s of %s", self.member, self.key, exc_info=True)
-        finally:
-            self._redis.close()
 
 
 def take_slot(organization_id: int) -> StreamSlot:
@@ -117,12 +122,22 @@ def client_gone(environ: dict) -> bool:
     if sock is None:
         return False
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
+        if not readable_now(sock.fileno()):
             return False
         return sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):  # reset, or already closed
         return True
+
+
+def readable_now(fd: int, timeout: float = 0) -> bool:
+    """Whether `fd` has data (or its end, or an error) within `timeout` seconds.
+
+    poll, not select: a web worker serves a thousand connections, and select() cannot watch a
+    descriptor numbered above 1023. (gevent's patched poll waits as a greenlet.)
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
 
 
 class StreamWatch:
@@ -132,7 +147,6 @@ class StreamWatch:
         self.environ = environ
         self.slot = slot
         self.deadline = time.monotonic() + settings.STREAM_MAX_SECONDS
-        self.check_seconds = settings.STREAM_CHECK_SECONDS
 
     def wanted(self, idle: bool) -> bool:
         """Whether to keep streaming; renews the lease while so.
