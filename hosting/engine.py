@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import docker
 import docker.errors
@@ -478,9 +478,13 @@ class ContainerEngine:
         data = self._call(f"reading logs of {name}", container.logs, tail=tail, stdout=True, stderr=True)
         return data.decode(errors="replace")
 
-    def follow_logs(self, name: str, tail: int | str = 100) -> Iterator[str]:
+    def follow_logs(self, name: str, tail: int | str = 100, opened: Callable[[Any], None] | None = None) -> Iterator[str]:
+        """The container's output, line by line, as it comes; `opened` receives the stream, whose
+        close() (from another thread) ends a follow that waits for output."""
         container = self._call(f"following logs of {name}", self.client.containers.get, name)
         stream = self._call(f"following logs of {name}", container.logs, stream=True, follow=True, tail=tail)
+        if opened is not None:
+            opened(stream)
         buffer = b""
         for chunk in stream:
             buffer += chunk

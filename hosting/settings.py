@@ -1,8 +1,11 @@
 """Settings of the hosting platform, all read from the environment (see the README's table)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import socket
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -18,6 +21,13 @@ from hosting.config import (
     secret_from_env_or_file,
 )
 from hosting.redis_client import redis_py_url
+
+
+def _greenlet_server() -> bool:
+    """True in a gevent web worker (gunicorn patches the standard library before loading us)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("socket"))
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -49,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "hosting.forwarded.TrustEdgeOnly",  # before anything reads the request's scheme
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -88,6 +99,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, agent, beat) share the file: wait for locks instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+if _greenlet_server():
+    # Each request runs in a greenlet of its own, whose connection would outlive it only until
+    # garbage collection: close it when the request ends.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -236,6 +251,38 @@ ACME_WEBROOT = DATA_DIR / "acme-webroot"
 PROXY_CONNECT_TIMEOUT = env_int("PROXY_CONNECT_TIMEOUT", 5)
 PROXY_READ_TIMEOUT = env_int("PROXY_READ_TIMEOUT", 60)
 EDGE_DIR = DATA_DIR / "edge"
+
+# --- HTTPS through the edge (production) -------------------------------------------------------
+# With PLATFORM_HTTPS the portal, the API and git are served by the edge at https://PORTAL_HOSTNAME/
+# (the edge's server block for that name proxies to PORTAL_BIND); the bind itself then serves only
+# the edge and the platform's own health checks.
+PLATFORM_HTTPS = env_bool("PLATFORM_HTTPS", False)
+PORTAL_HOSTNAME = env_str("PORTAL_HOSTNAME", f"portal.{PLATFORM_DOMAIN}").lower()
+# The edge sends this in X-Hosting-Edge; only a request carrying it may say it came over HTTPS
+# (hosting.forwarded), so a local process that reaches the bind directly cannot pass for the edge.
+EDGE_PROXY_SECRET = hmac.new(SECRET_KEY.encode(), b"hosting edge proxy", hashlib.sha256).hexdigest()
+if PLATFORM_HTTPS:
+    _https_suffix = "" if PROXY_HTTPS_PORT == 443 else f":{PROXY_HTTPS_PORT}"
+    PORTAL_URL = env_str("PORTAL_URL", f"https://{PORTAL_HOSTNAME}{_https_suffix}/")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [PORTAL_HOSTNAME, "127.0.0.1", "localhost", "[::1]"])
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PORTAL_URL.rstrip("/")])
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the platform's own checks call the bind over HTTP
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    # The portal's name has no subdomains of its own, and a preload flag commits nothing until the
+    # registrable domain's owner submits it: both are safe here.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- Long streams (log follows, pushes) -------------------------------------------------------
+# The web server runs gevent workers (Procfile), so a stream waits as a greenlet and holds no
+# thread; these bound what it may still hold.
+STREAMS_PER_ORGANIZATION = env_int("STREAMS_PER_ORGANIZATION", 10)  # open at once, across every web worker
+STREAM_CHECK_SECONDS = env_int("STREAM_CHECK_SECONDS", 2)  # how often a quiet stream looks for its client
+STREAM_MAX_SECONDS = env_int("STREAM_MAX_SECONDS", 3600)  # a log follow ends after this long
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

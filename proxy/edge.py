@@ -25,13 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 
 from proxy.models import Certificate, Route, VerificationToken
-from proxy.validation import validate_group, validate_hostname, validate_upstream
+from proxy.validation import InvalidRouteValue, validate_group, validate_hostname, validate_upstream
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 PAGES = ("404", "stopped", "suspended", "starting")
+LOOPBACK_FOR = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1"}
 
 
 class EdgeConfigInvalid(Exception):
@@ -159,6 +161,7 @@ class EdgeNginx:
                 "webroot": settings.ACME_WEBROOT,
                 "fallback": self.fallback_certificate(),
                 "certificates": installed_certificates(),
+                "portal": portal_server() if settings.PLATFORM_HTTPS else None,
             },
         )
 
@@ -316,6 +319,22 @@ class EdgeNginx:
         """Replace this process by nginx in the foreground (the Procfile's `edge`)."""
         command = self._command(self.config_path, "-g", "daemon off;")
         os.execvp(command[0], command)
+
+
+def portal_server() -> dict:
+    """The edge's server block for the portal (PLATFORM_HTTPS): its name and gunicorn's bind,
+    validated like any route, since both are written into the config."""
+    address, _, port = settings.PORTAL_BIND.rpartition(":")
+    address = LOOPBACK_FOR.get(address, address)  # a bind on every address is reached on loopback
+    try:
+        return {
+            "hostname": validate_hostname(settings.PORTAL_HOSTNAME),
+            "upstream": validate_upstream(f"{address}:{port}"),
+            "secret": settings.EDGE_PROXY_SECRET,
+            "stream_timeout": settings.STREAM_MAX_SECONDS + 60,
+        }
+    except InvalidRouteValue as exc:
+        raise ImproperlyConfigured(f"PORTAL_HOSTNAME or PORTAL_BIND cannot be served by the edge: {exc}") from None
 
 
 def _atomic_write(path: Path, text: str) -> None:

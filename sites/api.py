@@ -21,7 +21,7 @@ from accounts.roles import Action
 from hosting.errors import HostingError
 from hosting.runtimes import CATALOG
 from proxy.models import Certificate
-from sites import deploys, domains, services, uploads
+from sites import deploys, domains, runtime_logs, services, streams, uploads
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Domain, Release, Site
 
@@ -322,14 +322,16 @@ class Logs(APIView):
     @_django_errors
     def get(self, request, name: str):
         """The last lines of the site's running container, optionally followed."""
-        from sites import runtime_logs
-
         site = services.get_site_for_member(request.user, name, Action.READ_LOGS)
         lines = _int_param(request, "lines", default=100, high=5000)
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
-        if follow:
-            return StreamingHttpResponse(runtime_logs.follow(site, lines), content_type="text/plain; charset=utf-8")
-        return Response({"lines": runtime_logs.tail(site, lines)})
+        if not follow:
+            return Response({"lines": runtime_logs.tail(site, lines)})
+        try:
+            body = runtime_logs.follow(site, lines, request.META)
+        except streams.TooManyStreams as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        return StreamingHttpResponse(body, content_type="text/plain; charset=utf-8")
 
 
 def _domain(site: Site, hostname: str) -> Domain:

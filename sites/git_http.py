@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.roles import Action
 from accounts.services import user_for_token
 from accounts.throttling import TooManyFailures, record_auth_failure
-from sites import git
+from sites import git, streams
 from sites.models import Site
 from sites.services import authorize_site, sites_of_member
 
@@ -121,6 +121,20 @@ def _backend_env(request, site: Site, user, path: str, push_limit: int) -> dict[
 
 
 def _run_backend(request, site: Site, user, path: str, push_limit: int):
+    # A push waits for its build: it is a stream of the organization, capped and watched.
+    try:
+        slot = streams.take_slot(site.organization_id) if _is_push(path) else None
+    except streams.TooManyStreams as exc:
+        return HttpResponse(f"{exc}\n", status=429, content_type="text/plain")
+    try:
+        return _stream_backend(request, site, user, path, push_limit, slot)
+    except BaseException:
+        if slot is not None:
+            slot.release()
+        raise
+
+
+def _stream_backend(request, site: Site, user, path: str, push_limit: int, slot: streams.StreamSlot | None):
     process = subprocess.Popen(
         ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         env=_backend_env(request, site, user, path, push_limit),
@@ -145,28 +159,82 @@ def _run_backend(request, site: Site, user, path: str, push_limit: int):
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    status, headers = 200, {}
-    while True:
-        line = process.stdout.readline()
-        if not line or line in (b"\r\n", b"\n"):
-            break
-        key, _, value = line.decode("latin-1").partition(":")
-        if key.lower() == "status":
-            status = int(value.strip().split()[0])
-        else:
-            headers[key.strip()] = value.strip()
-
-    def body():
-        try:
-            while chunk := process.stdout.read1(64 * 1024):
-                yield chunk
-        finally:
-            process.stdout.close()
-            process.wait()
-            feeder.join(5)
-
-    response = StreamingHttpResponse(body(), status=status, content_type=headers.pop("Content-Type", "text/plain"))
+    output = _BackendOutput(process, feeder, report_quiet=_is_push(path))
+    status, headers = output.head()
+    body = output if slot is None else streams.watched(request.META, slot, output)
+    response = StreamingHttpResponse(body, status=status, content_type=headers.pop("Content-Type", "text/plain"))
     for key, value in headers.items():
         if key.lower() not in {"content-length", "transfer-encoding"}:
             response[key] = value
     return response
+
+
+def _is_push(path: str) -> bool:
+    return path == "git-receive-pack"
+
+
+class _BackendOutput:
+    """git http-backend's answer: its CGI head, then its body as it comes.
+
+    Read straight from the pipe (poll, then os.read), never through a buffer that poll() could
+    not see, so that a push waiting for its build wakes up every STREAM_CHECK_SECONDS and
+    yields None: the stream then looks at its client.
+    """
+
+    def __init__(self, process: subprocess.Popen, feeder: threading.Thread, report_quiet: bool) -> None:
+        self.process = process
+        self.feeder = feeder
+        self.report_quiet = report_quiet
+        self._fd = process.stdout.fileno()
+        self._closed = False
+
+    def _read(self, size: int) -> bytes | None:
+        """Up to `size` bytes (b"" at the end), or None when nothing came for a while."""
+        while True:
+            if not streams.readable_now(self._fd, settings.STREAM_CHECK_SECONDS):
+                return None
+            try:
+                return os.read(self._fd, size)
+            except BlockingIOError:  # gevent's pipes are non-blocking: nothing after all
+                continue
+
+    def head(self) -> tuple[int, dict[str, str]]:
+        status, headers, line = 200, {}, b""
+        while True:
+            byte = self._read(1)
+            if byte is None:
+                continue  # git is still working out its answer
+            line += byte
+            if byte and byte != b"\n":
+                continue
+            if line.strip() == b"":
+                return status, headers
+            key, _, value = line.decode("latin-1").partition(":")
+            line = b""
+            if key.lower() == "status":
+                status = int(value.strip().split()[0])
+            else:
+                headers[key.strip()] = value.strip()
+
+    def __iter__(self) -> "_BackendOutput":
+        return self
+
+    def __next__(self) -> bytes | None:
+        while not self._closed:
+            chunk = self._read(64 * 1024)
+            if chunk is None and not self.report_quiet:
+                continue
+            if chunk == b"":
+                break
+            return chunk
+        raise StopIteration
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # Closing our end makes git fail its next write: a push whose client left stops there,
+        # as it would have when the server wrote to the dead client.
+        self.process.stdout.close()
+        self.process.wait()
+        self.feeder.join(5)

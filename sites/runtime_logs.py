@@ -1,11 +1,18 @@
 """A site's runtime logs: what its current container prints."""
 from __future__ import annotations
 
-from typing import Iterator
+import queue
+import threading
+from typing import Any, Iterable, Iterator
+
+from django.conf import settings
 
 from hosting.engine import ContainerEngine
 from hosting.errors import HostingError
+from sites import streams
 from sites.models import Site
+
+_END = object()
 
 
 def tail(site: Site, lines: int) -> list[str]:
@@ -21,19 +28,69 @@ def tail(site: Site, lines: int) -> list[str]:
         engine.close()
 
 
-def follow(site: Site, lines: int) -> Iterator[str]:
+def follow(site: Site, lines: int, environ: dict) -> Iterable[bytes]:
+    """The container's output as it comes, as a stream of the site's organization (capped: may
+    raise TooManyStreams) that ends when the request's client leaves."""
     instance = site.current_instance
     if instance is None:
-        return iter(())
+        return ()  # no container runs: nothing to follow
+    slot = streams.take_slot(site.organization_id)
+    return streams.watched(environ, slot, _follow(instance.name, lines))
 
-    def stream() -> Iterator[str]:
-        engine = ContainerEngine(timeout=3600)
+
+def _follow(container: str, lines: int) -> Iterator[bytes | None]:
+    """Lines as they come, and None whenever the container was quiet for STREAM_CHECK_SECONDS
+    (so that the stream can look at its client)."""
+    # Docker's follow blocks until the container prints; a pump reads it so that this generator
+    # can wake up when it is quiet, and closes Docker's stream to stop the pump.
+    engine = ContainerEngine(timeout=settings.STREAM_MAX_SECONDS + 60)
+    received: queue.Queue = queue.Queue(maxsize=1000)
+    docker_streams: list[Any] = []
+    stopping = threading.Event()
+
+    def opened(stream: Any) -> None:
+        docker_streams.append(stream)
+        if stopping.is_set():
+            stream.close()
+
+    def offer(item: object) -> bool:
+        """Queue an item unless the follow has stopped (nobody reads the queue then)."""
+        while not stopping.is_set():
+            try:
+                received.put(item, timeout=1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
         try:
-            for line in engine.follow_logs(instance.name, tail=lines):
-                yield line + "\n"
-        except HostingError:
-            return
+            for line in engine.follow_logs(container, tail=lines, opened=opened):
+                if not offer((line + "\n").encode()):
+                    return
+        except Exception:  # noqa: BLE001 - the container went away or the stream was closed: the follow ends
+            pass
         finally:
-            engine.close()
+            offer(_END)
 
-    return stream()
+    reader = threading.Thread(target=pump, name=f"logs-{container}", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                item = received.get(timeout=settings.STREAM_CHECK_SECONDS)
+            except queue.Empty:
+                yield None
+                continue
+            if item is _END:
+                return
+            yield item
+    finally:
+        stopping.set()
+        for stream in docker_streams:
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing a stream that already ended
+                pass
+        reader.join(5)
+        engine.close()

@@ -194,6 +194,8 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
         "ACME_DIRECTORY_URL": pebble.directory_url,
         "ACME_CA_BUNDLE": str(pebble.api_ca),
         "DOMAIN_VERIFICATION_ADDRESS": f"127.0.0.1:{edge_ports.http}",
+        # One organization may hold this many streams: the starvation attack opens 100 follows and 5 pushes.
+        "STREAMS_PER_ORGANIZATION": "105",
     })
     processes = start_platform(env, tmp_path_factory.mktemp("platform"))
     try:
