@@ -37,9 +37,7 @@ def _log(deployment: Deployment, line: str) -> None:
 
 
 def route_group(site: Site) -> str:
-    """The key of the site's routes, certificates and traffic at the edge: its uuid. Never its
-    name, which the next site of that name (in any organization) takes over."""
-    return site.uuid.hex
+    return site.route_group
 
 
 def route_live(site: Site, instance: Instance) -> None:

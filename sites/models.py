@@ -42,6 +42,12 @@ class Site(models.Model):
         return self.name
 
     @property
+    def route_group(self) -> str:
+        """The key of the site's routes, certificates and traffic at the edge: its uuid. Never its
+        name, which the next site of that name (in any organization) takes over."""
+        return self.uuid.hex
+
+    @property
     def uid(self) -> int:
         """The site's own uid and gid: its build, one-off and web containers run as it, and it owns
         the site's files (volume, build disk, slugs), so one site's process cannot read another's."""

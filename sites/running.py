@@ -28,6 +28,7 @@ from hosting.models import Host, Instance
 from hosting.ports import allocate_port, release_port
 from hosting.runtimes import CATALOG
 from hosting.volumes import QuotaVolumes
+from proxy import services as proxy
 from sites.config_crypto import decrypt_config
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site, Slug
@@ -156,7 +157,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
         stream.write(f"-----> Starting {release.label} on {host.name}")
         port, instance = _start_on_a_free_port(engine, host, name, ContainerSpec(
             **base, instance=f"d{deployment.id}", command=command, host_port=None,
-        ))
+        ), site.route_group)
         try:
             engine.wait_until_answering(name, host.service_address, port, timeout=settings.START_TIMEOUT)
         except HostingError:
@@ -170,7 +171,8 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
         stream.close()
 
 
-def _start_on_a_free_port(engine: ContainerEngine, host: Host, name: str, spec: ContainerSpec) -> tuple[int, Instance]:
+def _start_on_a_free_port(engine: ContainerEngine, host: Host, name: str, spec: ContainerSpec,
+                          group: str) -> tuple[int, Instance]:
     """Allocate a port and start; a port Docker finds taken (by something the table does not
     know of) is avoided and the next one tried."""
     avoid: set[int] = set()
@@ -186,6 +188,9 @@ def _start_on_a_free_port(engine: ContainerEngine, host: Host, name: str, spec: 
             state = engine.start(replace(spec, host_port=port))
             Instance.objects.filter(pk=instance.pk).update(container_address=state.address)
             instance.container_address = state.address
+            # Docker hands a stopped container's address to the next one at once: no other site's
+            # route may name it while this one starts.
+            proxy.claim_upstreams(group, [instance.upstream])
             return port, instance
         except PortInUse:
             avoid.add(port)
