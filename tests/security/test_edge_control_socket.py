@@ -26,8 +26,8 @@ def test_it_lets_no_local_user_but_the_platform_change_a_route(platform):
 
     edge = EdgeNginx.from_settings()
     socket_path = str(edge.control_socket)
-    group = f"victim-{uuid.uuid4().hex[:6]}"
-    victim = f"{group}.apps.localhost"
+    group = uuid.uuid4().hex  # a site's route group is its uuid
+    victim = f"victim-{group[:6]}.apps.localhost"
     services.set_routes(group, [victim], [], "stopped")
     before = platform.edge_get(victim)
     assert before.status_code != 404, "the victim's route is live"

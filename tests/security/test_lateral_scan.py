@@ -29,6 +29,7 @@ from hosting.engine import PortInUse
 from hosting.firewall import firewall_problems
 from hosting.host_setup import blocked_networks, ensure_site_firewall, site_bridges
 from hosting.launcher.processes import tcp_port_open
+from proxy.edge import EdgeNginx
 from tests.integration.support.processes import wait_for
 from tests.security.outside import free_port, sh, start_listener, stop
 
@@ -169,7 +170,7 @@ def test_a_site_reaches_nothing_of_the_host_or_other_tenants_but_the_internet(
     controls += [(what, listens_on, port) for what, (port, listens_on) in host_ports.items()
                  if listens_on not in (None, "every")]
     allowed = [(f"internet {outside.internet}:80", outside.internet, 80)]
-    edge_socket = platform.data_dir / "edge" / "run" / "control.sock"
+    edge_socket = EdgeNginx(prefix=platform.data_dir / "edge").control_socket
     redis_socket = urlparse(settings.REDIS_URL).path
     paths = ["/var/run/docker.sock", "/run/docker.sock", str(edge_socket), redis_socket, str(platform.data_dir)]
 

@@ -75,7 +75,7 @@ def test_it_lets_no_other_local_user_read_the_platforms_state(deploy_env):
 
     targets = [data, data / "secrets", data / "secrets" / "secret_key", data / "secrets" / "fernet_key",
                settings.GIT_ROOT, repository / "HEAD", repository / "config", settings.ARCHIVES_DIR,
-               settings.SLUGS_DIR, settings.BUILD_CACHE_DIR, settings.VOLUMES_DIR, data / "edge" / "routes.txt",
+               settings.SLUGS_DIR, settings.VOLUMES_DIR, data / "edge" / "routes.txt",
                data / "edge" / "nginx.conf", data / "edge" / "logs", data / "letsencrypt", data / "certs"]
     targets = [str(path) for path in targets if os.path.lexists(path)]
     assert len(targets) >= 12, targets

@@ -42,15 +42,17 @@ def test_it_gives_each_site_its_own_uid_owning_its_files(deploy_env, tmp_path, e
     secret = volume / "writable" / "uploads" / "secret.txt"
     assert secret.read_text().strip() == "first-site-secret"
     assert os.stat(secret).st_uid == a.uid  # written by the site's own process
-    for folder, owner in ((volume, a.uid), (build_disk / "app", a.uid), (build_disk / "cache", a.uid),
-                          (build_disk / "slugs", 0), (Path(settings.VOLUMES_DIR), 0), (Path(settings.SLUGS_DIR), 0)):
+    for folder, owner in ((volume, a.uid), (build_disk / "cache", a.uid), (build_disk / "builds", 0),
+                          (build_disk / "sources", 0), (build_disk / "slugs", 0), (build_disk / "trash", 0),
+                          (Path(settings.VOLUMES_DIR), 0), (Path(settings.SLUGS_DIR), 0)):
         info = os.stat(folder)
         assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (owner, 0o700), folder
 
     # The second site's uid, on the host, reaches none of the first site's files.
     slug = next(build_disk.joinpath("slugs").iterdir())
+    assert os.stat(slug / "index.php").st_uid == a.uid  # unpacked as the site's uid
     tarball = next(Path(settings.SLUGS_DIR).glob("*.tar.gz"))
-    for target in (secret, volume, build_disk / "app", slug, slug / "index.php", tarball):
+    for target in (secret, volume, build_disk / "cache", slug, slug / "index.php", tarball):
         attempt = _as_uid(b.uid, "cat" if target.suffix else "ls", str(target))
         assert attempt.returncode != 0 and "Permission denied" in attempt.stderr, (target, attempt)
         assert "first-site-secret" not in attempt.stdout

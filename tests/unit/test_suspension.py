@@ -30,7 +30,7 @@ def live_site():
                                        memory_mb=128, cpu_millicores=100, state=Instance.State.RUNNING,
                                        container_address="10.213.0.9")
     Site.objects.filter(pk=site.pk).update(current_release=release, current_instance=instance)
-    proxy.set_routes("shop", ["shop.apps.localhost"], ["10.213.0.9:5000"], "live")
+    proxy.set_routes(site.route_group, ["shop.apps.localhost"], ["10.213.0.9:5000"], "live")
     return org, Site.objects.get(pk=site.pk), instance
 
 
@@ -60,7 +60,7 @@ def test_healing_does_not_bring_a_suspended_site_back(live_site):
     Organization = type(org)
     # Suspended while its container still ran (a stop still queued): reconcile reports it moved, or lost.
     Organization.objects.filter(pk=org.pk).update(suspended=True)
-    proxy.set_status("shop", "suspended")
+    proxy.set_status(site.route_group, "suspended")
     healing.follow_moved_instance(Instance, instance=instance)
     healing.replace_lost_instance(Instance, instance=instance)
     assert Route.objects.get(hostname="shop.apps.localhost").status == "suspended"
