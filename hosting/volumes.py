@@ -9,6 +9,7 @@ mounts, grows and removes volumes, and makes first-level folders in volumes whos
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import stat
@@ -49,8 +50,14 @@ class QuotaVolumes:
         """Create, grow and mount the volume as needed; returns its mount point. Idempotent.
 
         `owner_uid` owns the volume's root folder (0 keeps it root's: see `folder`)."""
-        image, mountpoint = self._paths(name)
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Two tasks of one site (two builds, a build and a start) may both find it missing.
+        with open(self.root / f".{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._ensure(name, size_mb, owner_uid)
+
+    def _ensure(self, name: str, size_mb: int, owner_uid: int) -> Path:
+        image, mountpoint = self._paths(name)
         size = size_mb * 1024 * 1024
         if not image.exists():
             with open(image, "wb") as f:
@@ -119,3 +126,4 @@ class QuotaVolumes:
         if mountpoint.exists():
             shutil.rmtree(mountpoint)
         image.unlink(missing_ok=True)
+        (self.root / f".{name}.lock").unlink(missing_ok=True)
