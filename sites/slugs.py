@@ -15,6 +15,7 @@ from django.utils import timezone
 from sites.models import Release, Site, Slug
 
 KEEP_RELEASES = 10
+SETTLE = timedelta(hours=1)
 
 
 def kept_slug_ids(site: Site) -> set[int]:
@@ -28,11 +29,13 @@ def kept_slug_ids(site: Site) -> set[int]:
 def slugs_to_forget(site: Site) -> list[str]:
     """The sha256 of the site's slugs no kept release uses (their tarballs can go from every host).
 
-    A slug with no release yet is a build about to release, unless it is a day old (its release
-    never came)."""
+    Only slugs made more than an hour ago go: a newer one may belong to a build about to release
+    or a start in flight; a slug with no release goes once it is a day old (its release never
+    came)."""
     kept = kept_slug_ids(site)
-    released = Q(releases__isnull=False) | Q(created_at__lt=timezone.now() - timedelta(days=1))
-    forget = Slug.objects.filter(released, site=site).exclude(pk__in=kept).exclude(
+    now = timezone.now()
+    released = Q(releases__isnull=False) | Q(created_at__lt=now - timedelta(days=1))
+    forget = Slug.objects.filter(released, site=site, created_at__lt=now - SETTLE).exclude(pk__in=kept).exclude(
         sha256__in=Slug.objects.filter(pk__in=kept).values("sha256"))
     return sorted(set(forget.values_list("sha256", flat=True)))
 

@@ -149,6 +149,7 @@ def forget_old_slugs(site) -> None:
 @shared_task(base=PlatformTask, name="sites.agent.forget_slugs")
 def forget_slugs(shas: list[str]) -> None:
     """Slug tarballs of releases too old to roll back to leave this host."""
+    log.info("forgetting slugs %s", ", ".join(sha[:12] for sha in shas))
     running.forget_slug_tarballs(shas)
 
 

@@ -72,5 +72,5 @@ def test_it_builds_two_uploads_of_one_site_at_once_apart(deploy_env):
         thread.start()
     for thread in threads:
         thread.join()
-    assert all(d["state"] == "succeeded" for d in details.values()), details
+    assert all(d["state"] == "succeeded" for d in details.values()), "\n\n".join(d["log"] for d in details.values())
     assert served(platform, site).text in ("content first\n", "content second\n")

@@ -1,8 +1,11 @@
 """Slugs kept per site, and writable paths that must go together."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts.services import create_organization
 from hosting.errors import CustomerError
@@ -20,6 +23,7 @@ def site(db):
 
 def _deploy(site: Site, number: int):
     slug = Slug.objects.create(site=site, sha256=f"{number:064x}", size_bytes=1, runtime="static", source="x")
+    Slug.objects.filter(pk=slug.pk).update(created_at=timezone.now() - timedelta(hours=2))
     return create_release(site, slug, "cfg", f"Deploy {number}")
 
 
@@ -52,9 +56,15 @@ def test_it_keeps_a_slug_whose_release_is_still_being_made(site):
     Site.objects.filter(pk=site.pk).update(current_release=releases[-1])
     site.refresh_from_db()
     building = Slug.objects.create(site=site, sha256="f" * 64, size_bytes=1, runtime="static", source="x")
-
+    Slug.objects.filter(pk=building.pk).update(created_at=timezone.now() - timedelta(hours=2))
     assert building.sha256 not in slugs_to_forget(site)
     assert slugs_to_forget(site) == [f"{0:064x}"]
+
+
+def test_it_keeps_every_slug_of_the_last_hour(site):
+    releases = [_deploy(site, number) for number in range(KEEP_RELEASES + 2)]
+    Slug.objects.filter(pk=releases[0].slug_id).update(created_at=timezone.now())
+    assert slugs_to_forget(site) == [f"{1:064x}"]
 
 
 def test_it_refuses_writable_paths_of_the_site_and_the_repository_that_overlap():
