@@ -81,6 +81,8 @@ def normalise_hostname(raw: str) -> str:
     platform = settings.PLATFORM_DOMAIN
     if name == platform or name.endswith("." + platform) or name == "localhost" or name.endswith(".localhost"):
         raise ValidationError(f"Names under {platform} and localhost belong to the platform.")
+    if name == settings.PORTAL_HOSTNAME:  # may lie outside PLATFORM_DOMAIN
+        raise ValidationError(f"{name} is the platform's portal.")
     return name
 
 

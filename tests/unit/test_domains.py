@@ -30,6 +30,12 @@ def test_it_explains_refused_hostnames(raw, message):
         normalise_hostname(raw)
 
 
+def test_it_refuses_the_portals_hostname_even_outside_the_platforms_domain(settings):
+    settings.PORTAL_HOSTNAME = "panel.hosting-company.example"
+    with pytest.raises(ValidationError, match="the platform's portal"):
+        normalise_hostname("Panel.Hosting-Company.example")
+
+
 @pytest.fixture
 def site(settings, tmp_path):
     settings.EDGE_DIR = tmp_path / "edge"  # no edge runs: changes go to its routes file only

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from hosting import agent
 from hosting.errors import PlatformError
 
@@ -7,6 +9,12 @@ from hosting.errors import PlatformError
 class FakeEngine:
     def capacity(self):
         return "capacity"
+
+
+@pytest.fixture(autouse=True)
+def no_database(monkeypatch):
+    # The heartbeat tidies its database connections after each beat; these tests use none.
+    monkeypatch.setattr(agent, "close_old_connections", lambda: None)
 
 
 def test_every_heartbeat_checks_the_site_firewall(monkeypatch):
