@@ -103,10 +103,6 @@ class ContainerSpec:
     def name(self) -> str:
         return container_name(self.site, self.release, self.instance)
 
-    @staticmethod
-    def name_of(site: str, release: str, instance: str) -> str:
-        return container_name(site, release, instance)
-
 
 def container_name(site: str, release: str, instance: str) -> str:
     return f"site-{site}-{release}-{instance}"

@@ -27,7 +27,7 @@ from typing import Iterator
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, ResourceLimits
+from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, ResourceLimits, container_name
 from hosting.errors import CustomerError, PlatformError
 from hosting.images import PLATFORM_SCRIPTS, os_image, runtime_image
 from hosting.runtimes import CATALOG, Runtime
@@ -244,11 +244,11 @@ def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archi
 
 
 def _unpack_name(site: Site, deployment: Deployment) -> str:
-    return ContainerSpec.name_of(site.name, "build", f"u{deployment.id}")
+    return container_name(site.name, "build", f"u{deployment.id}")
 
 
 def _build_name(site: Site, deployment: Deployment) -> str:
-    return ContainerSpec.name_of(site.name, "build", f"d{deployment.id}")
+    return container_name(site.name, "build", f"d{deployment.id}")
 
 
 def unpack_source(deployment: Deployment, site: Site, engine: ContainerEngine, archive: Path,

@@ -52,14 +52,10 @@ def slug_tarball_path(sha256: str) -> Path:
     return Path(settings.SLUGS_DIR) / f"{sha256}.tar.gz"
 
 
-def slug_tarball(slug: Slug) -> Path:
-    return slug_tarball_path(slug.sha256)
-
-
 def verify_slug(slug: Slug) -> Path:
     """The slug's tarball on this host, checked against its sha256 (the agent made it; a disk
     error or a tampered file must not start)."""
-    tarball = slug_tarball(slug)
+    tarball = slug_tarball_path(slug.sha256)
     digest = hashlib.sha256()
     try:
         with open(tarball, "rb") as f:

@@ -18,6 +18,7 @@ from tests.integration.support.deploying import (
     served,
     workdir_with,
 )
+from tests.archives import tar_gz
 from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -210,21 +211,13 @@ def test_writable_paths_keep_their_files_across_deploys_and_rollbacks(deploy_env
 
 
 def test_an_archive_upload_deploys(deploy_env, tmp_path):
-    import io
-    import tarfile
-
     platform, customers, _ = deploy_env
     owner = customers["owner"]
     site = create_site(deploy_env, "archive")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = b"hello from an archive\n"
-        info = tarfile.TarInfo("project-main/public/index.html")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+    archive = tar_gz({"project-main/public/index.html": b"hello from an archive\n"})
 
     response = requests.post(f"{platform.portal}/api/v1/sites/{site}/deployments/", headers=owner.headers(),
-                             files={"archive": ("site.tar.gz", buffer.getvalue())}, timeout=60)
+                             files={"archive": ("site.tar.gz", archive)}, timeout=60)
 
     assert response.status_code == 202, response.text
     detail = finished_deployment(platform, owner, site, response.json()["id"])

@@ -4,10 +4,8 @@ other's files. Each build has a folder of its own; what it leaves is deleted by 
 the site's uid."""
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
 import threading
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from django.conf import settings
 from sites.models import Site
 from sites.workspace import volume_name
 from tests.integration.support.deploying import api, commit_all, create_site, push, served, workdir_with
+from tests.archives import tar_gz
 from tests.integration.support.processes import wait_for
 from tests.security.attacks import platform_still_answers, upload
 
@@ -49,13 +48,7 @@ def test_it_cleans_up_deep_and_read_only_trees_a_build_leaves(deploy_env, tmp_pa
 
 
 def _archive(content: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in (("index.html", content.encode()), ("pad.bin", os.urandom(4 * 2**20))):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_gz({"index.html": content.encode(), "pad.bin": os.urandom(4 * 2**20)})
 
 
 def test_it_builds_two_uploads_of_one_site_at_once_apart(deploy_env):

@@ -19,7 +19,6 @@ import pytest
 import requests
 
 from tests.integration.support.deploying import api, push, workdir_with
-from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,8 +3,6 @@ upload, a git push) and waits for reconcile to do it; each is refused with a cle
 the site keeps showing the suspended page, its containers stopped."""
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 
 import pytest
@@ -19,6 +17,7 @@ from tests.integration.support.deploying import (
     served,
     workdir_with,
 )
+from tests.archives import tar_gz
 from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,13 +26,7 @@ REASON = "unpaid invoice 7"
 
 
 def _tarball() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        body = b"back from an archive\n"
-        info = tarfile.TarInfo("public/index.html")
-        info.size = len(body)
-        tar.addfile(info, io.BytesIO(body))
-    return buffer.getvalue()
+    return tar_gz({"public/index.html": b"back from an archive\n"})
 
 
 def _shows_suspended(platform, site) -> bool:

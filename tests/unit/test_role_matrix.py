@@ -3,7 +3,7 @@ does not is 403, and an outsider gets 404 everywhere. Then suspension, which ref
 from __future__ import annotations
 
 import io
-import tarfile
+
 from datetime import timedelta
 
 import pytest
@@ -19,6 +19,7 @@ from sites.config_crypto import encrypt
 from sites.deploys import create_release
 from sites.models import Deployment, Domain, EnvVar, Site, Slug
 from sites.services import create_site, suspend_organization
+from tests.archives import tar_gz
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +35,7 @@ DOCUMENTED = {
 
 
 def _archive() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        body = b"<h1>hello</h1>\n"
-        info = tarfile.TarInfo("index.html")
-        info.size = len(body)
-        tar.addfile(info, io.BytesIO(body))
-    return buffer.getvalue()
+    return tar_gz({"index.html": b"<h1>hello</h1>\n"})
 
 
 # (method, path under /api/v1/sites/shop/, body, the action the matrix is asked about)
