@@ -127,6 +127,18 @@ def after_build(deployment: Deployment, release: Release, host_name: str) -> Non
     )
     _log(deployment, f"-----> Released {release.label}; starting it")
     tasks.start_release.apply_async(args=[deployment.id, host_name], queue=Host.objects.get(name=host_name).queue)
+    forget_old_slugs(deployment.site)
+
+
+def forget_old_slugs(site: Site) -> None:
+    """Every host drops the tarballs of the site's slugs that no kept release uses any more."""
+    from hosting.models import Host
+    from sites import tasks
+    from sites.slugs import slugs_to_forget
+
+    shas = slugs_to_forget(site)
+    for host in Host.objects.all() if shas else []:
+        tasks.forget_slugs.apply_async(args=[shas], queue=host.queue)
 
 
 def finish_deployment(deployment_id: int, instance_id: int) -> None:

@@ -63,7 +63,6 @@ def build(self, deployment_id: int, host_name: str) -> None:
             release = deploys.create_release(deployment.site, slug, deploys.current_config(deployment.site),
                                              f"Deploy {deployment.source[:40]}")
             deploys.after_build(deployment, release, host_name)
-            forget_old_slugs(deployment.site)
     finally:
         if archive is not None and Deployment.objects.filter(pk=deployment_id, state__in=[
                 Deployment.State.RELEASING, *Deployment.FINISHED]).exists():
@@ -135,15 +134,6 @@ def empty_trash(site_id: int) -> int:
         return 0  # deleted: its whole build disk goes with the purge
     with ContainerEngine() as engine:
         return empty(site, engine)
-
-
-def forget_old_slugs(site) -> None:
-    from sites.slugs import slugs_to_forget
-
-    shas = slugs_to_forget(site)
-    if shas:
-        for host in Host.objects.all():
-            forget_slugs.apply_async(args=[shas], queue=host.queue)
 
 
 @shared_task(base=PlatformTask, name="sites.agent.forget_slugs")
