@@ -15,7 +15,9 @@ import datetime
 import fcntl
 import grp
 import http.client
+import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -30,6 +32,8 @@ from django.template.loader import render_to_string
 
 from proxy.models import Certificate, Route, VerificationToken
 from proxy.validation import InvalidRouteValue, validate_group, validate_hostname, validate_upstream
+
+log = logging.getLogger(__name__)
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 PAGES = ("404", "stopped", "suspended", "starting")
@@ -314,6 +318,30 @@ class EdgeNginx:
             return None
         finally:
             connection.close()
+
+    def retire_orphaned_workers(self) -> None:
+        """Let the workers of a master that died (kill -9) give up the edge's ports.
+
+        Workers outlive their master and go on serving on the listening sockets they inherited, so
+        a new master could not bind them. They are in the dead master's process group (its pid,
+        from the pid file; Linux hands out no pid that is still a group's id): QUIT makes them
+        close their listeners at once and finish the requests they hold, as on a reload. The new
+        master starts meanwhile (nginx retries a busy port for 2.5 s).
+        """
+        try:
+            group = int((self.prefix / "run" / "nginx.pid").read_text().strip())
+        except (OSError, ValueError):
+            return  # no master ever ran here, or it stopped cleanly (nginx removes the file)
+        try:
+            os.kill(group, 0)
+            return  # the master lives: not ours to touch (a second edge on this prefix fails to bind)
+        except ProcessLookupError:
+            pass
+        try:
+            os.killpg(group, signal.SIGQUIT)
+        except ProcessLookupError:
+            return
+        log.warning("the edge's last master (pid %s) is gone; its workers were told to finish", group)
 
     def exec_foreground(self) -> None:
         """Replace this process by nginx in the foreground (the Procfile's `edge`)."""

@@ -31,6 +31,7 @@ LAYOUT: dict[str, tuple[str, int, bool]] = {
     "run": (PLATFORM, 0o700, True),       # the managed Redis's socket
     "redis": (PLATFORM, 0o700, True),     # the managed Redis runs as the platform user
     "log": (ROOT, 0o700, False),
+    "supervisor": (ROOT, 0o700, False),   # `make run`'s supervisord: its config and control socket
     "slugs": (ROOT, 0o700, False),        # the agent's; containers get them by bind mount
     "builds": (ROOT, 0o700, False),
     "cache": (ROOT, 0o700, False),

@@ -1,21 +1,34 @@
 """`make run`: start the whole platform in the foreground; Ctrl-C stops all it started.
 
     python -m hosting.launcher.run
+
+Every process runs under one supervisord (hosting.launcher.supervisor): the Docker daemon and
+Redis when none is given, then the Procfile's processes. A process that exits is restarted; the
+others keep serving. The site containers are Docker's, not ours: the daemon runs with
+live-restore, so they keep running while it restarts, and after Ctrl-C until the next `make run`
+adopts them.
 """
 from __future__ import annotations
 
 import os
-import shlex
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 
 from hosting.launcher import Abort, fail, say
-from hosting.launcher.permissions import as_user, platform_account, secure_data_dir, user_env
-from hosting.launcher.platform import check_database, load_django
+from hosting.launcher.permissions import as_user, platform_account, secure_data_dir
+from hosting.launcher.platform import load_django
+from hosting.launcher.prepare import prepare_platform
 from hosting.launcher.processes import tcp_port_open
-from hosting.launcher.services import start_dockerd_if_needed, start_redis
-from hosting.launcher.stack import ROOT_PROCESSES, read_procfile
+from hosting.launcher.services import (
+    DOCKERD_COMMAND,
+    docker_answers,
+    dockerd_needed,
+    prepare_redis,
+    redis_answers,
+    redis_command,
+)
+from hosting.launcher.stack import platform_programs
+from hosting.launcher.supervisor import SERVICES, Program, Supervisor
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -26,82 +39,80 @@ def _check_port_free(bind: str, setting: str) -> None:
         raise Abort(f"{bind} is already in use (another `make run`?); set {setting} to use another address.")
 
 
-def prepare(stack: ExitStack) -> None:
-    """Everything before the platform's own processes: services, database, staff user, edge config."""
-    load_django()
-    from django.conf import settings
-    from django.core.management import call_command
+def supervisor_directory(data_dir: Path) -> Path:
+    """Where `make run`'s supervisord keeps its config and socket: how `make upgrade` finds it."""
+    return data_dir / "supervisor"
 
-    log_dir = settings.DATA_DIR / "log"
+
+def supervisor_for_run() -> tuple[Supervisor, dict[str, str]]:
+    """The services this machine lacks (dockerd, the managed Redis) and the Procfile's processes,
+    the latter not started yet: they wait for prepare_platform."""
+    from django.conf import settings
+
     account = platform_account(settings.PLATFORM_USER)
     secure_data_dir(settings.DATA_DIR, account)
-    _check_port_free(os.environ.get("PORTAL_BIND", "127.0.0.1:8000"), "PORTAL_BIND")
-    _check_port_free(f"{settings.PROXY_LISTEN_ADDRESS}:{settings.PROXY_HTTP_PORT}", "PROXY_HTTP_PORT")
-
-    dockerd = start_dockerd_if_needed(log_dir)
-    if dockerd:
-        stack.callback(dockerd.stop)
+    programs = []
+    if dockerd_needed():
+        programs.append(Program("dockerd", DOCKERD_COMMAND, priority=SERVICES - 1, stop_seconds=30))
     if settings.MANAGED_REDIS:
-        say(f"Starting Redis on {settings.MANAGED_REDIS_SOCKET}")
-        redis = start_redis(settings.MANAGED_REDIS_SOCKET, settings.DATA_DIR / "redis", log_dir, persistent=True,
-                            account=account)
-        stack.callback(redis.stop)
-
-    say("Building the OS and runtime images (only those whose recipe changed)")
-    call_command("build_images")
-    check_database()
-    say("Applying database migrations")
-    call_command("migrate", interactive=False, verbosity=0)
-    say("Collecting static files")
-    call_command("collectstatic", interactive=False, verbosity=0)
-    call_command("ensure_staff_user")
-    call_command("edge", check_only=True)
-    from django.db import connections
-
-    connections.close_all()
-    # What root made above (the database, static files, the staff login) becomes the platform user's.
-    secure_data_dir(settings.DATA_DIR, account)
+        prepare_redis(settings.MANAGED_REDIS_SOCKET, settings.DATA_DIR / "redis")
+        command = redis_command(settings.MANAGED_REDIS_SOCKET, settings.DATA_DIR / "redis", persistent=True)
+        programs.append(Program("redis", as_user(account, command), priority=SERVICES))
+    env = _process_env(settings.DATA_DIR)
+    programs += platform_programs(env, account, settings.DATA_DIR, autostart=False)
+    return Supervisor(supervisor_directory(settings.DATA_DIR), settings.DATA_DIR / "log", programs), env
 
 
-def run_processes() -> int:
-    from django.conf import settings
-    from honcho.manager import Manager
-
+def _process_env(data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(BASE_DIR), env.get("PYTHONPATH")])),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-        "DATA_DIR": str(settings.DATA_DIR),
+        "DATA_DIR": str(data_dir),
     })
-    manager = Manager()
-    account = platform_account(settings.PLATFORM_USER)
-    for name, command in read_procfile(BASE_DIR / "Procfile"):
-        if name in ROOT_PROCESSES:
-            manager.add_process(name, command, env=env, cwd=str(BASE_DIR))
-        else:  # see ROOT_PROCESSES: all the others run as the platform user
-            manager.add_process(name, f"{shlex.join(as_user(account, []))} {command}",
-                                env=user_env(env, account, settings.DATA_DIR), cwd=str(BASE_DIR))
+    return env
+
+
+def run(supervisor: Supervisor, env: dict[str, str]) -> int:
+    from django.conf import settings
+
+    _check_port_free(os.environ.get("PORTAL_BIND", "127.0.0.1:8000"), "PORTAL_BIND")
+    _check_port_free(f"{settings.PROXY_LISTEN_ADDRESS}:{settings.PROXY_HTTP_PORT}", "PROXY_HTTP_PORT")
+    say(f"Starting the supervisor ({', '.join(supervisor)}); it restarts any process that exits")
+    supervisor.start(env, echo=True)
+    if "dockerd" in supervisor:
+        supervisor["dockerd"].wait_until(docker_answers, timeout=60, what="waiting for the Docker API")
+    if "redis" in supervisor:
+        supervisor["redis"].wait_until(lambda: redis_answers(settings.MANAGED_REDIS_SOCKET), timeout=20,
+                                       what="waiting for PING")
+    prepare_platform()
+    say("Starting the platform's processes")
+    for name, program in supervisor.programs.items():
+        if not program.autostart:
+            supervisor[name].start()
     say(f"Portal:      {settings.PORTAL_URL}")
     say(f"Edge:        http://<site>.{settings.PLATFORM_DOMAIN}:{settings.PROXY_HTTP_PORT}/")
     say(f"Staff admin: {settings.PORTAL_URL.rstrip('/')}/admin/ (login above)")
+    say(f"Logs:        {settings.DATA_DIR / 'log'}/<process>.log")
     say("Press Ctrl-C to stop everything this command started.")
-    manager.loop()
-    return manager.returncode or 0
+    return supervisor.wait()
 
 
 def main() -> int:
-    with ExitStack() as stack:
-        try:
-            prepare(stack)
-            return run_processes()
-        except Abort as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            say("Interrupted; stopping what was started")
-            return 130
-        finally:
-            say("Stopping supporting services")
+    supervisor = None
+    try:
+        load_django()
+        supervisor, env = supervisor_for_run()
+        return run(supervisor, env)
+    except Abort as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        say("Interrupted; stopping what was started")
+        return 130
+    finally:
+        if supervisor:
+            supervisor.stop()
     return 0
 
 

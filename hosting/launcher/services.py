@@ -8,9 +8,10 @@ import secrets
 import shutil
 import signal
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
-from hosting.launcher import Abort, say
+from hosting.launcher import Abort
 from hosting.launcher.permissions import Account, as_user
 from hosting.launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
 
@@ -28,18 +29,19 @@ def docker_answers() -> bool:
         return False
 
 
-def start_dockerd_if_needed(log_dir: Path) -> ManagedProcess | None:
-    """Start dockerd when no daemon answers at DOCKER_HOST (or the default socket)."""
+# live-restore: site containers keep running while the daemon restarts or is upgraded.
+DOCKERD_COMMAND = ["dockerd", "--live-restore"]
+
+
+def dockerd_needed() -> bool:
+    """Whether the launcher must start dockerd: True when no daemon answers at the default socket."""
     if docker_answers():
-        return None
+        return False
     if os.environ.get("DOCKER_HOST"):
         raise Abort(f"No Docker daemon answers at DOCKER_HOST={os.environ['DOCKER_HOST']}.")
     if shutil.which("dockerd") is None:
         raise Abort("Docker is not installed (no dockerd); run `make run` to install docker.io.")
-    say("Starting the Docker daemon")
-    dockerd = ManagedProcess("dockerd", ["dockerd"], log_dir / "dockerd.log")
-    dockerd.wait_until(docker_answers, timeout=60, what="waiting for the Docker API")
-    return dockerd
+    return True
 
 
 def redis_answers(socket_path: Path) -> bool:
@@ -54,23 +56,33 @@ def redis_answers(socket_path: Path) -> bool:
         client.close()
 
 
-def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bool,
-                account: Account | None = None) -> ManagedProcess:
-    """A Redis reachable only through a unix socket (mode 0700, no TCP port).
+def redis_command(socket_path: Path, data_dir: Path, persistent: bool) -> list[str]:
+    """A Redis reachable only through a unix socket (mode 0700, no TCP port). Persistent: every
+    write goes to its append-only file, so queued tasks survive a restart (fsync once a second)."""
+    return [
+        "redis-server", "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+        "--dir", str(data_dir), "--save", "", "--appendonly", "yes" if persistent else "no",
+    ]
 
-    With `account` it runs as that user (the platform user): the socket is then its own, so the
-    platform's unprivileged processes connect and other local users cannot (root always can).
-    `data_dir` and the socket's directory must then be that user's.
-    """
+
+def prepare_redis(socket_path: Path, data_dir: Path) -> None:
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     if redis_answers(socket_path):
         raise Abort(f"A Redis already answers on {socket_path}: is another `make run` using this data directory?")
     socket_path.unlink(missing_ok=True)
-    command = [
-        "redis-server", "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
-        "--dir", str(data_dir), "--save", "", "--appendonly", "yes" if persistent else "no",
-    ]
+
+
+def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bool,
+                account: Account | None = None) -> ManagedProcess:
+    """A Redis of its own for one test (redis_command), not supervised.
+
+    With `account` it runs as that user (the platform user): the socket is then its own, so the
+    platform's unprivileged processes connect and other local users cannot (root always can).
+    `data_dir` and the socket's directory must then be that user's.
+    """
+    prepare_redis(socket_path, data_dir)
+    command = redis_command(socket_path, data_dir, persistent)
     redis = ManagedProcess("redis", as_user(account, command) if account else command, log_dir / "redis.log")
     redis.wait_until(lambda: redis_answers(socket_path), timeout=20, what="waiting for PING")
     return redis
@@ -86,55 +98,80 @@ def _postgres_bin(name: str) -> str:
     return candidates[-1]
 
 
-def start_throwaway_postgres(work_dir: Path, log_dir: Path) -> tuple[ManagedProcess, str]:
-    """initdb in `work_dir` and run it on a free loopback port; returns the process and its URL.
+@dataclass(frozen=True)
+class ThrowawayPostgres:
+    """A PostgreSQL cluster made by `init` in a directory of its own, served on a free loopback port.
 
     PostgreSQL refuses to run as root, so it runs as the `postgres` system user. It asks for a
     password (made here, in the URL): the platform's processes run as two users, and the machine's
     other local users must not reach the database through the loopback port.
     """
-    try:
-        account = pwd.getpwnam("postgres")
-    except KeyError:
-        raise Abort("There is no `postgres` system user to run the test database as; install postgresql.") from None
-    data = work_dir / "pgdata"
-    data.mkdir(parents=True)
-    os.chown(work_dir, account.pw_uid, account.pw_gid)
-    os.chown(data, account.pw_uid, account.pw_gid)
-    os.chmod(work_dir, 0o700)
-    as_postgres = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "cwd": str(work_dir)}
-    password = secrets.token_urlsafe(24)
-    password_file = work_dir / "password"
-    password_file.write_text(password + "\n")
-    os.chown(password_file, account.pw_uid, account.pw_gid)
-    password_file.chmod(0o600)
-    initdb = ManagedProcess(
-        "initdb",
-        [_postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth-local=peer",
-         "--auth-host=scram-sha-256", f"--pwfile={password_file}", "-E", "UTF8", "--no-sync"],
-        log_dir / "initdb.log", **as_postgres,
-    )
-    if initdb.popen.wait(120) != 0:
-        raise Abort(f"initdb failed: {initdb.last_log_lines()}")
-    initdb.stop()
-    port = free_tcp_port()
-    postgres = ManagedProcess(
-        "postgres",
-        [_postgres_bin("postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(work_dir),
-         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"],
-        log_dir / "postgres.log",
-        stop_signal=signal.SIGINT,  # fast shutdown: end sessions now
-        **as_postgres,
-    )
-    postgres.wait_until(lambda: tcp_port_open("127.0.0.1", port), timeout=60, what="waiting for its port")
 
-    created = subprocess.run([_postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "hosting"],
-                             capture_output=True, text=True, timeout=60, env={**os.environ, "PGPASSWORD": password})
-    password_file.unlink()
-    if created.returncode != 0:
+    work_dir: Path
+    account: Account
+    port: int
+    password: str
+
+    @classmethod
+    def init(cls, work_dir: Path, log_dir: Path) -> "ThrowawayPostgres":
+        try:
+            entry = pwd.getpwnam("postgres")
+        except KeyError:
+            raise Abort("There is no `postgres` system user to run the test database as; install postgresql.") from None
+        account = Account("postgres", entry.pw_uid, entry.pw_gid, str(work_dir))
+        server = cls(work_dir, account, free_tcp_port(), secrets.token_urlsafe(24))
+        data = work_dir / "pgdata"
+        data.mkdir(parents=True)
+        for path in (work_dir, data):
+            os.chown(path, account.uid, account.gid)
+        os.chmod(work_dir, 0o700)
+        password_file = work_dir / "password"
+        password_file.write_text(server.password + "\n")
+        os.chown(password_file, account.uid, account.gid)
+        password_file.chmod(0o600)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / "initdb.log", "ab") as log:
+            initdb = subprocess.run(
+                as_user(account, [_postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth-local=peer",
+                                  "--auth-host=scram-sha-256", f"--pwfile={password_file}", "-E", "UTF8", "--no-sync"]),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir, timeout=120)
+        password_file.unlink()
+        if initdb.returncode != 0:
+            raise Abort(f"initdb failed; see {log_dir / 'initdb.log'}.")
+        return server
+
+    @property
+    def command(self) -> list[str]:
+        """The server, as the postgres user, tuned for tests (nothing is fsynced)."""
+        return as_user(self.account, [
+            _postgres_bin("postgres"), "-D", str(self.work_dir / "pgdata"), "-p", str(self.port), "-h", "127.0.0.1",
+            "-k", str(self.work_dir), "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+            "-c", "max_connections=200"])
+
+    def answers(self) -> bool:
+        return tcp_port_open("127.0.0.1", self.port)
+
+    def create_database(self, name: str = "hosting") -> str:
+        """Create database `name` on the running server; returns its URL."""
+        created = subprocess.run(
+            [_postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "PGPASSWORD": self.password})
+        if created.returncode != 0:
+            raise Abort(f"createdb failed: {created.stderr.strip()}")
+        return f"postgres://postgres:{self.password}@127.0.0.1:{self.port}/{name}"
+
+
+def start_throwaway_postgres(work_dir: Path, log_dir: Path) -> tuple[ManagedProcess, str]:
+    """A PostgreSQL of its own for one test, not supervised; returns the process and its URL."""
+    server = ThrowawayPostgres.init(work_dir, log_dir)
+    postgres = ManagedProcess("postgres", server.command, log_dir / "postgres.log",
+                              stop_signal=signal.SIGINT, cwd=str(work_dir))  # SIGINT: fast shutdown
+    try:
+        postgres.wait_until(server.answers, timeout=60, what="waiting for its port")
+        return postgres, server.create_database()
+    except Exception:
         postgres.stop()
-        raise Abort(f"createdb failed: {created.stderr.strip()}")
-    return postgres, f"postgres://postgres:{password}@127.0.0.1:{port}/hosting"
+        raise
 
 
 def unmount_everything_under(directory: Path) -> None:

@@ -1,7 +1,8 @@
-"""The platform's own processes, from the Procfile, for tests and benchmarks.
+"""The platform's own processes, from the Procfile, as supervisord programs.
 
-`make run` runs the same Procfile under honcho in the foreground; this starts it in the
-background with each process's output in a log file.
+`make run` supervises them in the foreground; tests and benchmarks start them in the background
+with the same supervision (a process that exits is restarted, the others keep running) and each
+process's output in a log file.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from hosting.launcher import Abort
 from hosting.launcher.permissions import Account, as_user, platform_account, secure_data_dir, user_env
-from hosting.launcher.processes import ManagedProcess, tcp_port_open
+from hosting.launcher.processes import tcp_port_open
+from hosting.launcher.supervisor import Program, Supervisor
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -43,25 +45,39 @@ def read_procfile(path: Path) -> list[tuple[str, str]]:
     return entries
 
 
-def start_platform(env: dict[str, str], log_dir: Path) -> dict[str, ManagedProcess]:
-    """Start every process of the Procfile with `env` (run as root), each as its user (see
-    ROOT_PROCESSES), after giving env's DATA_DIR its owners and modes; returns them by name."""
+# How long a process may take to stop before it is killed: the agent and the workers finish the
+# task in hand (Celery's warm shutdown), the web server its requests; the edge's workers close
+# their listeners at once and finish their requests.
+STOP_SECONDS = {"agent": 60, "worker": 60, "edge_worker": 60, "web": 10, "edge": 10, "beat": 10}
+
+
+def platform_programs(env: dict[str, str], account: Account, data_dir: Path, autostart: bool = True) -> list[Program]:
+    """The Procfile as supervisord programs, each as its user (see ROOT_PROCESSES).
+
+    `env` is supervisord's own environment, which root's processes get as it is; the platform
+    user's get their own HOME, names and Docker socket on top (permissions.user_env).
+    """
+    own = user_env({}, account, data_dir)
+    return [
+        Program(name, platform_command(name, command, account), env={} if name in ROOT_PROCESSES else own,
+                autostart=autostart, stop_signal="QUIT" if name == "edge" else "TERM",
+                stop_seconds=STOP_SECONDS.get(name, 20))
+        for name, command in read_procfile(BASE_DIR / "Procfile")
+    ]
+
+
+def start_platform(env: dict[str, str], log_dir: Path) -> Supervisor:
+    """Start every process of the Procfile under supervision with `env` (run as root), each as its
+    user, after giving env's DATA_DIR its owners and modes; the result maps names to processes."""
     account = platform_account(env.get("PLATFORM_USER") or "hosting")
     data_dir = Path(env.get("DATA_DIR") or BASE_DIR / "var").resolve()
     secure_data_dir(data_dir, account)
-    processes = {}
-    try:
-        for name, command in read_procfile(BASE_DIR / "Procfile"):
-            processes[name] = ManagedProcess(name, platform_command(name, command, account), log_dir / f"{name}.log",
-                                             env=env if name in ROOT_PROCESSES else user_env(env, account, data_dir),
-                                             cwd=str(BASE_DIR))
-    except Exception:
-        stop_platform(processes)
-        raise
-    return processes
+    supervisor = Supervisor(log_dir / "supervisor", log_dir, platform_programs(env, account, data_dir))
+    supervisor.start({**env, "PYTHONUNBUFFERED": "1"})
+    return supervisor
 
 
-def wait_until_ready(processes: dict[str, ManagedProcess], portal_port: int, edge_port: int, timeout: float = 120) -> None:
+def wait_until_ready(processes: Supervisor, portal_port: int, edge_port: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     checks = {
         "web": lambda: tcp_port_open("127.0.0.1", portal_port),
@@ -78,6 +94,5 @@ def wait_until_ready(processes: dict[str, ManagedProcess], portal_port: int, edg
             raise Abort(f"{name} exited while the platform started: {process.last_log_lines()}")
 
 
-def stop_platform(processes: dict[str, ManagedProcess]) -> None:
-    for process in processes.values():
-        process.stop()
+def stop_platform(processes: Supervisor) -> None:
+    processes.stop()

@@ -1,4 +1,9 @@
-"""Throwaway services for tests and benchmarks: PostgreSQL, Redis, and dockerd if none answers."""
+"""Throwaway services for tests and benchmarks: PostgreSQL, Redis, and dockerd if none answers.
+
+They run under a supervisord of their own, as `make run`'s services do, so a test may kill one
+(kill -9) and see it come back; the directory of that supervisord is in the environment
+(HOSTING_SERVICES_SUPERVISOR) and its logs beside it.
+"""
 from __future__ import annotations
 
 import os
@@ -11,13 +16,18 @@ from pathlib import Path
 from typing import Iterator
 
 from hosting.launcher import Abort, say
-from hosting.launcher.permissions import platform_account
+from hosting.launcher.permissions import as_user, platform_account
 from hosting.launcher.services import (
-    start_dockerd_if_needed,
-    start_redis,
-    start_throwaway_postgres,
+    DOCKERD_COMMAND,
+    ThrowawayPostgres,
+    docker_answers,
+    dockerd_needed,
+    prepare_redis,
+    redis_answers,
+    redis_command,
     unmount_everything_under,
 )
+from hosting.launcher.supervisor import SERVICES, Program, Supervisor
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -43,27 +53,36 @@ def throwaway_services(prefix: str) -> Iterator[dict[str, str]]:
         "PYTHONUNBUFFERED": "1",
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     })
-    processes = []
+    # As the platform user, as `make run` does: the platform's processes under test run as it.
+    account = platform_account(env.get("PLATFORM_USER") or "hosting")
+    redis_dir = work / "redis"
+    redis_dir.mkdir(mode=0o700)
+    os.chown(redis_dir, account.uid, account.gid)
+    socket_path = redis_dir / "redis.sock"
+    prepare_redis(socket_path, redis_dir)
+    postgres = ThrowawayPostgres.init(work / "postgres", log_dir)
+    programs = [
+        Program("postgres", postgres.command, priority=SERVICES, stop_signal="INT", directory=str(postgres.work_dir)),
+        Program("redis", as_user(account, redis_command(socket_path, redis_dir, persistent=True)), priority=SERVICES),
+    ]
+    if dockerd_needed():
+        programs.insert(0, Program("dockerd", DOCKERD_COMMAND, priority=SERVICES - 1, stop_seconds=30))
+    supervisor = Supervisor(work / "supervisor", log_dir, programs)
     try:
-        dockerd = start_dockerd_if_needed(log_dir)
-        if dockerd:
-            processes.append(dockerd)
+        say("Starting " + ", ".join(supervisor))
+        supervisor.start(env)
+        if "dockerd" in supervisor:
+            supervisor["dockerd"].wait_until(docker_answers, timeout=60, what="waiting for the Docker API")
         build_images(env)
-        say("Starting a throwaway PostgreSQL")
-        postgres, database_url = start_throwaway_postgres(work / "postgres", log_dir)
-        processes.append(postgres)
-        say("Starting a throwaway Redis")
-        # As the platform user, as `make run` does: the platform's processes under test run as it.
-        account = platform_account(env.get("PLATFORM_USER") or "hosting")
-        redis_dir = work / "redis"
-        redis_dir.mkdir(mode=0o700)
-        os.chown(redis_dir, account.uid, account.gid)
-        socket_path = redis_dir / "redis.sock"
-        processes.append(start_redis(socket_path, redis_dir, log_dir, persistent=False, account=account))
-        env.update({"DATABASE_URL": database_url, "REDIS_URL": f"redis+socket://{socket_path}"})
+        supervisor["postgres"].wait_until(postgres.answers, timeout=60, what="waiting for its port")
+        supervisor["redis"].wait_until(lambda: redis_answers(socket_path), timeout=20, what="waiting for PING")
+        env.update({
+            "DATABASE_URL": postgres.create_database(),
+            "REDIS_URL": f"redis+socket://{socket_path}",
+            "HOSTING_SERVICES_SUPERVISOR": str(supervisor.directory),
+        })
         yield env
     finally:
-        for process in reversed(processes):
-            process.stop()
+        supervisor.stop()
         unmount_everything_under(work)
         shutil.rmtree(work, ignore_errors=True)

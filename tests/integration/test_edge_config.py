@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy_env, tmp_path, settings, monkeypatch):
     from django.utils import timezone
 
-    from hosting.launcher.processes import ManagedProcess, tcp_port_open
+    from hosting.launcher.processes import tcp_port_open
     from proxy import edge as edge_module
     from proxy import services
     from proxy.edge import EdgeConfigInvalid, certificate_dir
@@ -45,12 +45,10 @@ def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy
     edge = platform.processes["edge"]
     edge.stop()
     wait_for(lambda: not tcp_port_open("127.0.0.1", platform.edge_port), 15, "the edge to stop")
-    restarted = ManagedProcess("edge", list(edge.popen.args), tmp_path / "edge-restart.log", env=edge.popen_env,
-                               cwd=edge.popen_cwd)
-    platform.processes["edge"] = restarted
+    edge.start()
     wait_for(lambda: tcp_port_open("127.0.0.1", platform.edge_port), 30, "the restarted edge to listen")
     assert served(platform, site).text == "steady\n"
-    assert "refused; starting with the last good one" in restarted.output()
+    assert "refused; starting with the last good one" in edge.output()
 
     Certificate.objects.filter(hostname=evil).delete()
     monkeypatch.undo()

@@ -17,6 +17,7 @@ import requests
 
 from hosting.launcher.processes import free_tcp_port
 from hosting.launcher.services import unmount_everything_under
+from hosting.launcher.supervisor import Supervisor
 from tests.integration.support.processes import BASE_DIR, wait_for
 
 
@@ -112,6 +113,18 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
         owners = {owner_of(pid) for pid in processes_with_env(marker)}
         assert owners == {0, platform_uid}, owners
         assert credentials.stat().st_uid == platform_uid
+
+        # The operator's report: one `kill -9` of beat stopped every process. Now beat alone restarts.
+        processes = Supervisor.attach(tmp_path / "data" / "supervisor", tmp_path / "data" / "log")
+        before = {name: process.pid for name, process in processes.items()}
+        assert set(before) >= {"redis", "web", "worker", "beat", "agent", "edge", "edge_worker"}
+        os.kill(before["beat"], signal.SIGKILL)
+        wait_for(lambda: processes["beat"].running and processes["beat"].pid != before["beat"], 10,
+                 "beat to be restarted")
+        assert {name: process.pid for name, process in processes.items() if name != "beat"} == \
+            {name: pid for name, pid in before.items() if name != "beat"}
+        assert requests.get(f"{portal}/healthz", timeout=5).status_code == 200
+        assert "exited: beat (terminated by SIGKILL; not expected)" in output()
     finally:
         launcher.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:

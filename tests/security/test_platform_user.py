@@ -47,16 +47,16 @@ def test_it_runs_web_and_workers_as_the_platform_user_and_only_agent_and_edge_as
 
     account = platform_account(settings.PLATFORM_USER)
     for name in ("web", "worker", "beat"):
-        processes = family(platform.processes[name].popen.pid)
+        processes = family(platform.processes[name].pid)
         assert len(processes) > 1 or name == "beat", f"{name} started no workers: {processes}"
         for pid in processes:
             assert ids(pid) == ([account.uid] * 4, [account.gid] * 4), f"{name} process {pid}"
             groups = Path(f"/proc/{pid}/status").read_text().split("Groups:")[1].splitlines()[0].split()
             assert groups in ([], [str(account.gid)]), f"{name} process {pid} has extra groups {groups}"
     for name in ("agent", "edge", "edge_worker"):
-        assert ids(platform.processes[name].popen.pid) == ([0] * 4, [0] * 4), name
+        assert ids(platform.processes[name].pid) == ([0] * 4, [0] * 4), name
     # The edge's master is root; its workers serve the internet as www-data.
-    edge_workers = family(platform.processes["edge"].popen.pid)[1:]
+    edge_workers = family(platform.processes["edge"].pid)[1:]
     assert edge_workers and all(ids(pid)[0][0] == pwd.getpwnam(settings.PROXY_WORKER_USER).pw_uid for pid in edge_workers)
 
 

@@ -30,4 +30,5 @@ class Command(BaseCommand):
             if check_only:
                 self.stdout.write(f"edge config ok: {path}")
                 return
+        edge.retire_orphaned_workers()
         edge.exec_foreground()

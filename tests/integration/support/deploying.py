@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ class Platform:
     portal: str
     edge_port: int
     data_dir: Path
-    processes: dict
+    processes: Mapping  # name -> process (hosting.launcher.supervisor.Supervisor)
     https_port: int = 0
 
     def edge_get(self, hostname: str, path: str = "/", **kwargs):
