@@ -319,19 +319,20 @@ class EdgeNginx:
         finally:
             connection.close()
 
-    def retire_orphaned_workers(self) -> None:
-        """Let the workers of a master that died (kill -9) give up the edge's ports.
+    def retire_dead_master(self) -> None:
+        """Clear what a master that died (kill -9) left behind, before a new one starts.
 
-        Workers outlive their master and go on serving on the listening sockets they inherited, so
-        a new master could not bind them. They are in the dead master's process group (its pid,
-        from the pid file; Linux hands out no pid that is still a group's id): QUIT makes them
-        close their listeners at once and finish the requests they hold, as on a reload. The new
-        master starts meanwhile (nginx retries a busy port for 2.5 s).
+        Its workers outlive it and go on serving on the listening sockets they inherited, so a new
+        master could not bind them. They are in the dead master's process group (its pid, from the
+        pid file; Linux hands out no pid that is still a group's id): QUIT makes them close their
+        listeners at once and finish the requests they hold, as on a reload; the new master starts
+        meanwhile (nginx retries a busy port for 2.5 s). Its control socket's file stays too, and
+        nginx will not bind a unix socket over an existing file.
         """
         try:
             group = int((self.prefix / "run" / "nginx.pid").read_text().strip())
         except (OSError, ValueError):
-            return  # no master ever ran here, or it stopped cleanly (nginx removes the file)
+            return  # no master ever ran here, or it stopped cleanly (nginx removes its files)
         try:
             os.kill(group, 0)
             return  # the master lives: not ours to touch (a second edge on this prefix fails to bind)
@@ -339,9 +340,10 @@ class EdgeNginx:
             pass
         try:
             os.killpg(group, signal.SIGQUIT)
+            log.warning("the edge's last master (pid %s) is gone; its workers were told to finish", group)
         except ProcessLookupError:
-            return
-        log.warning("the edge's last master (pid %s) is gone; its workers were told to finish", group)
+            pass
+        self.control_socket.unlink(missing_ok=True)
 
     def exec_foreground(self) -> None:
         """Replace this process by nginx in the foreground (the Procfile's `edge`)."""

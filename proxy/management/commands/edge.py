@@ -30,5 +30,5 @@ class Command(BaseCommand):
             if check_only:
                 self.stdout.write(f"edge config ok: {path}")
                 return
-        edge.retire_orphaned_workers()
+        edge.retire_dead_master()
         edge.exec_foreground()
