@@ -1,13 +1,22 @@
 # The two commands of the README. Both install what is missing first (as root, on Debian).
 PYTHON := .venv/bin/python
 
-.PHONY: install run test bench
+.PHONY: install run test bench upgrade upgrade-installed
 
 install:
 	@scripts/install.sh
 
 run: install
 	@$(PYTHON) -m hosting.launcher.run
+
+# Upgrade in place while sites keep serving: pull, then (with the new Makefile) install, migrate,
+# rebuild the images whose recipe changed and restart the control plane (hosting/launcher/upgrade.py).
+upgrade:
+	@git pull --ff-only
+	@$(MAKE) --no-print-directory upgrade-installed
+
+upgrade-installed: install
+	@$(PYTHON) -m hosting.launcher.upgrade
 
 # Pass pytest arguments with ARGS, e.g. `make test ARGS="tests/unit -k healthz"`.
 test: install

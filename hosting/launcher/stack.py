@@ -24,6 +24,10 @@ ROOT_PROCESSES = {
     "edge_worker": "checks and reloads the edge's nginx (nginx -t, reload) and lets certbot write the keys",
 }
 
+# The data plane: it serves the sites and is never restarted with the control plane (an upgrade
+# reloads it; the systemd units do not stop it with hosting-control.target).
+DATA_PLANE_PROCESSES = {"edge"}
+
 
 def platform_command(name: str, command: str, account: Account) -> list[str]:
     """The argv that runs Procfile entry `name` as its user: root for ROOT_PROCESSES, else `account`."""

@@ -121,6 +121,10 @@ class SupervisedProcess:
     def stop(self) -> None:
         self.supervisor.rpc.supervisor.stopProcess(self.name, True)
 
+    def signal(self, name: str) -> None:
+        """Send signal `name` (HUP, USR1, ...) to the process, not to its group."""
+        self.supervisor.rpc.supervisor.signalProcess(self.name, name)
+
     def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -190,6 +194,10 @@ serverurl=unix://{_escape(str(self.socket))}
             if time.monotonic() > deadline:
                 raise Abort(f"supervisord did not answer within {timeout:.0f} s; see {self.log_dir / 'supervisord.log'}.")
             time.sleep(0.1)
+
+    def answers(self) -> bool:
+        """Whether a supervisord listens on this directory's socket."""
+        return self.socket.exists() and self._answers()
 
     def _answers(self) -> bool:
         try:

@@ -201,7 +201,7 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
     try:
         wait_until_ready(processes, edge_ports.portal, edge_ports.http)
         yield Platform(f"http://127.0.0.1:{edge_ports.portal}", edge_ports.http, Path(settings.DATA_DIR), processes,
-                       edge_ports.https)
+                       edge_ports.https, env)
     finally:
         stop_platform(processes)
 

@@ -7,7 +7,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ class Platform:
     data_dir: Path
     processes: Mapping  # name -> process (hosting.launcher.supervisor.Supervisor)
     https_port: int = 0
+    env: dict = field(default_factory=dict)  # the environment its processes run with
 
     def edge_get(self, hostname: str, path: str = "/", **kwargs):
         return requests.get(f"http://127.0.0.1:{self.edge_port}{path}", headers={"Host": hostname}, timeout=10, **kwargs)
