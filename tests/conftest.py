@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
-TIERS = ("unit", "integration", "security", "e2e")
+TIERS = ("unit", "integration", "security", "e2e", "resilience")
 
 
 def pytest_collection_modifyitems(config, items):
