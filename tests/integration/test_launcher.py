@@ -125,6 +125,14 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
             {name: pid for name, pid in before.items() if name != "beat"}
         assert requests.get(f"{portal}/healthz", timeout=5).status_code == 200
         assert "exited: beat (terminated by SIGKILL; not expected)" in output()
+
+        # `make upgrade`'s last step finds this `make run` by its supervisord's socket in DATA_DIR.
+        before = {name: process.pid for name, process in processes.items()}
+        upgrade = subprocess.run([sys.executable, "-m", "hosting.launcher.upgrade"], cwd=BASE_DIR, env=env,
+                                 capture_output=True, text=True, timeout=600)
+        assert upgrade.returncode == 0 and "Upgraded." in upgrade.stdout, upgrade.stdout + upgrade.stderr
+        after = {name: process.pid for name, process in processes.items()}
+        assert [name for name in before if before[name] != after[name]] == ["worker", "agent", "beat", "edge_worker"]
     finally:
         launcher.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:
