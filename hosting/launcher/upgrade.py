@@ -61,14 +61,13 @@ def restart_supervised(supervisor: Supervisor) -> None:
 
 
 def reload_edge() -> None:
-    from proxy.edge import EdgeConfigInvalid
-    from proxy.services import apply_edge
+    from django.core.management import CommandError, call_command
 
     say("Reloading the edge with the new config (its master stays; sites keep serving)")
     try:
-        apply_edge()
-    except EdgeConfigInvalid as exc:
-        raise Abort(f"The new edge config was refused, so the edge keeps the old one: {exc}") from None
+        call_command("edge", reload=True)
+    except CommandError as exc:
+        raise Abort(str(exc)) from None
 
 
 def main(argv: list[str]) -> int:

@@ -40,6 +40,16 @@ class Load:
         for worker in self._workers:
             worker.join(15)
 
+    def _get(self, session: requests.Session, hostname: str) -> str | None:
+        """One request; the reason it failed, or None."""
+        try:
+            response = session.get(f"http://127.0.0.1:{self.edge_port}/", headers={"Host": hostname}, timeout=5)
+        except requests.RequestException as exc:
+            return f"{type(exc).__name__}: {exc}"[:200]
+        if response.status_code != 200 or self.expected[hostname] not in response.text:
+            return f"{response.status_code} {response.text[:80]!r}"
+        return None
+
     def _run(self) -> None:
         session = requests.Session()
         hostnames = list(self.expected)
@@ -47,13 +57,14 @@ class Load:
         while not self._stop.is_set():
             hostname = hostnames[n % len(hostnames)]
             n += 1
-            reason = None
-            try:
-                response = session.get(f"http://127.0.0.1:{self.edge_port}/", headers={"Host": hostname}, timeout=5)
-                if response.status_code != 200 or self.expected[hostname] not in response.text:
-                    reason = f"{response.status_code} {response.text[:80]!r}"
-            except requests.RequestException as exc:
-                reason = type(exc).__name__
+            reason = self._get(session, hostname)
+            if reason and "Connection aborted" in reason:
+                # The server closed an idle kept-alive connection (an nginx reload does) as the
+                # request went out on it. Clients send such a request again on a new connection,
+                # as browsers do (RFC 9112, 9.3.1); only a second failure counts.
+                session = requests.Session()
+                reason = self._get(session, hostname)
+            if reason:
                 session = requests.Session()
                 time.sleep(0.01)  # a refused connection returns at once: do not spin
             with self._lock:

@@ -4,6 +4,7 @@ import shutil
 from django.core.management.base import BaseCommand, CommandError
 
 from proxy.edge import EdgeConfigInvalid, EdgeNginx
+from proxy.services import apply_edge
 
 log = logging.getLogger(__name__)
 
@@ -13,8 +14,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--check-only", action="store_true", help="Write and check the config, then exit.")
+        parser.add_argument("--reload", action="store_true",
+                            help="Write the config from the database and reload the running edge (its master stays).")
 
-    def handle(self, *args, check_only=False, **options):
+    def handle(self, *args, check_only=False, reload=False, **options):
+        if reload:
+            try:
+                apply_edge()
+            except EdgeConfigInvalid as exc:
+                raise CommandError(f"The new edge config was refused, so the edge keeps the one it has: {exc}")
+            return
         edge = EdgeNginx.from_settings()
         if shutil.which(edge.binary) is None:
             raise CommandError(f"nginx is not installed ({edge.binary} not found); run `make run` to install it.")
