@@ -2,6 +2,7 @@ import logging
 import shutil
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from proxy.edge import EdgeConfigInvalid, EdgeNginx
 
@@ -26,6 +27,13 @@ class Command(BaseCommand):
                 raise CommandError(f"The edge config was refused by nginx: {exc}")
             # Start with the last config that passed the check rather than not at all.
             log.error("the edge config from the database was refused; starting with the last good one: %s", exc)
+        except DatabaseError as exc:
+            # Sites keep serving while the database is down: an edge restarted meanwhile starts
+            # from the last routes file and config it wrote (the routes follow again once the
+            # database is back and the next change is applied).
+            if check_only or not (edge.config_path.exists() and edge.routes_file.exists()):
+                raise CommandError(f"The database does not answer and there is no earlier edge config: {exc}")
+            log.error("the database does not answer; starting the edge with the last routes file: %s", exc)
         else:
             if check_only:
                 self.stdout.write(f"edge config ok: {path}")
