@@ -1,0 +1,186 @@
+"""Redis down: reads answer, actions that need the queue get 503 and record nothing. Deployments
+are claimed once: a duplicated or late message does nothing, and an agent that starts again fails
+what its predecessor left half done (Docker faked at our own interface, ContainerEngine)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.services import create_organization, get_or_create_user, issue_token
+from hosting.engine import LABEL_INSTANCE, LABEL_SITE
+from hosting.errors import QueueUnavailable
+from hosting.models import Host, Instance
+from sites import deploys, recovery, tasks
+from sites.models import Deployment, Release, Site, Slug
+from sites.services import create_site
+
+pytestmark = pytest.mark.django_db
+
+GONE_REDIS = "redis+socket:///nonexistent/redis.sock"
+
+
+@pytest.fixture
+def site() -> Site:
+    org = create_organization("acme", "owner@example.com")
+    site = create_site(org, "shop")
+    slug = Slug.objects.create(site=site, sha256="0" * 64, size_bytes=1, runtime="static", source="abc")
+    release = Release.objects.create(site=site, version=1, slug=slug, encrypted_config="", description="v1")
+    Site.objects.filter(pk=site.pk).update(current_release=release)
+    return Site.objects.get(pk=site.pk)
+
+
+@pytest.fixture
+def host() -> Host:
+    return Host.objects.create(name="h1", memory_mb=4096, cpus=2, last_heartbeat=timezone.now())
+
+
+def api_client(token: str | None = None) -> APIClient:
+    # The responses Django gives a real client, not the exception the test client re-raises.
+    client = APIClient(raise_request_exception=False)
+    if token:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def redis_down():
+    with override_settings(REDIS_URL=GONE_REDIS, CACHES={"default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "unix:///nonexistent/redis.sock",
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}}):
+        yield
+
+
+# --- Redis down ----------------------------------------------------------------------------------
+
+def test_it_answers_reads_and_refuses_a_restart_with_503_while_redis_is_down(site, redis_down):
+    token = issue_token(get_or_create_user("owner@example.com"), "ci")
+    client = api_client(token)
+
+    assert client.get("/api/v1/sites/shop/").status_code == 200  # the request throttles fail open
+    refused = client.post("/api/v1/sites/shop/restart/")
+
+    assert refused.status_code == 503
+    assert refused.json() == {"detail": QueueUnavailable.MESSAGE}
+    assert not Deployment.objects.exists()  # nothing recorded that waits for a task
+
+
+def test_it_refuses_token_guessing_while_the_failure_counter_is_gone(site, redis_down):
+    answer = api_client("not-a-token").get("/api/v1/sites/")
+
+    assert answer.status_code == 503  # fails closed: no unlimited guessing without the counter
+
+
+def test_it_shows_a_page_not_a_traceback_for_the_portal(redis_down, monkeypatch):
+    from hosting import unavailable
+
+    page = unavailable.unavailable_response(type("R", (), {"path": "/admin/"})(), unavailable.DATABASE_DOWN)
+
+    assert page.status_code == 503 and b"your sites keep serving" in page.content
+
+
+# --- claims ----------------------------------------------------------------------------------------
+
+def test_a_redelivered_build_leaves_a_claimed_deployment_alone(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="push", state="building", host_name="h1")
+
+    tasks.build.apply(args=[deployment.pk, "h1"])
+
+    deployment.refresh_from_db()
+    assert (deployment.state, deployment.error) == ("building", "")
+
+
+def test_a_retried_build_of_a_failed_deployment_does_nothing(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="push", state="failed", error="agent restarted",
+                                           host_name="h1")
+
+    tasks.build.apply(args=[deployment.pk, "h1"], retries=1)
+
+    deployment.refresh_from_db()
+    assert (deployment.state, deployment.error) == ("failed", "agent restarted")
+
+
+def test_a_duplicated_start_leaves_a_started_deployment_alone(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="restart", state="releasing", host_name="h1",
+                                           release=site.current_release, task_id="the-first-delivery")
+
+    tasks.start_release.apply(args=[deployment.pk, "h1"])
+
+    deployment.refresh_from_db()
+    assert (deployment.state, deployment.error) == ("releasing", "")
+    assert not Instance.objects.exists()
+
+
+def test_a_failed_deployment_never_goes_live(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="restart", state="failed", host_name="h1",
+                                           release=site.current_release)
+    instance = Instance.objects.create(host=host, name=f"site-shop-v1-d{deployment.pk}", site_label="shop",
+                                       release_label="v1", state="running", container_address="10.0.0.5")
+
+    deploys.finish_deployment(deployment.pk, instance.pk)
+
+    assert Site.objects.get(pk=site.pk).current_instance_id is None
+
+
+# --- an agent that starts again ----------------------------------------------------------------
+
+@dataclass
+class FakeContainer:
+    name: str
+    labels: dict
+
+
+@dataclass
+class FakeEngine:
+    containers: list[FakeContainer]
+    removed: list[str] = field(default_factory=list)
+
+    def list_site_containers(self, site: str | None = None) -> list[FakeContainer]:
+        return [c for c in self.containers if site is None or c.labels[LABEL_SITE] == site]
+
+    def remove(self, name: str) -> None:
+        self.removed.append(name)
+
+
+def container(site: str, release: str, instance: str) -> FakeContainer:
+    return FakeContainer(f"site-{site}-{release}-{instance}", {LABEL_SITE: site, LABEL_INSTANCE: instance})
+
+
+def test_it_fails_what_the_previous_agent_left_half_done_and_removes_its_containers(site, host):
+    Host.objects.create(name="h2", memory_mb=4096, cpus=2, last_heartbeat=timezone.now())
+    make = lambda state, **extra: Deployment.objects.create(site=site, trigger="push", state=state, **extra)  # noqa: E731
+    building = make("building", host_name="h1")
+    starting = make("releasing", host_name="h1", task_id="taken")
+    waiting = make("releasing", host_name="h1")  # its start message is still in the queue
+    queued = make("queued", host_name="h1")
+    elsewhere = make("building", host_name="h2")
+    serving = Instance.objects.create(host=host, name="site-shop-v1-d1", site_label="shop", release_label="v1",
+                                      state="running")
+    Site.objects.filter(pk=site.pk).update(current_instance=serving)
+    engine = FakeEngine([container("shop", "build", f"d{building.pk}"), container("shop", "v2", f"d{starting.pk}"),
+                         container("shop", "v1", "d1"), container("shop", "build", f"d{elsewhere.pk}")])
+
+    assert recovery.fail_interrupted_deployments(host, engine) == 2
+
+    states = {d.pk: (d.state, d.error) for d in Deployment.objects.all()}
+    assert states[building.pk][0] == states[starting.pk][0] == "failed"
+    assert "restarted during this deployment" in states[building.pk][1]
+    assert {states[pk][0] for pk in (waiting.pk, queued.pk, elsewhere.pk)} == {"releasing", "queued", "building"}
+    assert sorted(engine.removed) == sorted([f"site-shop-build-d{building.pk}", f"site-shop-v2-d{starting.pk}"])
+    assert Site.objects.get(pk=site.pk).current_instance_id == serving.pk  # the previous release keeps serving
+    assert recovery.fail_interrupted_deployments(host, FakeEngine([])) == 0  # once
+
+
+def test_it_leaves_a_deployment_whose_instance_went_live_meanwhile(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="restart", state="releasing", host_name="h1",
+                                           task_id="taken")
+    live = Instance.objects.create(host=host, name=f"site-shop-v1-d{deployment.pk}", site_label="shop",
+                                   release_label="v1", state="running")
+    Site.objects.filter(pk=site.pk).update(current_instance=live)
+    engine = FakeEngine([container("shop", "v1", f"d{deployment.pk}")])
+
+    assert recovery.fail_interrupted_deployments(host, engine) == 0
+    assert engine.removed == [] and Deployment.objects.get(pk=deployment.pk).state == "releasing"
