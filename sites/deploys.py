@@ -109,6 +109,37 @@ def send_on_commit(deployment: Deployment, task, host: Host) -> None:
     transaction.on_commit(send)
 
 
+def claim_build(deployment_id: int, retrying: bool) -> Deployment | None:
+    """The deployment for this delivery of its build task to build, or None when it must do nothing.
+
+    The first delivery claims it (queued -> building in one conditional UPDATE); a duplicated or
+    redelivered message finds it claimed. Our own retry goes on only while it is still building:
+    an agent that started again may have failed it meanwhile (sites.recovery).
+    """
+    claimed = Deployment.objects.filter(id=deployment_id, state=Deployment.State.QUEUED).update(
+        state=Deployment.State.BUILDING, started_at=timezone.now())
+    deployment = Deployment.objects.select_related("site__plan").get(pk=deployment_id)
+    if claimed or (retrying and deployment.state == Deployment.State.BUILDING):
+        return deployment
+    return None
+
+
+def claim_start(deployment_id: int, task_id: str, retrying: bool) -> Deployment | None:
+    """The deployment whose release this delivery of the start task starts, or None.
+
+    The first delivery writes its task id on the releasing deployment; a duplicated or redelivered
+    message finds it taken. Our own retry (the same task id) goes on while it is still releasing.
+    """
+    claimed = Deployment.objects.filter(id=deployment_id, state=Deployment.State.RELEASING, task_id="").update(
+        task_id=task_id)
+    deployment = Deployment.objects.select_related("site__plan", "release__slug").get(pk=deployment_id)
+    if deployment.finished:
+        return None
+    if claimed or (retrying and deployment.task_id == task_id):
+        return deployment
+    return None
+
+
 def create_release(site: Site, slug: Slug, encrypted_config: str, description: str) -> Release:
     """The next release number of the site; numbers are unique per site (retried on a race)."""
     with transaction.atomic():

@@ -84,23 +84,31 @@ def test_it_shows_a_page_not_a_traceback_for_the_portal(redis_down, monkeypatch)
 
 # --- claims ----------------------------------------------------------------------------------------
 
-def test_a_redelivered_build_leaves_a_claimed_deployment_alone(site, host):
-    deployment = Deployment.objects.create(site=site, trigger="push", state="building", host_name="h1")
+def test_the_first_delivery_of_a_build_claims_it_and_a_redelivery_does_nothing(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="push", host_name="h1")
 
-    tasks.build.apply(args=[deployment.pk, "h1"])
-
-    deployment.refresh_from_db()
-    assert (deployment.state, deployment.error) == ("building", "")
+    assert deploys.claim_build(deployment.pk, retrying=False).state == "building"
+    assert deploys.claim_build(deployment.pk, retrying=False) is None  # redelivered or duplicated
+    assert deploys.claim_build(deployment.pk, retrying=True).pk == deployment.pk  # our own retry goes on
 
 
 def test_a_retried_build_of_a_failed_deployment_does_nothing(site, host):
     deployment = Deployment.objects.create(site=site, trigger="push", state="failed", error="agent restarted",
                                            host_name="h1")
 
-    tasks.build.apply(args=[deployment.pk, "h1"], retries=1)
+    assert deploys.claim_build(deployment.pk, retrying=True) is None
 
-    deployment.refresh_from_db()
-    assert (deployment.state, deployment.error) == ("failed", "agent restarted")
+
+def test_the_first_delivery_of_a_start_claims_it(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="restart", state="releasing", host_name="h1",
+                                           release=site.current_release)
+
+    assert deploys.claim_start(deployment.pk, "task-1", retrying=False).task_id == "task-1"
+    assert deploys.claim_start(deployment.pk, "task-1", retrying=False) is None  # redelivered
+    assert deploys.claim_start(deployment.pk, "task-2", retrying=True) is None  # another task's
+    assert deploys.claim_start(deployment.pk, "task-1", retrying=True).pk == deployment.pk
+    Deployment.objects.filter(pk=deployment.pk).update(state="failed")
+    assert deploys.claim_start(deployment.pk, "task-1", retrying=True) is None
 
 
 def test_a_duplicated_start_leaves_a_started_deployment_alone(site, host):
