@@ -27,9 +27,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FINISHED = ("succeeded", "failed")
 
 
-def start_own_agent(start_process, host_name: str, **env: str):
+def start_own_agent(start_process, host_name: str, concurrency: int = 1, **env: str):
     agent = start_process(f"agent-{host_name}-{time.monotonic_ns()}",
-                          ["manage.py", "agent", "--name", host_name, "--concurrency", "1"],
+                          ["manage.py", "agent", "--name", host_name, "--concurrency", str(concurrency)],
                           HEARTBEAT_INTERVAL="1", HOST_DOWN_AFTER="10", **env)
     wait_for(lambda: "ready." in agent.output() or agent.popen.poll() is not None, 90, f"the agent of {host_name}")
     assert agent.popen.poll() is None, agent.output()
