@@ -10,6 +10,8 @@ import logging
 import redis
 from django.conf import settings
 
+from kombu.exceptions import OperationalError as QueueSendError
+
 from hosting.errors import QueueUnavailable
 from hosting.redis_client import redis_client
 
@@ -28,3 +30,12 @@ def ensure_queue_reachable() -> None:
         raise QueueUnavailable() from None
     finally:
         client.close()
+
+
+def send_now(task, args: list, queue: str) -> None:
+    """Send `task` with one quick retry; QueueUnavailable when the queue does not take it."""
+    try:
+        task.apply_async(args=args, queue=queue, retry_policy=SEND_RETRY_POLICY)
+    except QueueSendError as exc:
+        log.warning("the task queue refused %s: %s", task.name, exc)
+        raise QueueUnavailable() from None

@@ -17,13 +17,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from kombu.exceptions import OperationalError as QueueSendError
 
 from accounts.services import OrganizationSuspended, ensure_active
 from hosting.errors import QueueUnavailable
 from hosting.models import Host, Instance
 from hosting.placement import place_instance
-from hosting.queue import SEND_RETRY_POLICY, ensure_queue_reachable
+from hosting.queue import ensure_queue_reachable, send_now
 from proxy import services as proxy
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Release, Site, Slug
@@ -98,13 +97,13 @@ def send_on_commit(deployment: Deployment, task, host: Host) -> None:
 
     def send() -> None:
         try:
-            task.apply_async(args=[deployment.id, host.name], queue=host.queue, retry_policy=SEND_RETRY_POLICY)
-        except QueueSendError:
+            send_now(task, [deployment.id, host.name], host.queue)
+        except QueueUnavailable:
             # Not through fail(): its log lives in Redis, which is what is missing.
             Deployment.objects.filter(pk=deployment.pk).exclude(state__in=Deployment.FINISHED).update(
                 state=Deployment.State.FAILED, error=QueueUnavailable.MESSAGE, finished_at=timezone.now())
             _page_after_failure(deployment.site_id)
-            raise QueueUnavailable() from None
+            raise
 
     transaction.on_commit(send)
 

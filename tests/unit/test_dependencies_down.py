@@ -16,6 +16,7 @@ from hosting.errors import QueueUnavailable
 from hosting.models import Host, Instance
 from sites import deploys, recovery, tasks
 from sites.models import Deployment, Release, Site, Slug
+from sites import services
 from sites.services import create_site
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +193,17 @@ def test_it_leaves_a_deployment_whose_instance_went_live_meanwhile(site, host):
 
     assert recovery.fail_interrupted_deployments(host, engine) == 0
     assert engine.removed == [] and Deployment.objects.get(pk=deployment.pk).state == "releasing"
+
+
+def test_a_deployment_whose_task_the_queue_refused_ends_failed_not_queued(site, host, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    def refuse(task, args, queue):
+        raise QueueUnavailable()
+
+    monkeypatch.setattr(deploys, "send_now", refuse)  # Redis went away between the check and the send
+
+    with pytest.raises(QueueUnavailable), django_capture_on_commit_callbacks(execute=True):
+        services.restart(site)  # the API answers QueueUnavailable with 503 (above)
+
+    (deployment,) = Deployment.objects.all()
+    assert (deployment.state, deployment.error) == ("failed", QueueUnavailable.MESSAGE)
