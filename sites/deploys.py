@@ -323,6 +323,7 @@ def delete_site(site: Site) -> None:
     from hosting.models import Host
     from sites import tasks
 
+    ensure_queue_reachable()  # the purge goes by task: no deleted site leaves its containers behind
     payload: dict = {}
 
     def purge() -> None:
