@@ -208,6 +208,7 @@ def start(site: Site) -> Deployment:
 
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
+    ensure_queue_reachable()  # before the site is marked running
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.RUNNING)
     return deploys.roll_out(site, Deployment.Trigger.START, site.current_release, "Start")
 

@@ -69,12 +69,15 @@ def test_it_answers_reads_and_refuses_a_restart_with_503_while_redis_is_down(sit
     assert not Deployment.objects.exists()  # nothing recorded that waits for a task
 
 
-def test_it_refuses_to_stop_or_delete_a_site_while_redis_is_down(site, redis_down):
+def test_it_refuses_to_stop_start_or_delete_a_site_while_redis_is_down(site, redis_down):
     client = api_client(issue_token(get_or_create_user("owner@example.com"), "ci"))
 
     assert client.post("/api/v1/sites/shop/stop/").status_code == 503
     assert client.delete("/api/v1/sites/shop/").status_code == 503
     assert Site.objects.get(pk=site.pk).desired_state == Site.DesiredState.RUNNING  # nothing half-applied
+    Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.STOPPED)
+    assert client.post("/api/v1/sites/shop/start/").status_code == 503
+    assert Site.objects.get(pk=site.pk).desired_state == Site.DesiredState.STOPPED
 
 
 def test_it_refuses_token_guessing_while_the_failure_counter_is_gone(site, redis_down):
