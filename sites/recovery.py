@@ -51,8 +51,8 @@ def _claim_failure(deployment: Deployment) -> bool:
     left alone; finish_deployment marks it succeeded) or it will find the deployment failed."""
     with transaction.atomic():
         site = Site.objects.select_for_update().filter(pk=deployment.site_id).first()
-        current = Instance.objects.filter(pk=site.current_instance_id).values_list("name", flat=True).first() if site else None
-        if current and current.endswith(_own_suffix(deployment)):
+        current = Instance.objects.filter(pk=site.current_instance_id).first() if site else None
+        if current is not None and current.name.endswith(_own_suffix(deployment)):
             return False
         # Marked failed here (the log line follows in deploys.fail), so nothing else claims it.
         return bool(Deployment.objects.filter(

@@ -86,12 +86,27 @@ def test_it_refuses_token_guessing_while_the_failure_counter_is_gone(site, redis
     assert answer.status_code == 503  # fails closed: no unlimited guessing without the counter
 
 
-def test_it_shows_a_page_not_a_traceback_for_the_portal(redis_down, monkeypatch):
+def answer_to(error: Exception, path: str, rf):
     from hosting import unavailable
 
-    page = unavailable.unavailable_response(type("R", (), {"path": "/admin/"})(), unavailable.DATABASE_DOWN)
+    try:
+        raise error
+    except Exception:  # Django calls handler500 inside the handling of the view's exception
+        return unavailable.server_error(rf.get(path))
 
-    assert page.status_code == 503 and b"your sites keep serving" in page.content
+
+def test_the_portal_shows_a_page_and_the_api_json_when_a_dependency_is_down(rf):
+    import redis
+    from django.db import OperationalError
+
+    from hosting.unavailable import DATABASE_DOWN
+
+    page = answer_to(redis.ConnectionError("gone"), "/admin/sites/site/", rf)
+    assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
+    assert QueueUnavailable.MESSAGE in page.content.decode()
+    api = answer_to(OperationalError("connection refused"), "/api/v1/sites/", rf)
+    assert (api.status_code, api.json()) == (503, {"detail": DATABASE_DOWN})
+    assert answer_to(ValueError("a bug"), "/admin/", rf).status_code == 500  # a bug stays a 500
 
 
 # --- claims ----------------------------------------------------------------------------------------
@@ -171,7 +186,9 @@ def container(site: str, release: str, instance: str) -> FakeContainer:
 
 def test_it_fails_what_the_previous_agent_left_half_done_and_removes_its_containers(site, host):
     Host.objects.create(name="h2", memory_mb=4096, cpus=2, last_heartbeat=timezone.now())
-    make = lambda state, **extra: Deployment.objects.create(site=site, trigger="push", state=state, **extra)  # noqa: E731
+    def make(state: str, **extra) -> Deployment:
+        return Deployment.objects.create(site=site, trigger="push", state=state, **extra)
+
     building = make("building", host_name="h1")
     starting = make("releasing", host_name="h1", task_id="taken")
     waiting = make("releasing", host_name="h1")  # its start message is still in the queue
