@@ -74,15 +74,22 @@ def own_postgres():
 
 
 @pytest.fixture
-def upstream(tmp_path):
-    """A plain HTTP server standing in for a site's container."""
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "index.html").write_text("still serving\n")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def upstreams(tmp_path):
+    """Plain HTTP servers standing in for a site's containers, each answering its own text."""
+    servers = []
+
+    def serve(text: str) -> str:
+        root = tmp_path / f"site-{len(servers)}"
+        root.mkdir()
+        (root / "index.html").write_text(text)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
 
 
 def manage(env: dict, *args: str) -> str:
@@ -100,20 +107,26 @@ def edge_get(port: int, hostname: str) -> requests.Response | None:
 
 
 def test_with_the_database_down_sites_serve_and_the_portal_answers_503(
-        own_postgres, upstream, service_env, start_process, tmp_path):
+        own_postgres, upstreams, service_env, start_process, tmp_path):
     edge_port, portal_port = free_tcp_port(), free_tcp_port()
     env = {**service_env, "DATABASE_URL": own_postgres.url, "DATA_DIR": str(tmp_path / "data"),
            "PROXY_HTTP_PORT": str(edge_port), "PROXY_HTTPS_PORT": str(free_tcp_port())}
     manage(env, "migrate", "--noinput")
-    hostname = f"db-{uuid.uuid4().hex[:6]}.apps.localhost"
-    manage(env, "shell", "-c", f"from proxy.services import set_routes; "
-                               f"set_routes('{uuid.uuid4().hex}', ['{hostname}'], ['{upstream}'], 'live')")
+    hostname, group = f"db-{uuid.uuid4().hex[:6]}.apps.localhost", uuid.uuid4().hex
+
+    def route_to(upstream: str) -> None:
+        manage(env, "shell", "-c", f"from proxy.services import set_routes; "
+                                   f"set_routes('{group}', ['{hostname}'], ['{upstream}'], 'live')")
+
+    route_to(upstreams("v1\n"))
     edge = start_process("edge", ["manage.py", "edge"], **env)
     web = start_process("web", ["-m", "gunicorn", "hosting.wsgi", "--bind", f"127.0.0.1:{portal_port}",
                                 "--worker-class", "gevent", "--workers", "1"], **env)
     portal = f"http://127.0.0.1:{portal_port}"
     wait_for(lambda: (edge_get(edge_port, hostname) or requests.Response()).status_code == 200, 60, "the edge")
     wait_for(lambda: port_open(portal_port), 60, "the portal")
+    route_to(upstreams("still serving\n"))  # a switch: the running edge takes it, its routes file stays
+    wait_for(lambda: edge_get(edge_port, hostname).text == "still serving\n", 30, "the switch")
     bearer = {"Authorization": f"Bearer {TOKEN_PREFIX}{uuid.uuid4().hex}"}  # looked up in the database
     session = {"sessionid": "a" * 32}  # a session is looked up in the database
     assert requests.get(f"{portal}/admin/", cookies=session, allow_redirects=False, timeout=10).status_code == 302
