@@ -22,7 +22,6 @@ class TransientError(PlatformError):
     """A platform error worth retrying: the same call may succeed in a moment."""
 
 
-
 class QueueUnavailable(PlatformError):
     """The task queue (Redis) does not answer: an action that needs a task cannot start now."""
 

@@ -9,7 +9,6 @@ import logging
 
 import redis
 from django.conf import settings
-
 from kombu.exceptions import OperationalError as QueueSendError
 
 from hosting.errors import QueueUnavailable
