@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied, ValidationError as DjangoValidationError
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -112,6 +113,9 @@ class DeploymentSerializer(serializers.ModelSerializer):
         return deployment.release.label if deployment.release_id else None
 
 
+LIVE_LOG_UNAVAILABLE = "(The log of a running deployment cannot be read while the task queue is down.)\n"
+
+
 class DeploymentDetailSerializer(DeploymentSerializer):
     log = serializers.SerializerMethodField()
 
@@ -124,6 +128,8 @@ class DeploymentDetailSerializer(DeploymentSerializer):
         stream = DeploymentLog(deployment.id)
         try:
             return stream.text()
+        except (redis.ConnectionError, redis.TimeoutError):
+            return LIVE_LOG_UNAVAILABLE  # a read answers while Redis is down; the log is kept there
         finally:
             stream.close()
 

@@ -62,12 +62,16 @@ def test_it_answers_reads_and_refuses_a_restart_with_503_while_redis_is_down(sit
     token = issue_token(get_or_create_user("owner@example.com"), "ci")
     client = api_client(token)
 
+    running = Deployment.objects.create(site=site, trigger="push", state="building")
+
     assert client.get("/api/v1/sites/shop/").status_code == 200  # the request throttles fail open
+    detail = client.get(f"/api/v1/sites/shop/deployments/{running.pk}/")
+    assert detail.status_code == 200 and "cannot be read" in detail.json()["log"]
     refused = client.post("/api/v1/sites/shop/restart/")
 
     assert refused.status_code == 503
     assert refused.json() == {"detail": QueueUnavailable.MESSAGE}
-    assert not Deployment.objects.exists()  # nothing recorded that waits for a task
+    assert list(Deployment.objects.all()) == [running]  # nothing recorded that waits for a task
 
 
 def test_it_refuses_to_stop_start_or_delete_a_site_while_redis_is_down(site, redis_down):
