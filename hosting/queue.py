@@ -24,7 +24,7 @@ def ensure_queue_reachable() -> None:
     client = redis_client(settings.REDIS_URL, timeout=1.0)
     try:
         client.ping()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+    except redis.RedisError as exc:  # refused, timed out, or something else answering: not our queue
         log.warning("the task queue does not answer: %s", exc)
         raise QueueUnavailable() from None
     finally:
