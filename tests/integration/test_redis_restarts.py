@@ -59,7 +59,8 @@ def own_redis(tmp_path):
 
 
 def send(redis: OwnRedis, task: str, args: list, queue: str) -> None:
-    sender = Celery("sender", broker=redis.url)
+    # Not the current app: the test process sends its other tasks to the shared Redis still.
+    sender = Celery("sender", broker=redis.url, set_as_current=False)
     try:
         sender.send_task(task, args=args, queue=queue)
     finally:
