@@ -6,13 +6,17 @@ AUTH_FAILURES_PER_ADDRESS), read at each call so tests and operators can change 
 """
 from __future__ import annotations
 
+import logging
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from accounts.models import ApiToken
+
+log = logging.getLogger(__name__)
 
 
 def client_address(request) -> str:
@@ -32,6 +36,15 @@ class _RateFromSettings(SimpleRateThrottle):
 
     def get_rate(self) -> str:
         return getattr(settings, self.setting)
+
+    def allow_request(self, request, view) -> bool:
+        # Fails open: with the cache (Redis) down, reads and actions of the API still answer; the
+        # request rate is a fairness limit, not a defence (failed authentications fail closed).
+        try:
+            return super().allow_request(request, view)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("API throttle skipped, the cache does not answer: %s", exc)
+            return True
 
 
 class TokenRateThrottle(_RateFromSettings):
@@ -68,6 +81,8 @@ def record_auth_failure(request) -> None:
 
     A fixed window per address: cheap (one INCR), shared by every worker through the cache.
     A valid token from the same address still works: it never reaches this function.
+    Fails closed: with the cache (Redis) down the error propagates and the request answers 503
+    (hosting.unavailable), so nobody can guess tokens while the counter is gone.
     """
     limit, period = parse_rate(settings.AUTH_FAILURES_PER_ADDRESS)
     window = int(time.time() // period)

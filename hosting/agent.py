@@ -22,7 +22,7 @@ from hosting.errors import HostingError, TransientError
 from hosting.host_setup import ensure_site_firewall, prepare_host
 from hosting.log_relay import start_log_relay
 from hosting.models import Host
-from hosting.reconcile import reconcile_host
+from hosting.reconcile import agent_starting, reconcile_host
 from hosting.routing import host_queue
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,12 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     engine = ContainerEngine()
     register_when_docker_answers(host_name, engine)
     prepare_host(engine)
+    host = Host.objects.get(name=host_name)
+    for receiver, error in agent_starting.send_robust(sender=Host, host=host, engine=engine):
+        if isinstance(error, Exception):
+            log.error("clean-up at start failed in %s: %s", receiver.__qualname__, error, extra={"host": host_name})
     # Containers the daemon stopped (a restart of it or of the machine) serve again before work starts.
-    counts = reconcile_host(Host.objects.get(name=host_name), engine)
+    counts = reconcile_host(host, engine)
     log.info("reconciled: %s", counts, extra={"host": host_name})
     engine.close()
     close_old_connections()

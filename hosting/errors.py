@@ -20,3 +20,13 @@ class PlatformError(HostingError):
 
 class TransientError(PlatformError):
     """A platform error worth retrying: the same call may succeed in a moment."""
+
+
+class QueueUnavailable(PlatformError):
+    """The task queue (Redis) does not answer: an action that needs a task cannot start now."""
+
+    MESSAGE = ("The task queue is unavailable right now, so this action cannot start; nothing was changed "
+               "and your sites keep serving. Try again in a minute.")
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)

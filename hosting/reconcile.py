@@ -25,6 +25,9 @@ instance_stopped = Signal()
 instance_address_changed = Signal()
 # sender=Instance, instance=<Instance>: its container is gone; whoever owns it must replace it.
 instance_lost = Signal()
+# sender=Host, host=<Host>, engine=<ContainerEngine>: the host's agent starts and takes no work yet;
+# whoever left work half done on the host (an agent killed mid-deployment) cleans it up now.
+agent_starting = Signal()
 
 
 def _lost(instance: Instance, host: Host, counts: dict[str, int]) -> None:

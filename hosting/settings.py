@@ -135,13 +135,17 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": redis_py_url(REDIS_URL),
         "KEY_PREFIX": "hosting-cache",
-        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        # Short: with Redis down a request answers (or fails open, see hosting/unavailable.py) at once.
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 1},
     }
 }
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 5, "visibility_timeout": 3600}
+# acks_late (below): a message leaves Redis only when its task ended, so one taken by an agent that
+# died is delivered again after visibility_timeout (longer than any build); the tasks claim their
+# deployment with a conditional UPDATE, so that late delivery does nothing (sites/deploys.py claim_*).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -13,3 +13,5 @@ urlpatterns = [
     path("api/v1/", include(sites_urls.api_urlpatterns)),
     path("git/", include(sites_urls.git_urlpatterns)),
 ]
+
+handler500 = "hosting.unavailable.server_error"

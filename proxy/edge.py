@@ -31,6 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 
 from proxy.models import Certificate, Route, VerificationToken
+from proxy.route_journal import RouteJournal
 from proxy.validation import InvalidRouteValue, validate_group, validate_hostname, validate_upstream
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,16 @@ class EdgeNginx:
     def write_routes_file(self) -> None:
         self.prefix.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.routes_file, self.routes_text())
+        self.journal.clear()  # the file holds every change now
+
+    @property
+    def journal(self) -> RouteJournal:
+        return RouteJournal.in_directory(self.control_dir)
+
+    def write_routes_file_from_journal(self) -> None:
+        """Without the database: the last routes file with the changes the edge took since."""
+        _atomic_write(self.routes_file, self.journal.replayed(self.routes_file.read_text()))
+        self.journal.clear()
 
     def check(self, config: Path) -> None:
         result = subprocess.run(self._command(config, "-t", "-q"), capture_output=True, text=True, timeout=120)
@@ -306,6 +317,7 @@ class EdgeNginx:
                 raise EdgeUnreachable("the edge did not take the route removal")
             if changed and self._control("PUT", "/routes", "\n".join(changed)) is None:
                 raise EdgeUnreachable("the edge did not take the route change")
+            self.journal.record(removed, changed)
 
     def _control(self, method: str, path: str, body: str = "") -> str | None:
         connection = _UnixHTTPConnection(str(self.control_socket))
@@ -395,6 +407,7 @@ def _gate_to_platform(directory: Path, lock: Path) -> None:
     if not lock.exists():
         lock.touch(mode=0o640)
     gid = platform_gid()
+    RouteJournal.in_directory(directory).create(gid)
     if os.geteuid() == 0 and gid is not None:
         for item in (directory, lock):
             os.chown(item, 0, gid, follow_symlinks=False)

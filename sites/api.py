@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import shutil
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied, ValidationError as DjangoValidationError
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Action
-from hosting.errors import HostingError
+from hosting.errors import HostingError, QueueUnavailable
 from hosting.runtimes import CATALOG
 from proxy.models import Certificate
 from sites import deploys, domains, runtime_logs, services, streams, uploads
@@ -112,6 +113,9 @@ class DeploymentSerializer(serializers.ModelSerializer):
         return deployment.release.label if deployment.release_id else None
 
 
+LIVE_LOG_UNAVAILABLE = "(The log of a running deployment cannot be read while the task queue is down.)\n"
+
+
 class DeploymentDetailSerializer(DeploymentSerializer):
     log = serializers.SerializerMethodField()
 
@@ -124,6 +128,8 @@ class DeploymentDetailSerializer(DeploymentSerializer):
         stream = DeploymentLog(deployment.id)
         try:
             return stream.text()
+        except (redis.ConnectionError, redis.TimeoutError):
+            return LIVE_LOG_UNAVAILABLE  # a read answers while Redis is down; the log is kept there
         finally:
             stream.close()
 
@@ -149,6 +155,10 @@ class RollbackSerializer(serializers.Serializer):
     release = serializers.IntegerField(min_value=1, help_text="The release number to roll back to (1 for v1).")
 
 
+class QueueDown(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
 def _django_errors(fn):
     """Our services raise Django's exceptions; the API answers them as DRF does."""
 
@@ -159,6 +169,8 @@ def _django_errors(fn):
             raise ValidationError({"detail": exc.messages}) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc) or None) from None
+        except QueueUnavailable as exc:
+            raise QueueDown(str(exc)) from None
         except HostingError as exc:
             raise ValidationError({"detail": [str(exc)]}) from None
 

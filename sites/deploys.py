@@ -19,8 +19,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.services import OrganizationSuspended, ensure_active
-from hosting.models import Instance
+from hosting.errors import QueueUnavailable
+from hosting.models import Host, Instance
 from hosting.placement import place_instance
+from hosting.queue import ensure_queue_reachable, send_now
 from proxy import services as proxy
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Release, Site, Slug
@@ -77,14 +79,64 @@ def deploy_source(site: Site, trigger: str, source: str, write_archive) -> Deplo
     from sites import tasks
 
     ensure_active(site.organization)  # every deployment starts here or in roll_out
+    ensure_queue_reachable()
     host = place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
     with transaction.atomic():
-        deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200])
+        deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200], host_name=host.name)
+        _log(deployment, f"-----> Deployment #{deployment.id} of {site.name}: {source}")
         show_starting_page(site)
         write_archive(lambda suffix: source_archive_path(deployment.id, suffix))
-        _log(deployment, f"-----> Deployment #{deployment.id} of {site.name}: {source}")
-        tasks.build.apply_async_on_commit(args=[deployment.id, host.name], queue=host.queue)
+        send_on_commit(deployment, tasks.build, host)
     return deployment
+
+
+def send_on_commit(deployment: Deployment, task, host: Host) -> None:
+    """Send the deployment's first task once its row is committed. When the queue went away since
+    `ensure_queue_reachable`, the row is failed instead of waiting "queued" for a task nobody sent,
+    and the caller hears QueueUnavailable (503)."""
+
+    def send() -> None:
+        try:
+            send_now(task, [deployment.id, host.name], host.queue)
+        except QueueUnavailable:
+            # Not through fail(): its log lives in Redis, which is what is missing.
+            Deployment.objects.filter(pk=deployment.pk).exclude(state__in=Deployment.FINISHED).update(
+                state=Deployment.State.FAILED, error=QueueUnavailable.MESSAGE, finished_at=timezone.now())
+            _page_after_failure(deployment.site_id)
+            raise
+
+    transaction.on_commit(send)
+
+
+def claim_build(deployment_id: int, retrying: bool) -> Deployment | None:
+    """The deployment for this delivery of its build task to build, or None when it must do nothing.
+
+    The first delivery claims it (queued -> building in one conditional UPDATE); a duplicated or
+    redelivered message finds it claimed. Our own retry goes on only while it is still building:
+    an agent that started again may have failed it meanwhile (sites.recovery).
+    """
+    claimed = Deployment.objects.filter(id=deployment_id, state=Deployment.State.QUEUED).update(
+        state=Deployment.State.BUILDING, started_at=timezone.now())
+    deployment = Deployment.objects.select_related("site__plan").get(pk=deployment_id)
+    if claimed or (retrying and deployment.state == Deployment.State.BUILDING):
+        return deployment
+    return None
+
+
+def claim_start(deployment_id: int, task_id: str, retrying: bool) -> Deployment | None:
+    """The deployment whose release this delivery of the start task starts, or None.
+
+    The first delivery writes its task id on the releasing deployment; a duplicated or redelivered
+    message finds it taken. Our own retry (the same task id) goes on while it is still releasing.
+    """
+    claimed = Deployment.objects.filter(id=deployment_id, state=Deployment.State.RELEASING, task_id="").update(
+        task_id=task_id)
+    deployment = Deployment.objects.select_related("site__plan", "release__slug").get(pk=deployment_id)
+    if deployment.finished:
+        return None
+    if claimed or (retrying and deployment.task_id == task_id):
+        return deployment
+    return None
 
 
 def create_release(site: Site, slug: Slug, encrypted_config: str, description: str) -> Release:
@@ -102,29 +154,33 @@ def roll_out(site: Site, trigger: str, release: Release, description: str) -> De
     from sites import tasks
 
     ensure_active(site.organization)
+    ensure_queue_reachable()
     host = place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
     with transaction.atomic():
         deployment = Deployment.objects.create(
             site=site, trigger=trigger, source=description[:200], release=release,
-            state=Deployment.State.RELEASING, started_at=timezone.now(),
+            state=Deployment.State.RELEASING, started_at=timezone.now(), host_name=host.name,
         )
-        show_starting_page(site)
         _log(deployment, f"-----> {description}: starting {release.label} on {host.name}")
-        tasks.start_release.apply_async_on_commit(args=[deployment.id, host.name], queue=host.queue)
+        show_starting_page(site)
+        send_on_commit(deployment, tasks.start_release, host)
     return deployment
 
 
 def after_build(deployment: Deployment, release: Release, host_name: str) -> None:
     """The build made a release: start it (on the same host, which has the slug unpacked)."""
     from sites import tasks
-    from hosting.models import Host
 
     if _suspended(deployment.site):
         fail(deployment, "Not started: the organization was suspended meanwhile.")
         return
-    Deployment.objects.filter(pk=deployment.pk).update(
+    # Only a deployment still building moves on: one failed meanwhile (its agent restarted while
+    # this build ran on) starts nothing.
+    moved = Deployment.objects.filter(pk=deployment.pk, state=Deployment.State.BUILDING).update(
         release=release, state=Deployment.State.RELEASING, build_finished_at=timezone.now()
     )
+    if not moved:
+        return
     _log(deployment, f"-----> Released {release.label}; starting it")
     tasks.start_release.apply_async(args=[deployment.id, host_name], queue=Host.objects.get(name=host_name).queue)
     forget_old_slugs(deployment.site)
@@ -149,6 +205,8 @@ def finish_deployment(deployment_id: int, instance_id: int) -> None:
         deployment = Deployment.objects.select_related("site", "release").get(pk=deployment_id)
         site = Site.objects.select_for_update().get(pk=deployment.site_id)
         instance = Instance.objects.select_related("host").get(pk=instance_id)
+        if Deployment.objects.filter(pk=deployment_id, state__in=Deployment.FINISHED).exists():
+            return  # failed meanwhile (its agent restarted): its instance is not to go live
         newer = Deployment.objects.filter(site=site, state=Deployment.State.SUCCEEDED, id__gt=deployment.id).exists()
         stopped = site.desired_state == Site.DesiredState.STOPPED and deployment.trigger != Deployment.Trigger.START
         suspended = _suspended(site)  # a deployment that was under way when staff suspended the organization
@@ -192,6 +250,11 @@ def fail(deployment: Deployment, reason: str) -> None:
     """Mark the deployment failed with a reason the customer can act on; nothing serving changes."""
     if Deployment.objects.filter(pk=deployment.pk, state__in=Deployment.FINISHED).exists():
         return
+    record_failure(deployment, reason)
+
+
+def record_failure(deployment: Deployment, reason: str) -> None:
+    """Write the failure into the deployment's log and row (for a caller that claimed it failed)."""
     lines = reason.strip().splitlines() or ["failed"]
     _log(deployment, f" !     Deployment failed: {lines[0]}")
     for line in lines[1:]:
@@ -260,6 +323,7 @@ def delete_site(site: Site) -> None:
     from hosting.models import Host
     from sites import tasks
 
+    ensure_queue_reachable()  # the purge goes by task: no deleted site leaves its containers behind
     payload: dict = {}
 
     def purge() -> None:

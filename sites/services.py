@@ -13,6 +13,7 @@ from accounts.models import Membership, Organization
 from accounts.roles import Action, role_may
 from accounts.services import authorize, ensure_active, mark_suspended
 from hosting.errors import HostingError
+from hosting.queue import ensure_queue_reachable
 from hosting.runtimes import CATALOG
 from sites import git, slugs
 from sites.config_crypto import decrypt, encrypt, encrypt_config
@@ -207,6 +208,7 @@ def start(site: Site) -> Deployment:
 
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
+    ensure_queue_reachable()  # before the site is marked running
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.RUNNING)
     return deploys.roll_out(site, Deployment.Trigger.START, site.current_release, "Start")
 
@@ -214,6 +216,7 @@ def start(site: Site) -> Deployment:
 def stop(site: Site) -> None:
     from sites import deploys
 
+    ensure_queue_reachable()  # else the site would be marked stopped with nothing sent to stop it
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.STOPPED)
     deploys.stop_later(site)
 

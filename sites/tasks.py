@@ -45,14 +45,8 @@ def deployment_step(task, deployment: Deployment):
 
 @shared_task(base=PlatformTask, bind=True, name="sites.agent.build")
 def build(self, deployment_id: int, host_name: str) -> None:
-    from django.utils import timezone
-
-    # Claim the deployment; a retried or duplicated task finds it claimed and leaves it.
-    claimed = Deployment.objects.filter(id=deployment_id, state=Deployment.State.QUEUED).update(
-        state=Deployment.State.BUILDING, started_at=timezone.now()
-    )
-    deployment = Deployment.objects.select_related("site__plan").get(pk=deployment_id)
-    if not claimed and self.request.retries == 0:
+    deployment = deploys.claim_build(deployment_id, retrying=self.request.retries > 0)
+    if deployment is None:
         return
     archive = next(Path(settings.ARCHIVES_DIR).glob(f"{deployment_id}.*"), None)
     try:
@@ -72,8 +66,9 @@ def build(self, deployment_id: int, host_name: str) -> None:
 
 @shared_task(base=PlatformTask, bind=True, name="sites.agent.start_release")
 def start_release(self, deployment_id: int, host_name: str) -> None:
-    deployment = Deployment.objects.select_related("site__plan", "release__slug").get(pk=deployment_id)
-    if deployment.finished:
+    deployment = deploys.claim_start(deployment_id, self.request.id or f"start-{deployment_id}",
+                                     retrying=self.request.retries > 0)
+    if deployment is None:
         return
     host = Host.objects.get(name=host_name)
     with ContainerEngine() as engine, deployment_step(self, deployment):

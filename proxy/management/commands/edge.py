@@ -2,6 +2,7 @@ import logging
 import shutil
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from proxy.edge import EdgeConfigInvalid, EdgeNginx
 from proxy.services import apply_edge
@@ -35,6 +36,14 @@ class Command(BaseCommand):
                 raise CommandError(f"The edge config was refused by nginx: {exc}")
             # Start with the last config that passed the check rather than not at all.
             log.error("the edge config from the database was refused; starting with the last good one: %s", exc)
+        except DatabaseError as exc:
+            # Sites keep serving while the database is down: an edge restarted meanwhile starts
+            # from the last config, and the last routes file with the switches made since
+            # (proxy/route_journal.py).
+            if check_only or not (edge.config_path.exists() and edge.routes_file.exists()):
+                raise CommandError(f"The database does not answer and there is no earlier edge config: {exc}")
+            log.error("the database does not answer; starting the edge with the last routes file: %s", exc)
+            edge.write_routes_file_from_journal()
         else:
             if check_only:
                 self.stdout.write(f"edge config ok: {path}")
