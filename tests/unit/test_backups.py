@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import tarfile
 from datetime import datetime, timedelta, timezone
@@ -19,6 +20,8 @@ from backups import archive
 from backups.archive import BackupRefused, check_slugs
 from backups.retention import backup_name, backups_to_delete
 from backups.services import create_backup, restore_backup
+from backups.tasks import nightly_backup
+from hosting.routing import PROXY_QUEUE
 from sites.deploys import create_release
 from sites.models import Release, Site, Slug
 from sites.services import create_site
@@ -101,6 +104,20 @@ def test_it_refuses_a_slug_that_does_not_match_its_checksum_or_is_missing(tmp_pa
         check_slugs(tmp_path, {"slugs": [good]})
 
 
+WWW_DATA_GID = 33  # Debian's www-data
+
+
+def _certificate_key(data_dir: Path) -> Path:
+    key = data_dir / "certs" / "shop.example.com" / "privkey.pem"
+    key.parent.mkdir(parents=True)
+    key.write_text("KEY")
+    os.chown(key, 0, WWW_DATA_GID)
+    key.chmod(0o640)
+    (data_dir / "letsencrypt" / "config" / "accounts").mkdir(parents=True)
+    (data_dir / "letsencrypt" / "config" / "accounts" / "account.json").write_text("{}")
+    return key
+
+
 def _deployed_site(data_dir: Path) -> Site:
     seed_plans(Plan)  # an earlier transactional test may have flushed what migrations seeded
     site = create_site(create_organization("acme", "owner@example.com"), "shop")
@@ -129,11 +146,12 @@ def test_it_refuses_a_target_that_holds_a_platform_unless_forced(tmp_path, data_
 def test_it_restores_rows_and_files_and_new_rows_get_fresh_ids(tmp_path, data_dir, transactional_db):
     site = _deployed_site(data_dir)
     (data_dir / "secrets" / "fernet_key").write_text("the key\n")
+    key = _certificate_key(data_dir)
     path, manifest = create_backup(tmp_path / "backups")
     assert path.stat().st_mode & 0o777 == 0o600
     assert manifest["counts"]["sites"] == 1 and len(manifest["slugs"]) == 1
     old_release_id = Release.objects.get().pk
-    for folder in ("git", "slugs", "secrets"):
+    for folder in ("git", "slugs", "secrets", "certs", "letsencrypt"):
         for entry in (data_dir / folder).iterdir():
             entry.unlink() if entry.is_file() else shutil.rmtree(entry)
     call_command("flush", interactive=False, verbosity=0)
@@ -145,5 +163,22 @@ def test_it_restores_rows_and_files_and_new_rows_get_fresh_ids(tmp_path, data_di
     assert (data_dir / "secrets" / "fernet_key").read_text() == "the key\n"
     assert (data_dir / "git" / f"{site.uuid.hex}.git" / "HEAD").exists()
     assert (data_dir / "slugs" / f"{manifest['slugs'][0]}.tar.gz").exists()
+    assert (data_dir / "letsencrypt" / "config" / "accounts" / "account.json").read_text() == "{}"
+    # nginx's workers read keys through their group: owner, group and mode come back as they were.
+    restored_key = key.stat()
+    assert (restored_key.st_gid, restored_key.st_mode & 0o777, key.read_text()) == (WWW_DATA_GID, 0o640, "KEY")
     newer = create_release(restored, restored.current_release.slug, "cfg", "After the restore")
     assert newer.pk > old_release_id
+
+
+def test_it_runs_the_nightly_backup_as_root_and_deletes_the_old_ones(tmp_path, data_dir, settings, transactional_db):
+    settings.BACKUP_DIR = tmp_path / "backups"
+    settings.BACKUP_KEEP_DAYS = 14
+    settings.BACKUP_DIR.mkdir()
+    old = _backup_files(settings.BACKUP_DIR, [20])[0]
+
+    made = Path(nightly_backup())
+
+    assert made.exists() and not old.exists()
+    entry = settings.CELERY_BEAT_SCHEDULE["nightly-backup"]
+    assert entry["task"] == nightly_backup.name and entry["options"]["queue"] == PROXY_QUEUE
