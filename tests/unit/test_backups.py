@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import Organization, Plan
 from accounts.services import create_organization
@@ -182,3 +182,10 @@ def test_it_runs_the_nightly_backup_as_root_and_deletes_the_old_ones(tmp_path, d
     assert made.exists() and not old.exists()
     entry = settings.CELERY_BEAT_SCHEDULE["nightly-backup"]
     assert entry["task"] == nightly_backup.name and entry["options"]["queue"] == PROXY_QUEUE
+
+
+def test_the_restore_command_refuses_in_one_sentence(tmp_path, data_dir, db):
+    (tmp_path / "plain.tar.gz").write_bytes(b"not even gzip")
+
+    with pytest.raises(CommandError, match=r"^Nothing was restored: .* cannot be read as a backup archive .*\.$"):
+        call_command("restore", str(tmp_path / "plain.tar.gz"))
