@@ -19,21 +19,13 @@ from hosting.launcher.processes import ManagedProcess, free_tcp_port
 from hosting.launcher.services import start_redis, unmount_everything_under
 from hosting.launcher.stack import start_platform, stop_platform, wait_until_ready
 from tests.integration.support.deploying import Customer, Platform
-from tests.integration.support.processes import BASE_DIR
+from tests.integration.support.processes import BASE_DIR, database_url
 
 
 def _admin_connection() -> psycopg.Connection:
     database = settings.DATABASES["default"]
     return psycopg.connect(host=database["HOST"], port=database["PORT"], user=database["USER"],
                            password=database["PASSWORD"], dbname="postgres", autocommit=True)
-
-
-def _database_url(name: str) -> str:
-    from urllib.parse import quote
-
-    database = settings.DATABASES["default"]
-    return (f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'], safe='')}@{database['HOST']}:"
-            f"{database['PORT']}/{name}")
 
 
 @dataclass
@@ -58,7 +50,7 @@ class SeparatePlatform:
         os.chown(redis_dir, account.uid, account.gid)
         self.redis = start_redis(redis_dir / "redis.sock", redis_dir, self.root, persistent=False, account=account)
         portal, http, https = self.ports
-        self.env = {**os.environ, "DATA_DIR": str(self.data_dir), "DATABASE_URL": _database_url(self.database),
+        self.env = {**os.environ, "DATA_DIR": str(self.data_dir), "DATABASE_URL": database_url(self.database),
                     "REDIS_URL": f"redis+socket://{redis_dir / 'redis.sock'}", "PYTHONUNBUFFERED": "1",
                     "PORTAL_BIND": f"127.0.0.1:{portal}", "PROXY_HTTP_PORT": str(http), "PROXY_HTTPS_PORT": str(https),
                     "HOST_NAME": self.host_name, "WORKER_NAME": f"control-{self.database}", "HEARTBEAT_INTERVAL": "2",
