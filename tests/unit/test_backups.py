@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import Organization, Plan
 from accounts.services import create_organization
 from backups import archive
 from backups.archive import BackupRefused, check_slugs
+from backups.database import one_moment
 from backups.retention import backup_name, backups_to_delete
 from backups.services import create_backup, restore_backup
 from backups.tasks import nightly_backup
@@ -189,3 +191,11 @@ def test_the_restore_command_refuses_in_one_sentence(tmp_path, data_dir, db):
 
     with pytest.raises(CommandError, match=r"^Nothing was restored: .* cannot be read as a backup archive .*\.$"):
         call_command("restore", str(tmp_path / "plain.tar.gz"))
+
+
+def test_it_dumps_the_database_from_one_snapshot(transactional_db):
+    with one_moment(), connection.cursor() as cursor:
+        cursor.execute("SHOW transaction_isolation")
+        isolation = cursor.fetchone()[0]
+
+    assert isolation == "repeatable read"  # PostgreSQL's default would take a snapshot per statement
