@@ -8,6 +8,7 @@ the sites' /data volumes, which are the tenants' own content (the root agent nev
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -94,17 +95,19 @@ def create_backup(directory: Path, now: datetime | None = None) -> tuple[Path, d
     partial = directory / f".{target.name}.partial"
     try:
         facts = _snapshot(staging / archive.DATABASE)
-        present = [sha for sha in facts["slugs"] if slug_tarball_path(sha).is_file()]
+        present = _hold_slugs(facts["slugs"], staging / archive.SLUGS)
         manifest = {
             "format": archive.FORMAT, "format_version": archive.FORMAT_VERSION, "created": now.isoformat(),
             "platform_revision": platform_revision(), "database_engine": facts["database_engine"],
             "counts": facts["counts"], "hosts": facts["hosts"], "migrations": facts["migrations"],
             "slugs": present, "missing_slugs": sorted(set(facts["slugs"]) - set(present)),
         }
-        with archive.open_private(partial) as out, tarfile.open(fileobj=out, mode="w:gz") as tar:
+        # Level 1: slugs and git objects are compressed already; more would only cost time.
+        with archive.open_private(partial) as out, tarfile.open(fileobj=out, mode="w:gz", compresslevel=1) as tar:
             archive.add_bytes(tar, archive.MANIFEST, json.dumps(manifest, indent=2).encode())
             tar.add(staging / archive.DATABASE, archive.DATABASE)
-            _add_files(tar, facts["site_uuids"], present)
+            tar.add(staging / archive.SLUGS, archive.SLUGS)
+            _add_files(tar, facts["site_uuids"])
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -112,7 +115,26 @@ def create_backup(directory: Path, now: datetime | None = None) -> tuple[Path, d
     return target, manifest
 
 
-def _add_files(tar: tarfile.TarFile, site_uuids: list[str], slugs: list[str]) -> None:
+def _hold_slugs(shas: list[str], folder: Path) -> list[str]:
+    """Link (or copy, across filesystems) the slugs into the staging folder at once, so that one
+    the agent forgets while the archive is written is still in it; returns those on this machine."""
+    folder.mkdir(mode=0o700)
+    present = []
+    for sha in shas:
+        try:
+            try:
+                os.link(slug_tarball_path(sha), folder / f"{sha}.tar.gz")
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(slug_tarball_path(sha), folder / f"{sha}.tar.gz")
+        except FileNotFoundError:
+            continue
+        present.append(sha)
+    return present
+
+
+def _add_files(tar: tarfile.TarFile, site_uuids: list[str]) -> None:
     parts = {part.name: part.path for part in file_parts()}
     if parts["secrets"].is_dir():
         tar.add(parts["secrets"], "secrets")
@@ -120,8 +142,6 @@ def _add_files(tar: tarfile.TarFile, site_uuids: list[str], slugs: list[str]) ->
         repository = repository_path(uuid_hex)
         if repository.is_dir():
             archive.add_repository(tar, repository, f"git/{repository.name}")
-    for sha in slugs:
-        tar.add(slug_tarball_path(sha), f"{archive.SLUGS}/{sha}.tar.gz")
     if parts["certs"].is_dir():
         tar.add(parts["certs"], "certs")
     # certbot's config holds the account and the certificates; its work and logs are not state.
