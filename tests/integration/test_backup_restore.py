@@ -105,3 +105,18 @@ def test_a_restored_platform_serves_the_same_sites_with_the_same_releases(machin
     assert rollback.status_code == 202, rollback.text
     assert finished_deployment(platform, customer, twice, rollback.json()["id"])["state"] == "succeeded"
     assert served(platform, twice).text == "twice, version one\n"
+
+
+def test_the_nightly_backup_runs_on_the_root_worker_of_the_proxy_queue(platform, transactional_db):
+    from hosting.celery import app
+
+    backups = platform.data_dir / "backups"
+    before = set(backups.glob("backup-*.tar.gz"))
+    entry = settings.CELERY_BEAT_SCHEDULE["nightly-backup"]
+
+    app.send_task(entry["task"], **entry["options"])  # what beat sends at BACKUP_HOUR
+
+    made = wait_for(lambda: set(backups.glob("backup-*.tar.gz")) - before, 120, "the nightly backup")
+    archive = made.pop()
+    assert archive.stat().st_uid == 0 and archive.stat().st_mode & 0o777 == 0o600
+    assert "backups.nightly_backup" in platform.output("edge_worker")
