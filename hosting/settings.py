@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from hosting.config import (
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "proxy",
     "sites",
     "support",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +166,17 @@ CELERY_BEAT_SCHEDULE = {
     "expire-pending-domains": {"task": "sites.expire_pending_domains", "schedule": 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
     "reconcile-hosts": {"task": "hosting.reconcile_hosts", "schedule": 60.0},
+}
+
+# --- Backups (backups/, README: Backup and restore) ----------------------------------------------
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups")))
+BACKUP_HOUR = env_int("BACKUP_HOUR", 3)  # UTC hour of the nightly backup
+BACKUP_KEEP_DAYS = env_int("BACKUP_KEEP_DAYS", 14)
+if not 0 <= BACKUP_HOUR <= 23:
+    raise ImproperlyConfigured("BACKUP_HOUR must be an hour of the day, 0 to 23.")
+CELERY_BEAT_SCHEDULE["nightly-backup"] = {
+    # On the root worker beside the edge (backups.tasks says why), never the unprivileged control worker.
+    "task": "backups.nightly_backup", "schedule": crontab(hour=BACKUP_HOUR, minute=0), "options": {"queue": "proxy"},
 }
 
 # --- Fleet ------------------------------------------------------------------------------------

@@ -23,17 +23,13 @@ from tests.integration.support.deploying import (
     seed_plans,
 )
 from tests.integration.support.pebble import Pebble, write_test_ca
-from tests.integration.support.processes import ChildProcess, wait_for
+from tests.integration.support.processes import ChildProcess, database_url, wait_for
 from tests.integration.support.sitelab import SiteLab
 
 
 def child_database_url() -> str:
     """The URL of pytest-django's test database, for child processes."""
-    from urllib.parse import quote
-
-    database = settings.DATABASES["default"]
-    return (f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'], safe='')}@{database['HOST']}:"
-            f"{database['PORT']}/{database['NAME']}")
+    return database_url()
 
 
 _SHARED: dict[str, object] = {}

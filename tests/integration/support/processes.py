@@ -13,6 +13,17 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parents[3]
 
 
+def database_url(name: str | None = None) -> str:
+    """The URL of pytest-django's test database (or of `name` on the same server), for child processes."""
+    from urllib.parse import quote
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return (f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'], safe='')}@{database['HOST']}:"
+            f"{database['PORT']}/{name or database['NAME']}")
+
+
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.2):
     """Poll `condition` until it returns something truthy; fail the test with `what` otherwise."""
     deadline = time.monotonic() + timeout
