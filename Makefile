@@ -1,13 +1,18 @@
 # The two commands of the README. Both install what is missing first (as root, on Debian).
 PYTHON := .venv/bin/python
 
-.PHONY: install run test bench
+.PHONY: install run test bench install-services
 
 install:
 	@scripts/install.sh
 
 run: install
 	@$(PYTHON) -m hosting.launcher.run
+
+# Production: the platform as systemd services that start at boot (README: Production install).
+# Options with ARGS, e.g. `make install-services ARGS=--no-enable`.
+install-services: install
+	@$(PYTHON) -m hosting.launcher.install_services $(ARGS)
 
 # Pass pytest arguments with ARGS, e.g. `make test ARGS="tests/unit -k healthz"`.
 test: install

@@ -2,19 +2,14 @@
 `systemd-analyze verify` (systemd is not PID 1 here: the units are verified, not run)."""
 from __future__ import annotations
 
-import json
-import os
 import shlex
-import stat
-import subprocess
 from pathlib import Path
 
-import pytest
-
-from hosting.launcher import Abort
 from hosting.launcher import systemd
 from hosting.launcher.permissions import Account, user_env
+from hosting.launcher.install_services import write_units
 from hosting.launcher.stack import BASE_DIR, ROOT_PROCESSES, read_procfile
+from tests.systemd_verify import verify
 
 ACCOUNT = Account("hosting", 999, 995, "/nonexistent")
 PROCFILE = read_procfile(BASE_DIR / "Procfile")
@@ -44,26 +39,16 @@ def _words(sections: dict, section: str, key: str) -> set[str]:
 UNITS = {name: _parse(text) for name, text in systemd.render_units(_installation()).items()}
 
 
-def _verify(unit_dir: Path) -> str:
-    # The generated units find each other in unit_dir; docker.service, network-online.target and
-    # multi-user.target come from the machine's own unit path (the trailing colon keeps it).
-    result = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(map(str, unit_dir.iterdir()))],
-                            capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "SYSTEMD_UNIT_PATH": f"{unit_dir}:"})
-    # It exits 0 even on a unit it could not parse: what it prints is the verdict.
-    return (result.stdout + result.stderr).strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
-
-
 def test_it_writes_units_that_systemd_analyze_verify_accepts(tmp_path):
-    systemd.write_units(tmp_path, systemd.render_units(_installation()))
-    assert _verify(tmp_path) == ""
+    write_units(tmp_path, systemd.render_units(_installation()))
+    assert verify(tmp_path) == ""
 
 
 def test_the_verify_check_can_fail(tmp_path):
-    systemd.write_units(tmp_path, systemd.render_units(_installation()))
+    write_units(tmp_path, systemd.render_units(_installation()))
     web = tmp_path / "hosting-web.service"
     web.write_text(web.read_text().replace("RestartSec=2s", "RestartSecs=2s"))
-    assert "Unknown key" in _verify(tmp_path)
+    assert "Unknown key" in verify(tmp_path)
 
 
 def test_it_has_a_service_for_every_procfile_entry():
@@ -138,65 +123,3 @@ def test_it_runs_redis_on_the_data_directorys_socket_only():
     assert "--port 0 --unixsocket /var/lib/hosting/run/redis.sock" in exec_start
     assert '--save "" --appendonly yes' in exec_start
     assert systemd.REDIS not in systemd.render_units(_installation(managed_redis=False))
-
-
-def test_it_turns_on_live_restore_keeping_the_other_keys(tmp_path):
-    daemon_json = tmp_path / "daemon.json"
-    daemon_json.write_text(json.dumps({"log-driver": "journald", "live-restore": False}))
-    daemon_json.chmod(0o600)
-    assert systemd.enable_live_restore(daemon_json)
-    assert json.loads(daemon_json.read_text()) == {"log-driver": "journald", "live-restore": True}
-    assert stat.S_IMODE(daemon_json.stat().st_mode) == 0o600
-    assert not systemd.enable_live_restore(daemon_json)
-    fresh = tmp_path / "docker" / "daemon.json"
-    assert systemd.enable_live_restore(fresh)
-    assert json.loads(fresh.read_text()) == {"live-restore": True}
-
-
-@pytest.mark.parametrize("content", ['{"log-driver": "journald",', "[1, 2]"])
-def test_it_refuses_a_daemon_json_that_is_not_a_json_object(tmp_path, content):
-    daemon_json = tmp_path / "daemon.json"
-    daemon_json.write_text(content)
-    with pytest.raises(Abort, match="daemon.json"):
-        systemd.enable_live_restore(daemon_json)
-    assert daemon_json.read_text() == content
-
-
-def test_the_install_command_writes_everything_once_and_keeps_the_operators_env_file(tmp_path, monkeypatch, capsys):
-    # A machine where systemd is PID 1 would start the units for real: this test only writes them.
-    monkeypatch.setattr(systemd, "systemd_is_running", lambda: False)
-    units, env_file, daemon_json = tmp_path / "units", tmp_path / "etc" / "hosting.env", tmp_path / "docker" / "daemon.json"
-    units.mkdir()
-    (units / "hosting-old.service").write_text(systemd.HEADER + "\n[Unit]\n")  # from an earlier install
-    (units / "hosting-custom.service").write_text("[Unit]\n")  # the operator's own
-    command = ["install", "--unit-dir", str(units), "--env-file", str(env_file), "--daemon-json", str(daemon_json)]
-
-    assert systemd.main(command) == 0
-    output = capsys.readouterr().out
-    assert "systemd is not running here" in output and "not started" in output
-    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    assert "DATA_DIR=/var/lib/hosting" in env_file.read_text()
-    assert json.loads(daemon_json.read_text()) == {"live-restore": True}
-    written = {path.name for path in units.iterdir()}
-    assert written == set(UNITS) | {"hosting-custom.service"}
-    for name in UNITS:
-        assert stat.S_IMODE((units / name).stat().st_mode) == 0o644, name
-    assert _verify_units_only(units) == ""
-
-    assert systemd.main(command) == 0
-    assert "unchanged" in capsys.readouterr().out
-
-    env_file.write_text("DATA_DIR=/srv/hosting\nREDIS_URL='redis://10.0.0.2:6379/0'\n")
-    assert systemd.main(command) == 0
-    assert env_file.read_text() == "DATA_DIR=/srv/hosting\nREDIS_URL='redis://10.0.0.2:6379/0'\n"
-    assert "DOCKER_HOST=unix:///srv/hosting/docker-logs/docker.sock" in (units / "hosting-web.service").read_text()
-    assert not (units / systemd.REDIS).exists()
-
-
-def _verify_units_only(unit_dir: Path) -> str:
-    generated = unit_dir / "generated"
-    generated.mkdir()
-    for path in unit_dir.glob("hosting*"):
-        if path.read_text().startswith(systemd.HEADER):
-            (generated / path.name).write_text(path.read_text())
-    return _verify(generated)
