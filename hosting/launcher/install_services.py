@@ -24,6 +24,10 @@ UNIT_DIR = Path("/etc/systemd/system")
 ENV_FILE = Path("/etc/hosting/hosting.env")
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 DEFAULT_DATA_DIR = "/var/lib/hosting"
+# Debian's own services of packages the platform runs itself, enabled by their packages (scripts/
+# install.sh only keeps them from starting at install): the edge and hosting-redis replace them,
+# and Debian's nginx would take port 80 from the edge at the next boot.
+DISTRO_SERVICES = ("nginx.service", "redis-server.service")
 
 ENV_TEMPLATE = """\
 # The hosting platform's settings for its systemd services (README: Production install, Configuration).
@@ -137,14 +141,22 @@ def install(unit_dir: Path, env_file: Path, daemon_json: Path, enable: bool) -> 
     if docker_changed:
         say(f"Turned on Docker's live-restore in {daemon_json}")
     if not systemd_is_running():
-        say("systemd is not running here (it is not PID 1): the units were written but not started.")
+        say(f"systemd is not running here (it is not PID 1): the units were written to {unit_dir} but not started.")
         return
     _systemctl("daemon-reload")
     if docker_changed and subprocess.run(["systemctl", "is-active", "--quiet", DOCKER]).returncode == 0:
         _systemctl("reload", DOCKER)  # live-restore is one of dockerd's reloadable options: no container stops
     if enable:
-        _systemctl("enable", "--now", PLATFORM_TARGET)
-        say(f"Started {PLATFORM_TARGET}; logs: journalctl -u 'hosting-*'")
+        _start()
+
+
+def _start() -> None:
+    for service in DISTRO_SERVICES:
+        if subprocess.run(["systemctl", "is-enabled", "--quiet", service]).returncode == 0:
+            _systemctl("disable", "--now", service)
+            say(f"Disabled Debian's {service}: the platform runs its own")
+    _systemctl("enable", "--now", PLATFORM_TARGET)
+    say(f"Started {PLATFORM_TARGET}; its state: systemctl status 'hosting-*'; logs: journalctl -u 'hosting-*'")
 
 
 def _systemctl(*arguments: str) -> None:
