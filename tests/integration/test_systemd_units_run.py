@@ -71,7 +71,7 @@ def booted(systemd_image, tmp_path):
     (env_dir / "hosting.env").write_text("DATA_DIR=/var/lib/hosting\nPORTAL_BIND=0.0.0.0:9999\n")
     units = tmp_path / "units"
     installation = Installation(checkout, Path("/etc/hosting/hosting.env"), Path("/var/lib/hosting"),
-                                Account("hosting", 0, 0, "/nonexistent"), managed_redis=True)
+                                Account("hosting", 999, 999, "/nonexistent"), managed_redis=True)
     write_units(units, render_units(installation))
     (units / DOCKER).write_text("[Service]\nExecStart=/bin/sleep infinity\n")  # Docker's unit, standing in
 
