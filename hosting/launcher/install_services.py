@@ -31,8 +31,9 @@ DISTRO_SERVICES = ("nginx.service", "redis-server.service")
 
 ENV_TEMPLATE = """\
 # The hosting platform's settings for its systemd services (README: Production install, Configuration).
-# Read by systemd for every hosting-*.service. After a change: systemctl restart hosting.target
-# (after a change of DATA_DIR, PLATFORM_USER or REDIS_URL: make install-services).
+# Read by systemd for every hosting-*.service. After a change: systemctl restart hosting-control.target
+# (and hosting-edge for the edge's own settings; after a change of DATA_DIR, PLATFORM_USER or
+# REDIS_URL: make install-services).
 # HOME, USER and DOCKER_HOST are set per unit; do not set them here.
 DATA_DIR={data_dir}
 PLATFORM_USER=hosting
@@ -44,6 +45,7 @@ PLATFORM_USER=hosting
 #PROXY_LISTEN_ADDRESS=0.0.0.0
 #PROXY_HTTP_PORT=80
 #PROXY_HTTPS_PORT=443
+#NUM_PROXIES=1
 #ACME_DIRECTORY_URL=https://acme-v02.api.letsencrypt.org/directory
 #ACME_EMAIL=ops@example.com
 #CLOUDFLARE_API_TOKEN=
@@ -130,6 +132,9 @@ def systemd_is_running() -> bool:
 
 
 def install(unit_dir: Path, env_file: Path, daemon_json: Path, enable: bool) -> None:
+    docker_changed = enable_live_restore(daemon_json)  # first: a daemon.json it refuses stops everything
+    if docker_changed:
+        say(f"Turned on Docker's live-restore in {daemon_json}")
     if write_env_file_if_missing(env_file):
         say(f"Wrote {env_file} (0600): put the production settings there (README: Production install)")
     env = read_env_file(env_file)
@@ -137,9 +142,6 @@ def install(unit_dir: Path, env_file: Path, daemon_json: Path, enable: bool) -> 
                                 platform_account(env.get("PLATFORM_USER") or "hosting"), managed_redis=not env.get("REDIS_URL"))
     changed = write_units(unit_dir, render_units(installation))
     say(f"Units in {unit_dir}: {', '.join(changed) or 'unchanged'}")
-    docker_changed = enable_live_restore(daemon_json)
-    if docker_changed:
-        say(f"Turned on Docker's live-restore in {daemon_json}")
     if not systemd_is_running():
         say(f"systemd is not running here (it is not PID 1): the units were written to {unit_dir} but not started.")
         return
