@@ -131,8 +131,25 @@ def systemd_is_running() -> bool:
     return Path("/run/systemd/system").is_dir()  # as sd_booted() asks
 
 
+def dockerd_has_live_restore_flag(proc: Path = Path("/proc")) -> bool:
+    """A running dockerd was started with --live-restore (make run's machines, or DOCKER_OPTS): the
+    same setting in daemon.json as well would make it refuse to start the next time."""
+    for cmdline in proc.glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if Path(argv[0].decode(errors="replace")).name == "dockerd" and b"--live-restore" in argv:
+            return True
+    return False
+
+
 def install(unit_dir: Path, env_file: Path, daemon_json: Path, enable: bool) -> None:
-    docker_changed = enable_live_restore(daemon_json)  # first: a daemon.json it refuses stops everything
+    if dockerd_has_live_restore_flag():
+        say(f"dockerd runs with --live-restore already: {daemon_json} is left as it is")
+        docker_changed = False
+    else:  # first: a daemon.json it refuses stops everything
+        docker_changed = enable_live_restore(daemon_json)
     if docker_changed:
         say(f"Turned on Docker's live-restore in {daemon_json}")
     if write_env_file_if_missing(env_file):

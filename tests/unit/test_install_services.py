@@ -44,6 +44,7 @@ def test_it_refuses_a_daemon_json_that_is_not_a_json_object(tmp_path, content):
 def test_the_install_command_writes_everything_once_and_keeps_the_operators_env_file(tmp_path, monkeypatch, capsys):
     # A machine where systemd is PID 1 would start the units for real: this test only writes them.
     monkeypatch.setattr(install_services, "systemd_is_running", lambda: False)
+    monkeypatch.setattr(install_services, "dockerd_has_live_restore_flag", lambda: False)
     units, env_file, daemon_json = tmp_path / "units", tmp_path / "etc" / "hosting.env", tmp_path / "docker" / "daemon.json"
     units.mkdir()
     (units / "hosting-old.service").write_text(systemd.HEADER + "\n[Unit]\n")  # from an earlier install
@@ -79,3 +80,28 @@ def _verify_units_only(unit_dir: Path) -> str:
         if path.read_text().startswith(systemd.HEADER):
             (generated / path.name).write_text(path.read_text())
     return verify(generated)
+
+
+def test_it_leaves_daemon_json_alone_when_dockerd_has_the_flag(tmp_path, monkeypatch, capsys):
+    # dockerd refuses to start with live-restore both as a flag and in daemon.json.
+    monkeypatch.setattr(install_services, "systemd_is_running", lambda: False)
+    monkeypatch.setattr(install_services, "dockerd_has_live_restore_flag", lambda: True)
+    daemon_json = tmp_path / "daemon.json"
+    assert install_services.main(["--unit-dir", str(tmp_path / "units"), "--env-file", str(tmp_path / "hosting.env"),
+                                  "--daemon-json", str(daemon_json)]) == 0
+    assert not daemon_json.exists()
+    assert "--live-restore already" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "found"), [
+    ([b"/usr/sbin/dockerd", b"-H", b"fd://", b"--live-restore"], True),
+    ([b"dockerd", b"--live-restore"], True),
+    ([b"/usr/sbin/dockerd", b"-H", b"fd://"], False),
+    ([b"/usr/bin/containerd", b"--live-restore"], False),
+])
+def test_it_finds_a_dockerd_started_with_the_flag(tmp_path, argv, found):
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "cmdline").write_bytes(b"\0".join(argv) + b"\0")
+    (tmp_path / "2").mkdir()
+    (tmp_path / "2" / "cmdline").write_bytes(b"")  # a kernel thread
+    assert install_services.dockerd_has_live_restore_flag(tmp_path) is found
