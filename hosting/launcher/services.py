@@ -54,7 +54,7 @@ def redis_answers(socket_path: Path) -> bool:
         client.close()
 
 
-def redis_server_argv(socket_path: Path, data_dir: Path, persistent: bool) -> list[str]:
+def redis_command(socket_path: Path, data_dir: Path, persistent: bool) -> list[str]:
     """redis-server on a unix socket only (mode 0700, no TCP port), keeping its data in `data_dir`
     in an append-only file when `persistent`; also the managed Redis's systemd unit (launcher.systemd)."""
     return [
@@ -76,7 +76,7 @@ def start_redis(socket_path: Path, data_dir: Path, log_dir: Path, persistent: bo
     if redis_answers(socket_path):
         raise Abort(f"A Redis already answers on {socket_path}: is another `make run` using this data directory?")
     socket_path.unlink(missing_ok=True)
-    command = redis_server_argv(socket_path, data_dir, persistent)
+    command = redis_command(socket_path, data_dir, persistent)
     redis = ManagedProcess("redis", as_user(account, command) if account else command, log_dir / "redis.log")
     redis.wait_until(lambda: redis_answers(socket_path), timeout=20, what="waiting for PING")
     return redis

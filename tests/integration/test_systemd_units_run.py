@@ -19,7 +19,16 @@ import pytest
 from hosting.launcher.install_services import write_units
 from hosting.launcher.permissions import Account
 from hosting.launcher.stack import BASE_DIR, read_procfile
-from hosting.launcher.systemd import CONTROL_TARGET, DOCKER, PLATFORM_TARGET, REDIS, Installation, render_units, unit_name
+from hosting.launcher.systemd import (
+    CONTROL_TARGET,
+    DATA_PLANE_PROCESSES,
+    DOCKER,
+    PLATFORM_TARGET,
+    REDIS,
+    Installation,
+    render_units,
+    unit_name,
+)
 
 IMAGE = "hosting-test/systemd:bookworm-1"
 # Debian 12's systemd 252 still boots on the cgroup v1 hierarchy of these machines (257 refuses).
@@ -30,7 +39,7 @@ echo "$(id -un) HOME=$HOME DOCKER_HOST=$DOCKER_HOST $(basename "$0") $*" >> /out
 [ "$1 $2" = "-m hosting.launcher.prepare" ] && exit 0
 exec sleep infinity
 """
-CONTROL = [unit_name(name) for name, _ in read_procfile(BASE_DIR / "Procfile") if name != "edge"]
+CONTROL = [unit_name(name) for name, _ in read_procfile(BASE_DIR / "Procfile") if name not in DATA_PLANE_PROCESSES]
 EDGE = unit_name("edge")
 
 

@@ -13,7 +13,7 @@ from tests.systemd_verify import verify
 
 ACCOUNT = Account("hosting", 999, 995, "/nonexistent")
 PROCFILE = read_procfile(BASE_DIR / "Procfile")
-CONTROL_UNITS = {systemd.unit_name(name) for name, _ in PROCFILE if name != "edge"}
+CONTROL_UNITS = {systemd.unit_name(name) for name, _ in PROCFILE if name not in systemd.DATA_PLANE_PROCESSES}
 
 
 def _installation(data_dir: str = "/var/lib/hosting", managed_redis: bool = True) -> systemd.Installation:
