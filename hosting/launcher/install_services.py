@@ -36,7 +36,7 @@ ENV_TEMPLATE = """\
 # REDIS_URL: make install-services).
 # HOME, USER and DOCKER_HOST are set per unit; do not set them here.
 DATA_DIR={data_dir}
-PLATFORM_USER=hosting
+PLATFORM_USER={platform_user}
 # SECRET_KEY and FERNET_KEY are generated once into $DATA_DIR/secrets (0600) unless set here.
 
 # Production: the portal, API and git over HTTPS through the edge, on the standard ports.
@@ -60,7 +60,9 @@ def write_env_file_if_missing(path: Path) -> bool:
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, ENV_TEMPLATE.format(data_dir=DEFAULT_DATA_DIR), 0o600)
+    # The user scripts/install.sh just made (PLATFORM_USER, as for `make run`).
+    platform_user = os.environ.get("PLATFORM_USER") or "hosting"
+    _write_atomically(path, ENV_TEMPLATE.format(data_dir=DEFAULT_DATA_DIR, platform_user=platform_user), 0o600)
     return True
 
 

@@ -45,6 +45,7 @@ def test_the_install_command_writes_everything_once_and_keeps_the_operators_env_
     # A machine where systemd is PID 1 would start the units for real: this test only writes them.
     monkeypatch.setattr(install_services, "systemd_is_running", lambda: False)
     monkeypatch.setattr(install_services, "dockerd_has_live_restore_flag", lambda: False)
+    monkeypatch.delenv("PLATFORM_USER", raising=False)
     units, env_file, daemon_json = tmp_path / "units", tmp_path / "etc" / "hosting.env", tmp_path / "docker" / "daemon.json"
     units.mkdir()
     (units / "hosting-old.service").write_text(systemd.HEADER + "\n[Unit]\n")  # from an earlier install
@@ -55,7 +56,7 @@ def test_the_install_command_writes_everything_once_and_keeps_the_operators_env_
     output = capsys.readouterr().out
     assert "systemd is not running here" in output and "not started" in output
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    assert "DATA_DIR=/var/lib/hosting" in env_file.read_text()
+    assert "DATA_DIR=/var/lib/hosting\nPLATFORM_USER=hosting\n" in env_file.read_text()
     assert json.loads(daemon_json.read_text()) == {"live-restore": True}
     written = {path.name for path in units.iterdir()}
     assert written == set(systemd.render_units(_installation())) | {"hosting-custom.service"}
