@@ -1,7 +1,7 @@
 # The two commands of the README. Both install what is missing first (as root, on Debian).
 PYTHON := .venv/bin/python
 
-.PHONY: install run test bench upgrade upgrade-installed
+.PHONY: install run test bench upgrade upgrade-installed install-services
 
 install:
 	@scripts/install.sh
@@ -17,6 +17,11 @@ upgrade:
 
 upgrade-installed: install
 	@$(PYTHON) -m hosting.launcher.upgrade
+
+# Production: the platform as systemd services that start at boot (README: Production install).
+# Options with ARGS, e.g. `make install-services ARGS=--no-enable`.
+install-services: install
+	@$(PYTHON) -m hosting.launcher.install_services $(ARGS)
 
 # Pass pytest arguments with ARGS, e.g. `make test ARGS="tests/unit -k healthz"`.
 test: install

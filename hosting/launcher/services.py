@@ -58,7 +58,8 @@ def redis_answers(socket_path: Path) -> bool:
 
 def redis_command(socket_path: Path, data_dir: Path, persistent: bool) -> list[str]:
     """A Redis reachable only through a unix socket (mode 0700, no TCP port). Persistent: every
-    write goes to its append-only file, so queued tasks survive a restart (fsync once a second)."""
+    write goes to its append-only file, so queued tasks survive a restart (fsync once a second).
+    `make run`, the tests and the systemd unit hosting-redis.service (launcher.systemd) all run it."""
     return [
         "redis-server", "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
         "--dir", str(data_dir), "--save", "", "--appendonly", "yes" if persistent else "no",

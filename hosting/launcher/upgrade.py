@@ -13,23 +13,26 @@ control plane while the sites keep serving.
    site's running release.
 
 It acts on the platform that runs: the systemd units (hosting-control.target) when systemd runs
-them, else `make run`'s supervisord, else nothing but the preparation.
+them, with the settings of /etc/hosting/hosting.env, else `make run`'s supervisord, else nothing
+but the preparation.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import xmlrpc.client
 from pathlib import Path
 
 from hosting.launcher import Abort, fail, say
+from hosting.launcher.install_services import ENV_FILE, read_env_file
 from hosting.launcher.prepare import prepare_platform
 from hosting.launcher.stack import DATA_PLANE_PROCESSES, read_procfile
 from hosting.launcher.supervisor import Supervisor
+from hosting.launcher.systemd import CONTROL_TARGET
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-CONTROL_TARGET = "hosting-control.target"
 
 
 def control_plane() -> list[str]:
@@ -75,6 +78,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--supervisor", type=Path, help="the supervisord directory of the platform to restart "
                                                          "(default: `make run`'s, DATA_DIR/supervisor)")
     args = parser.parse_args(argv)
+    if ENV_FILE.exists():
+        # A production install's settings (make install-services): the units read them, so must we,
+        # or we would prepare and migrate another DATA_DIR and database than the one that serves.
+        say(f"Reading the settings of the installed services from {ENV_FILE}")
+        os.environ.update(read_env_file(ENV_FILE))
     try:
         prepare_platform()
         from django.conf import settings
