@@ -12,7 +12,36 @@ from typing import Callable
 from hosting.launcher import Abort
 
 
-class ManagedProcess:
+class LoggedProcess:
+    """A process with its output in `log_path`, waited on until it is ready (or has exited)."""
+
+    name: str
+    log_path: Path
+
+    def has_exited(self) -> bool:
+        raise NotImplementedError
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def last_log_lines(self, count: int = 5) -> str:
+        return " | ".join(self.output().strip().splitlines()[-count:])
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if self.has_exited():
+                raise Abort(f"{self.name} exited while starting ({what}): {self.last_log_lines()}")
+            time.sleep(0.2)
+        raise Abort(f"{self.name} did not become ready within {timeout:.0f} s ({what}); see {self.log_path}.")
+
+
+class ManagedProcess(LoggedProcess):
     """A long-running child with its output in a log file; `stop` ends it and its children."""
 
     def __init__(self, name: str, command: list[str], log_path: Path, stop_signal: int = signal.SIGTERM,
@@ -38,28 +67,8 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.popen.poll() is None
 
-    def output(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def last_log_lines(self, count: int = 5) -> str:
-        try:
-            lines = self.log_path.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return " | ".join(lines[-count:])
-
-    def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            if not self.running:
-                raise Abort(f"{self.name} exited while starting ({what}): {self.last_log_lines()}")
-            time.sleep(0.2)
-        raise Abort(f"{self.name} did not become ready within {timeout:.0f} s ({what}); see {self.log_path}.")
+    def has_exited(self) -> bool:
+        return not self.running
 
     def stop(self, timeout: float = 20) -> None:
         if self.running:

@@ -21,9 +21,9 @@ import xmlrpc.client
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from hosting.launcher import Abort
+from hosting.launcher.processes import LoggedProcess
 
 # Priorities: supervisord starts lower numbers first and stops them last.
 SERVICES, PLATFORM = 10, 100
@@ -87,7 +87,7 @@ def _checked(value: str) -> str:
     return value
 
 
-class SupervisedProcess:
+class SupervisedProcess(LoggedProcess):
     """A program as the launcher and the tests see it: its pid, whether it runs, its log."""
 
     def __init__(self, supervisor: "Supervisor", name: str) -> None:
@@ -106,14 +106,8 @@ class SupervisedProcess:
     def running(self) -> bool:
         return self.info()["statename"] == "RUNNING"
 
-    def output(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def last_log_lines(self, count: int = 5) -> str:
-        return " | ".join(self.output().strip().splitlines()[-count:])
+    def has_exited(self) -> bool:
+        return self.info()["statename"] in ("FATAL", "BACKOFF", "EXITED")
 
     def start(self) -> None:
         self.supervisor.rpc.supervisor.startProcess(self.name, False)
@@ -124,16 +118,6 @@ class SupervisedProcess:
     def signal(self, name: str) -> None:
         """Send signal `name` (HUP, USR1, ...) to the process, not to its group."""
         self.supervisor.rpc.supervisor.signalProcess(self.name, name)
-
-    def wait_until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            if self.info()["statename"] in ("FATAL", "BACKOFF", "EXITED"):
-                raise Abort(f"{self.name} exited while starting ({what}): {self.last_log_lines()}")
-            time.sleep(0.2)
-        raise Abort(f"{self.name} did not become ready within {timeout:.0f} s ({what}); see {self.log_path}.")
 
 
 class Supervisor(Mapping):
