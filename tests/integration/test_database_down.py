@@ -7,7 +7,6 @@ A PostgreSQL, web process and edge of the test's own, so the shared platform is 
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -36,9 +35,8 @@ class OwnPostgres:
 
     def __init__(self, directory: Path) -> None:
         self.process, self.url = start_throwaway_postgres(directory, directory / "logs")
-        self.command = list(self.process.popen.args)
-        account = pwd.getpwnam("postgres")
-        self.as_postgres = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "cwd": str(directory)}
+        self.command = list(self.process.popen.args)  # drops to the postgres user itself (setpriv)
+        self.directory = directory
         self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
         self.popen = self.process.popen
 
@@ -49,7 +47,7 @@ class OwnPostgres:
 
     def start(self) -> None:
         self.popen = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True, **self.as_postgres)
+                                      stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.directory)
         wait_for(lambda: port_open(self.port), 60, "PostgreSQL to listen again")
 
 

@@ -35,7 +35,7 @@ class SeparatePlatform:
     root: Path  # the hosting user passes through it (see hosting.launcher.permissions)
     host_name: str
     database: str = field(default_factory=lambda: f"backup_{uuid.uuid4().hex[:10]}")
-    processes: dict = field(default_factory=dict)
+    processes: object = None  # the supervisord of its processes (hosting.launcher.supervisor), while started
     redis: ManagedProcess | None = None
 
     def __post_init__(self) -> None:
@@ -72,8 +72,9 @@ class SeparatePlatform:
         return Platform(f"http://127.0.0.1:{portal}", http, self.data_dir, self.processes, https)
 
     def stop(self) -> None:
-        stop_platform(self.processes)
-        self.processes = {}
+        if self.processes:
+            stop_platform(self.processes)
+        self.processes = None
 
     def remove(self) -> None:
         self.stop()
