@@ -21,6 +21,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from hosting import log_pipes
 from hosting.errors import CustomerError, PlatformError, TransientError
 
 LABEL_PREFIX = "hosting"
@@ -307,7 +308,9 @@ class ContainerEngine:
         except PlatformError:
             self.remove(spec.name)
             raise
-        return self.state(spec.name)
+        state = self.state(spec.name)
+        log_pipes.widen(state.id)
+        return state
 
     def run_once(self, spec: ContainerSpec, timeout: float, on_line: Callable[[str], None] | None = None,
                  keep: bool = False) -> OneOffResult:
@@ -425,7 +428,9 @@ class ContainerEngine:
         """Start a container that exists but stopped (after a daemon restart), as it was created."""
         container = self._call(f"starting container {name}", self.client.containers.get, name)
         self._call(f"starting container {name}", container.start)
-        return self.state(name)
+        state = self.state(name)
+        log_pipes.widen(state.id)
+        return state
 
     def state(self, name: str) -> ContainerState:
         container = self._call(f"inspecting container {name}", self.client.containers.get, name)

@@ -11,6 +11,7 @@ import logging
 
 from django.dispatch import Signal
 
+from hosting import log_pipes
 from hosting.engine import ContainerEngine, ContainerNotFound
 from hosting.errors import HostingError
 from hosting.models import Host, Instance
@@ -64,9 +65,12 @@ def reconcile_host(host: Host, engine: ContainerEngine) -> dict[str, int]:
         if not state.running:
             instance_stopped.send(sender=Instance, instance=instance)
             stopped.append(instance)
-        elif state.address and state.address != instance.container_address:
-            counts["moved"] += 1
-            _learned(instance, state.address)
+        else:
+            # Containers from before this agent (an upgrade, a restart) get the same room to log.
+            log_pipes.widen(state.id)
+            if state.address and state.address != instance.container_address:
+                counts["moved"] += 1
+                _learned(instance, state.address)
     for instance in stopped:
         try:
             state = engine.start_existing(instance.name)

@@ -170,3 +170,13 @@ def test_its_health_check_passes_while_it_answers(inspected):
     assert test[0] == "CMD"
     result = site.engine.client.containers.get(site.spec.name).exec_run(test[1:])
     assert result.exit_code == 0, result.output
+
+
+def test_its_output_pipes_hold_a_minute_of_logs_while_dockerd_is_away(inspected):
+    """With live-restore nobody reads a container's output while dockerd restarts; a 64 KiB pipe
+    fills with a busy site's access log in seconds and the site blocks (hosting/log_pipes.py)."""
+    from hosting import log_pipes
+
+    _, doc = inspected
+    for stream in log_pipes.STREAMS:
+        assert log_pipes.size_of(doc["Id"], stream=stream) == log_pipes.PIPE_BYTES
