@@ -78,7 +78,7 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
             assert launcher.poll() is None, output()
             try:
                 return requests.get(f"{portal}/healthz", timeout=5).status_code == 200
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still loading on busy cores
                 return False
 
         wait_for(healthy, 180, "GET /healthz to answer 200", interval=1)
@@ -123,7 +123,7 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
                  "beat to be restarted")
         assert {name: process.pid for name, process in processes.items() if name != "beat"} == \
             {name: pid for name, pid in before.items() if name != "beat"}
-        assert requests.get(f"{portal}/healthz", timeout=5).status_code == 200
+        assert requests.get(f"{portal}/healthz", timeout=30).status_code == 200
         assert "exited: beat (terminated by SIGKILL; not expected)" in output()
 
         # `make upgrade`'s last step finds this `make run` by its supervisord's socket in DATA_DIR.
