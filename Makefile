@@ -7,25 +7,25 @@ install:
 	@scripts/install.sh
 
 run: install
-	@$(PYTHON) -m hosting.launcher.run
+	@$(PYTHON) -m launcher.run
 
 # Upgrade in place while sites keep serving: pull, then (with the new Makefile) install, migrate,
-# rebuild the images whose recipe changed and restart the control plane (hosting/launcher/upgrade.py).
+# rebuild the images whose recipe changed and restart the control plane (launcher/upgrade.py).
 upgrade:
 	@git pull --ff-only
 	@$(MAKE) --no-print-directory upgrade-installed
 
 upgrade-installed: install
-	@$(PYTHON) -m hosting.launcher.upgrade
+	@$(PYTHON) -m launcher.upgrade
 
 # Production: the platform as systemd services that start at boot (README: Production install).
 # Options with ARGS, e.g. `make install-services ARGS=--no-enable`.
 install-services: install
-	@$(PYTHON) -m hosting.launcher.install_services $(ARGS)
+	@$(PYTHON) -m launcher.install_services $(ARGS)
 
 # Pass pytest arguments with ARGS, e.g. `make test ARGS="tests/unit -k healthz"`.
 test: install
-	@$(PYTHON) -m hosting.launcher.test $(ARGS)
+	@$(PYTHON) -m launcher.test $(ARGS)
 
 # Benchmarks, measured side by side in one run; they write their tables to BENCHMARKS.md.
 bench: install

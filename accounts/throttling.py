@@ -82,7 +82,7 @@ def record_auth_failure(request) -> None:
     A fixed window per address: cheap (one INCR), shared by every worker through the cache.
     A valid token from the same address still works: it never reaches this function.
     Fails closed: with the cache (Redis) down the error propagates and the request answers 503
-    (hosting.unavailable), so nobody can guess tokens while the counter is gone.
+    (core.unavailable), so nobody can guess tokens while the counter is gone.
     """
     limit, period = parse_rate(settings.AUTH_FAILURES_PER_ADDRESS)
     window = int(time.time() // period)

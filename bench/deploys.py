@@ -17,10 +17,10 @@ from pathlib import Path
 import requests
 
 from bench.report import median, write_section
-from hosting.launcher import say
-from hosting.launcher.processes import free_tcp_port
-from hosting.launcher.stack import BASE_DIR, start_platform, stop_platform, wait_until_ready
-from hosting.launcher.throwaway import throwaway_services
+from launcher import say
+from launcher.processes import free_tcp_port
+from launcher.stack import BASE_DIR, start_platform, stop_platform, wait_until_ready
+from launcher.throwaway import throwaway_services
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 APPS = BASE_DIR / "tests" / "apps"

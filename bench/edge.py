@@ -22,10 +22,10 @@ from pathlib import Path
 import requests
 
 from bench.report import write_section
-from hosting.launcher import say
-from hosting.launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
-from hosting.launcher.stack import BASE_DIR
-from hosting.launcher.throwaway import throwaway_services
+from launcher import say
+from launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
+from launcher.stack import BASE_DIR
+from launcher.throwaway import throwaway_services
 
 SIZES = [int(n) for n in os.environ.get("BENCH_EDGE_SIZES", "100,1000,10000").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -191,7 +191,7 @@ def main() -> int:
         os.environ.update(env)
         import django
 
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hosting.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         django.setup()
         from django.core.management import call_command
 

@@ -1,4 +1,2 @@
-"""The project package and the fleet: hosts, the agent, and (later) the container engine."""
-from hosting.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The fleet: hosts, their agents, instances and the container engine (Docker), the OS image and
+runtime catalog, placement, ports, volumes, the site firewall and reconcile. It knows nothing of sites."""

@@ -16,14 +16,14 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from hosting import fleet
-from hosting.celery import app
+from config.celery import app
 from hosting.engine import ContainerEngine
-from hosting.errors import HostingError, TransientError
+from core.errors import HostingError, TransientError
 from hosting.host_setup import ensure_site_firewall, prepare_host
 from hosting.log_relay import start_log_relay
 from hosting.models import Host
 from hosting.reconcile import agent_starting, reconcile_host
-from hosting.routing import host_queue
+from core.routing import host_queue
 
 log = logging.getLogger(__name__)
 

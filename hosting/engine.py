@@ -22,7 +22,7 @@ import docker.errors
 import requests.exceptions
 
 from hosting import log_pipes
-from hosting.errors import CustomerError, PlatformError, TransientError
+from core.errors import CustomerError, PlatformError, TransientError
 
 LABEL_PREFIX = "hosting"
 LABEL_MANAGED = f"{LABEL_PREFIX}.managed"

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from hosting.errors import PlatformError
+from core.errors import PlatformError
 
 INPUT_CHAIN = "HOSTING-SITES-IN"
 FORWARD_CHAIN = "HOSTING-SITES-OUT"

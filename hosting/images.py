@@ -22,7 +22,7 @@ from typing import Callable
 from django.conf import settings
 
 from hosting.engine import ContainerEngine
-from hosting.errors import PlatformError
+from core.errors import PlatformError
 from hosting.runtimes import CATALOG, Runtime
 
 RUNTIME_FILES = Path(__file__).resolve().parent / "runtime_files"

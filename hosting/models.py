@@ -44,7 +44,7 @@ class Host(models.Model):
 
     @property
     def queue(self) -> str:
-        from hosting.routing import host_queue
+        from core.routing import host_queue
 
         return host_queue(self.name)
 

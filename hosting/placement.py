@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from hosting.errors import TransientError
+from core.errors import TransientError
 from hosting.models import Host, Instance
 
 

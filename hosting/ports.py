@@ -6,7 +6,7 @@ import socket
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from hosting.errors import PlatformError
+from core.errors import PlatformError
 from hosting.models import Host, HostPort
 
 

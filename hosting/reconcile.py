@@ -13,7 +13,7 @@ from django.dispatch import Signal
 
 from hosting import log_pipes
 from hosting.engine import ContainerEngine, ContainerNotFound
-from hosting.errors import HostingError
+from core.errors import HostingError
 from hosting.models import Host, Instance
 
 log = logging.getLogger(__name__)

@@ -1,30 +1,10 @@
-"""Base task class and the fleet's own tasks (agent tasks live in hosting.agent.tasks)."""
+"""The fleet's own tasks: heartbeats, capacity, reconcile (sent to each host's agent)."""
 from __future__ import annotations
 
-from celery import Task, shared_task
+from celery import shared_task
 
 from hosting import fleet
-from hosting.errors import TransientError
-
-try:  # Celery >= 5.4: delay_on_commit / apply_async_on_commit
-    from celery.contrib.django.task import DjangoTask as _Base
-except ImportError:  # pragma: no cover
-    _Base = Task
-
-
-class PlatformTask(_Base):
-    """Retries transient platform errors only; customers' errors are outcomes, not crashes.
-
-    Send with `delay_on_commit` from inside a transaction, so a worker never looks for a row
-    that is not committed yet.
-    """
-
-    autoretry_for = (TransientError, ConnectionError)
-    retry_backoff = 2
-    retry_backoff_max = 60
-    retry_jitter = True
-    max_retries = 5
-
+from core.tasks import PlatformTask
 
 @shared_task(base=PlatformTask, name="hosting.check_host_heartbeats")
 def check_host_heartbeats() -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hosting.engine import IDENTIFIER
-from hosting.errors import PlatformError
+from core.errors import PlatformError
 
 MOUNT_OPTIONS = "loop,nosuid,nodev,noatime"
 

@@ -1,12 +1,12 @@
-"""Edge tasks, on the `proxy` queue: the edge's own root worker (see hosting.routing)."""
+"""Edge tasks, on the `proxy` queue: the edge's own root worker (see core.routing)."""
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from hosting.redis_client import redis_client
-from hosting.tasks import PlatformTask
+from core.redis_client import redis_client
+from core.tasks import PlatformTask
 
 APPLY_COUNTER = "edge:apply-requests"
 

@@ -61,7 +61,7 @@ fi
 
 # The platform's own unprivileged system user. The web server (portal, API, git, uploads), the
 # control worker and beat run as it and it owns the platform's state under var/; only the agent and
-# the edge keep root (hosting/launcher/stack.py says why). The launcher sets the permissions of var/.
+# the edge keep root (launcher/stack.py says why). The launcher sets the permissions of var/.
 platform_user=${PLATFORM_USER:-hosting}
 if ! getent passwd "$platform_user" >/dev/null; then
   say "Creating the system user $platform_user"

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Action
-from hosting.errors import HostingError, QueueUnavailable
+from core.errors import HostingError, QueueUnavailable
 from hosting.runtimes import CATALOG
 from proxy.models import Certificate
 from sites import deploys, domains, runtime_logs, services, streams, uploads

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, ResourceLimits, container_name
-from hosting.errors import CustomerError, PlatformError
+from core.errors import CustomerError, PlatformError
 from hosting.images import PLATFORM_SCRIPTS, os_image, runtime_image
 from hosting.runtimes import CATALOG, Runtime
 from sites.logstream import DeploymentLog

@@ -19,10 +19,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.services import OrganizationSuspended, ensure_active
-from hosting.errors import QueueUnavailable
+from core.errors import QueueUnavailable
 from hosting.models import Host, Instance
 from hosting.placement import place_instance
-from hosting.queue import ensure_queue_reachable, send_now
+from core.queue import ensure_queue_reachable, send_now
 from proxy import services as proxy
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Release, Site, Slug

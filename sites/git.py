@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from hosting.errors import PlatformError
+from core.errors import PlatformError
 
 HOOKS_DIR = Path(__file__).resolve().parent / "git_hooks"
 

@@ -5,7 +5,7 @@ import logging
 
 from django.db import transaction
 
-from hosting.errors import HostingError
+from core.errors import HostingError
 from sites.models import Site
 
 log = logging.getLogger(__name__)

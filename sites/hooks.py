@@ -11,7 +11,7 @@ from typing import TextIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from hosting.errors import HostingError
+from core.errors import HostingError
 from sites import deploys, git
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site

@@ -9,7 +9,7 @@ from typing import Iterator
 
 from django.conf import settings
 
-from hosting.redis_client import redis_client
+from core.redis_client import redis_client
 
 MAX_LINES = 20000
 MAX_LINE = 4000

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, PortInUse, container_name
-from hosting.errors import CustomerError, HostingError, PlatformError
+from core.errors import CustomerError, HostingError, PlatformError
 from hosting.images import PLATFORM_SCRIPTS, runtime_image
 from hosting.limits import limits_for_plan, network_for_plan
 from hosting.models import Host, Instance

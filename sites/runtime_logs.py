@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator
 from django.conf import settings
 
 from hosting.engine import ContainerEngine
-from hosting.errors import HostingError
+from core.errors import HostingError
 from sites import streams
 from sites.models import Site
 

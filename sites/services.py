@@ -12,8 +12,8 @@ from django.http import Http404
 from accounts.models import Membership, Organization
 from accounts.roles import Action, role_may
 from accounts.services import authorize, ensure_active, mark_suspended
-from hosting.errors import HostingError
-from hosting.queue import ensure_queue_reachable
+from core.errors import HostingError
+from core.queue import ensure_queue_reachable
 from hosting.runtimes import CATALOG
 from sites import git, slugs
 from sites.config_crypto import decrypt, encrypt, encrypt_config

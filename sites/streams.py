@@ -23,7 +23,7 @@ import redis
 from django.conf import settings
 from django.db import connections
 
-from hosting.redis_client import redis_client
+from core.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 

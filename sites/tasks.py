@@ -13,9 +13,9 @@ from celery import shared_task
 from django.conf import settings
 
 from hosting.engine import ContainerEngine
-from hosting.errors import CustomerError, HostingError, TransientError
+from core.errors import CustomerError, HostingError, TransientError
 from hosting.models import Host, Instance
-from hosting.tasks import PlatformTask
+from core.tasks import PlatformTask
 from sites import builds, deploys, running
 from sites.models import Deployment
 

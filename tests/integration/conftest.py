@@ -124,7 +124,7 @@ def sites(engine, tmp_path, db):
 @pytest.fixture(scope="session")
 @once_per_run
 def edge_ports() -> EdgePorts:
-    from hosting.launcher.processes import free_tcp_port
+    from launcher.processes import free_tcp_port
 
     return EdgePorts(free_tcp_port(), free_tcp_port(), free_tcp_port())
 
@@ -136,7 +136,7 @@ def pebble(edge_ports, tmp_path_factory):
     127.0.0.1 through pebble-challtestsrv's DNS."""
     import json
 
-    from hosting.launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
+    from launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
 
     work = tmp_path_factory.mktemp("pebble")
     ca = write_test_ca(work)
@@ -168,8 +168,8 @@ def pebble(edge_ports, tmp_path_factory):
 def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, pebble):
     """Every process of the Procfile (web, worker, agent, beat, edge, edge_worker), on the test
     database, with Pebble as the ACME server; web, worker and beat as the platform user, as `make run`
-    starts them (hosting.launcher.stack), in the test run's DATA_DIR made the platform's."""
-    from hosting.launcher.stack import start_platform, stop_platform, wait_until_ready
+    starts them (launcher.stack), in the test run's DATA_DIR made the platform's."""
+    from launcher.stack import start_platform, stop_platform, wait_until_ready
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":

@@ -108,7 +108,7 @@ def test_a_restored_platform_serves_the_same_sites_with_the_same_releases(machin
 
 
 def test_the_nightly_backup_runs_on_the_root_worker_of_the_proxy_queue(platform, transactional_db):
-    from hosting.celery import app
+    from config.celery import app
 
     backups = platform.data_dir / "backups"
     before = set(backups.glob("backup-*.tar.gz"))

@@ -22,9 +22,9 @@ import pytest
 import requests
 
 from accounts.services import TOKEN_PREFIX
-from hosting.launcher.processes import free_tcp_port
-from hosting.launcher.services import start_throwaway_postgres
-from hosting.unavailable import DATABASE_DOWN
+from launcher.processes import free_tcp_port
+from launcher.services import start_throwaway_postgres
+from core.unavailable import DATABASE_DOWN
 from tests.integration.support.processes import BASE_DIR, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,7 +118,7 @@ def test_with_the_database_down_sites_serve_and_the_portal_answers_503(
 
     route_to(upstreams("v1\n"))
     edge = start_process("edge", ["manage.py", "edge"], **env)
-    web = start_process("web", ["-m", "gunicorn", "hosting.wsgi", "--bind", f"127.0.0.1:{portal_port}",
+    web = start_process("web", ["-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{portal_port}",
                                 "--worker-class", "gevent", "--workers", "1"], **env)
     portal = f"http://127.0.0.1:{portal_port}"
     wait_for(lambda: (edge_get(edge_port, hostname) or requests.Response()).status_code == 200, 60, "the edge")

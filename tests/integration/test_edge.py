@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hosting.launcher.processes import free_tcp_port, tcp_port_open
+from launcher.processes import free_tcp_port, tcp_port_open
 from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

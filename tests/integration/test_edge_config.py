@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy_env, tmp_path, settings, monkeypatch):
     from django.utils import timezone
 
-    from hosting.launcher.processes import tcp_port_open
+    from launcher.processes import tcp_port_open
     from proxy import edge as edge_module
     from proxy import services
     from proxy.edge import EdgeConfigInvalid, certificate_dir
@@ -100,7 +100,7 @@ def test_traffic_per_site_comes_from_the_access_log(deploy_env, tmp_path):
 
 
 def test_a_burst_of_apply_requests_ends_in_one_apply(settings):
-    from hosting.redis_client import redis_client
+    from core.redis_client import redis_client
     from proxy import tasks
 
     numbers = []

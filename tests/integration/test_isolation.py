@@ -60,7 +60,7 @@ def redis_on_all_interfaces(tmp_path):
     port.close()
     redis = subprocess.Popen(["redis-server", "--port", str(number), "--bind", "0.0.0.0", "--protected-mode", "no",
                               "--save", "", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    from hosting.launcher.processes import tcp_port_open
+    from launcher.processes import tcp_port_open
     from tests.integration.support.processes import wait_for
 
     wait_for(lambda: tcp_port_open("127.0.0.1", number), 10, "redis to listen")
@@ -85,7 +85,7 @@ def test_it_cannot_reach_other_tenants_or_the_hosts_services(sites, host_service
     targets += ["169.254.169.254:80", "127.0.0.1:6379", f"127.0.0.1:{database_port}"]
 
     # Positive controls: from the host, the same services and the other tenant do answer.
-    from hosting.launcher.processes import tcp_port_open
+    from launcher.processes import tcp_port_open
 
     lan = next(a for a in host_addresses() if not a.startswith(("172.17.", settings.SITE_SUBNET.split(".")[0] + ".")))
     assert tcp_port_open(lan, host_service) and tcp_port_open(lan, redis_on_all_interfaces)

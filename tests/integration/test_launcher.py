@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from hosting.launcher.processes import free_tcp_port
-from hosting.launcher.services import unmount_everything_under
-from hosting.launcher.supervisor import Supervisor
+from launcher.processes import free_tcp_port
+from launcher.services import unmount_everything_under
+from launcher.supervisor import Supervisor
 from tests.integration.support.processes import BASE_DIR, wait_for
 
 
@@ -68,7 +68,7 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
     )
     log = open(tmp_path / "launcher.log", "wb")
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "launcher.run"], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     output = lambda: (tmp_path / "launcher.log").read_text(errors="replace")  # noqa: E731
@@ -128,7 +128,7 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
 
         # `make upgrade`'s last step finds this `make run` by its supervisord's socket in DATA_DIR.
         before = {name: process.pid for name, process in processes.items()}
-        upgrade = subprocess.run([sys.executable, "-m", "hosting.launcher.upgrade"], cwd=BASE_DIR, env=env,
+        upgrade = subprocess.run([sys.executable, "-m", "launcher.upgrade"], cwd=BASE_DIR, env=env,
                                  capture_output=True, text=True, timeout=600)
         assert upgrade.returncode == 0 and "Upgraded." in upgrade.stdout, upgrade.stdout + upgrade.stderr
         after = {name: process.pid for name, process in processes.items()}
@@ -154,7 +154,7 @@ def test_it_says_in_one_sentence_that_the_database_is_unreachable(reachable_tmp)
     )
 
     result = subprocess.run(
-        [sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "launcher.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
         timeout=60,
     )
 
@@ -170,7 +170,7 @@ def test_it_says_in_one_sentence_that_a_setting_is_malformed(tmp_path):
     env = launcher_env(tmp_path, HEARTBEAT_INTERVAL="often", REDIS_URL=os.environ["REDIS_URL"])
 
     result = subprocess.run(
-        [sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "launcher.run"], cwd=BASE_DIR, env=env, capture_output=True, text=True,
         timeout=60,
     )
 
@@ -182,7 +182,7 @@ def test_it_says_in_one_sentence_that_a_setting_is_malformed(tmp_path):
 def test_it_says_in_one_sentence_that_the_platform_user_cannot_reach_the_data_dir(tmp_path):
     # pytest's tmp_path lies in a directory of root's (0700).
     env = launcher_env(tmp_path, REDIS_URL=os.environ["REDIS_URL"], DATABASE_URL=os.environ.get("DATABASE_URL", ""))
-    result = subprocess.run([sys.executable, "-m", "hosting.launcher.run"], cwd=BASE_DIR, env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "launcher.run"], cwd=BASE_DIR, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1
     errors = result.stderr.strip().splitlines()

@@ -18,7 +18,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from hosting.launcher.processes import free_tcp_port, tcp_port_open
+from launcher.processes import free_tcp_port, tcp_port_open
 from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,7 +51,7 @@ def https_platform(start_process, customers):
     data = Path(settings.DATA_DIR).parent / f"https-{uuid.uuid4().hex[:8]}"
     env = {"PLATFORM_HTTPS": "1", "DATA_DIR": str(data), "SECRET_KEY": secrets.token_urlsafe(50),
            "PORTAL_BIND": f"127.0.0.1:{portal}", "PROXY_HTTP_PORT": str(http_port), "PROXY_HTTPS_PORT": str(https_port)}
-    web = start_process("web", ["-m", "gunicorn", "hosting.wsgi", "--bind", f"127.0.0.1:{portal}", "--worker-class", "gevent",
+    web = start_process("web", ["-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{portal}", "--worker-class", "gevent",
                           "--workers", "1"], **env)
     edge = start_process("edge", ["manage.py", "edge"], **env)
     wait_for(lambda: tcp_port_open("127.0.0.1", portal), 60, "gunicorn to listen")

@@ -14,8 +14,8 @@ import uuid
 import pytest
 from celery import Celery
 
-from hosting.launcher.services import start_redis
-from hosting.redis_client import redis_client
+from launcher.services import start_redis
+from core.redis_client import redis_client
 from sites import deploys
 from sites.models import Deployment, Release, Site
 from tests.archives import tar_gz

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from hosting.launcher.install_services import write_units
-from hosting.launcher.permissions import Account
-from hosting.launcher.stack import BASE_DIR, read_procfile
-from hosting.launcher.systemd import (
+from launcher.install_services import write_units
+from launcher.permissions import Account
+from launcher.stack import BASE_DIR, read_procfile
+from launcher.systemd import (
     CONTROL_TARGET,
     DATA_PLANE_PROCESSES,
     DOCKER,
@@ -36,7 +36,7 @@ PACKAGES = "systemd,systemd-sysv,procps,passwd"
 STAND_IN = """#!/bin/sh
 # How systemd started us: user, environment, argv; one line per start.
 echo "$(id -un) HOME=$HOME DOCKER_HOST=$DOCKER_HOST $(basename "$0") $*" >> /out/started
-[ "$1 $2" = "-m hosting.launcher.prepare" ] && exit 0
+[ "$1 $2" = "-m launcher.prepare" ] && exit 0
 exec sleep infinity
 """
 CONTROL = [unit_name(name) for name, _ in read_procfile(BASE_DIR / "Procfile") if name not in DATA_PLANE_PROCESSES]
@@ -139,7 +139,7 @@ def test_systemd_starts_the_procfile_as_make_run_would(booted):
     assert "--hostname control@%h " in worker  # celery's own %h, not systemd's
     agent = next(line for line in lines if "manage.py agent" in line)
     assert agent.startswith("root ")
-    assert any(line.endswith("python -m hosting.launcher.prepare") for line in lines)
+    assert any(line.endswith("python -m launcher.prepare") for line in lines)
     assert any("redis-server --port 0 --unixsocket /var/lib/hosting/run/redis.sock" in line for line in lines)
 
 

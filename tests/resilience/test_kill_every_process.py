@@ -15,8 +15,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from hosting.launcher.services import docker_answers
-from hosting.launcher.supervisor import Supervisor
+from launcher.services import docker_answers
+from launcher.supervisor import Supervisor
 from tests.integration.support.deploying import create_site, push, served, workdir_with
 from tests.integration.support.processes import wait_for
 from tests.resilience.load import Load

@@ -41,7 +41,7 @@ def test_an_upgrade_restarts_the_control_plane_while_every_site_and_the_portal_s
     portal = threading.Thread(target=use_the_portal, daemon=True)
     with Load(platform.edge_port, expected) as load:
         portal.start()
-        upgrade = subprocess.run([sys.executable, "-m", "hosting.launcher.upgrade", "--supervisor",
+        upgrade = subprocess.run([sys.executable, "-m", "launcher.upgrade", "--supervisor",
                                   str(processes.directory)], cwd=BASE_DIR, env=platform.env,
                                  capture_output=True, text=True, timeout=600)
         stop.set()

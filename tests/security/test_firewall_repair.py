@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 AGENT_SIDE = r"""
 import json, os, sys, time
 import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hosting.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 from hosting.agent import Heartbeat
 from hosting.engine import ContainerEngine

@@ -28,7 +28,7 @@ from django.conf import settings
 from hosting.engine import PortInUse
 from hosting.firewall import firewall_problems
 from hosting.host_setup import blocked_networks, ensure_site_firewall, site_bridges
-from hosting.launcher.processes import tcp_port_open
+from launcher.processes import tcp_port_open
 from proxy.edge import EdgeNginx
 from tests.integration.support.processes import wait_for
 from tests.security.outside import free_port, sh, start_listener, stop

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hosting.launcher.permissions import platform_account, secure_data_dir
+from launcher.permissions import platform_account, secure_data_dir
 from tests.security.local_user import NOBODY, POSTGRES_WITHOUT_PASSWORD, READ_EACH, UNIX_HTTP, run_as
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,7 +104,7 @@ def test_it_gives_a_sqlite_data_dir_to_the_platform_user_alone():
     launcher does), end up the platform user's, 0600: it reads and writes them, nobody else can."""
     from django.conf import settings
 
-    from hosting.config import generate_secret_key, secret_from_env_or_file
+    from core.env import generate_secret_key, secret_from_env_or_file
 
     account = platform_account(settings.PLATFORM_USER)
     # Beside the test run's own data directory, which other users may pass through (0711) as /tmp.
@@ -156,7 +156,7 @@ def test_it_follows_no_link_the_platform_user_left_in_its_data_dir(tmp_path):
     platform user owns them) must not carry that chown, or a chmod, to a host file."""
     from django.conf import settings
 
-    from hosting.launcher import Abort
+    from launcher import Abort
     from tests.security.sentinels import Sentinels
 
     account = platform_account(settings.PLATFORM_USER)

@@ -23,7 +23,7 @@ from backups.database import one_moment
 from backups.retention import backup_name, backups_to_delete
 from backups.services import create_backup, restore_backup
 from backups.tasks import nightly_backup
-from hosting.routing import PROXY_QUEUE
+from core.routing import PROXY_QUEUE
 from sites.deploys import create_release
 from sites.models import Release, Site, Slug
 from sites.services import create_site

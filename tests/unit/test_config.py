@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from hosting.config import env_bool, env_int, env_list, secret_from_env_or_file
+from core.env import env_bool, env_int, env_list, secret_from_env_or_file
 
 
 def test_it_reads_typed_values_with_defaults(monkeypatch):

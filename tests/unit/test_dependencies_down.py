@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import create_organization, get_or_create_user, issue_token
 from hosting.engine import LABEL_INSTANCE, LABEL_SITE
-from hosting.errors import QueueUnavailable
+from core.errors import QueueUnavailable
 from hosting.models import Host, Instance
 from sites import deploys, recovery, tasks
 from sites.models import Deployment, Release, Site, Slug
@@ -92,7 +92,7 @@ def test_it_refuses_token_guessing_while_the_failure_counter_is_gone(site, redis
 
 
 def answer_to(error: Exception, path: str, rf):
-    from hosting import unavailable
+    from core import unavailable
 
     try:
         raise error
@@ -104,7 +104,7 @@ def test_the_portal_shows_a_page_and_the_api_json_when_a_dependency_is_down(rf):
     import redis
     from django.db import OperationalError
 
-    from hosting.unavailable import DATABASE_DOWN
+    from core.unavailable import DATABASE_DOWN
 
     page = answer_to(redis.ConnectionError("gone"), "/admin/sites/site/", rf)
     assert page.status_code == 503 and page["Content-Type"].startswith("text/html")

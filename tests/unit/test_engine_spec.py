@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hosting.engine import ContainerSpec, PlatformError, ResourceLimits, _translate
-from hosting.errors import TransientError
+from core.errors import TransientError
 
 LIMITS = ResourceLimits(memory_mb=128, cpu_millicores=250, pids=64)
 

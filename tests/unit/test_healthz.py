@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hosting import health
+from core import health
 from hosting.models import Host
 
 pytestmark = pytest.mark.django_db

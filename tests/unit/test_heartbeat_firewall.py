@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hosting import agent
-from hosting.errors import PlatformError
+from core.errors import PlatformError
 
 
 class FakeEngine:

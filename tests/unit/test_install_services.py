@@ -1,4 +1,4 @@
-"""`make install-services` (hosting.launcher.install_services): the env file, Docker's
+"""`make install-services` (launcher.install_services): the env file, Docker's
 daemon.json and the units written where they belong, once, without touching what the operator wrote."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hosting.launcher import Abort, install_services, systemd
-from hosting.launcher.permissions import platform_account
-from hosting.launcher.stack import BASE_DIR
+from launcher import Abort, install_services, systemd
+from launcher.permissions import platform_account
+from launcher.stack import BASE_DIR
 from tests.systemd_verify import verify
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.launcher import Abort
-from hosting.launcher.stack import BASE_DIR, read_procfile
+from launcher import Abort
+from launcher.stack import BASE_DIR, read_procfile
 
 
 def test_the_platform_procfile_names_every_process():

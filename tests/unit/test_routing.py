@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.routing import HostNotGiven, host_queue, route_task
+from core.routing import HostNotGiven, host_queue, route_task
 
 
 def test_it_routes_control_and_proxy_tasks_by_app():

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.services import create_organization
-from hosting.errors import CustomerError
+from core.errors import CustomerError
 from sites.deploys import create_release
 from sites.models import Site, Slug
 from sites.running import merged_writable_paths

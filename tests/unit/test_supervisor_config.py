@@ -7,7 +7,7 @@ import pytest
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
-from hosting.launcher.supervisor import Program, Supervisor
+from launcher.supervisor import Program, Supervisor
 
 
 def parsed(tmp_path, programs):

@@ -1,14 +1,14 @@
-"""The production install's systemd units (hosting.launcher.systemd), checked by systemd's own
+"""The production install's systemd units (launcher.systemd), checked by systemd's own
 `systemd-analyze verify` (systemd is not PID 1 here: the units are verified, not run)."""
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
 
-from hosting.launcher import systemd
-from hosting.launcher.permissions import Account, user_env
-from hosting.launcher.install_services import write_units
-from hosting.launcher.stack import BASE_DIR, ROOT_PROCESSES, read_procfile
+from launcher import systemd
+from launcher.permissions import Account, user_env
+from launcher.install_services import write_units
+from launcher.stack import BASE_DIR, ROOT_PROCESSES, read_procfile
 from tests.systemd_verify import verify
 
 ACCOUNT = Account("hosting", 999, 995, "/nonexistent")
@@ -115,7 +115,7 @@ def test_every_long_running_unit_restarts_without_giving_up():
             assert unit["Unit"]["StartLimitIntervalSec"] == ["0"], name
     prepare = UNITS[systemd.PREPARE]["Service"]
     assert (prepare["Type"], prepare["RemainAfterExit"]) == (["oneshot"], ["yes"])
-    assert prepare["ExecStart"] == [f"{BASE_DIR}/.venv/bin/python -m hosting.launcher.prepare"]
+    assert prepare["ExecStart"] == [f"{BASE_DIR}/.venv/bin/python -m launcher.prepare"]
 
 
 def test_it_runs_redis_on_the_data_directorys_socket_only():

@@ -8,8 +8,8 @@ from django.db import DatabaseError
 
 from backups.archive import BackupRefused
 from backups.services import restore_backup
-from hosting.launcher import Abort
-from hosting.launcher.permissions import platform_account, secure_data_dir
+from launcher import Abort
+from launcher.permissions import platform_account, secure_data_dir
 
 
 class Command(BaseCommand):

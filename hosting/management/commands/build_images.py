@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from hosting.engine import ContainerEngine
-from hosting.errors import HostingError
+from core.errors import HostingError
 from hosting.images import build_images
 from hosting.runtimes import CATALOG
 

@@ -21,7 +21,7 @@ class Platform:
     portal: str
     edge_port: int
     data_dir: Path
-    processes: Mapping  # name -> process (hosting.launcher.supervisor.Supervisor)
+    processes: Mapping  # name -> process (launcher.supervisor.Supervisor)
     https_port: int = 0
     env: dict = field(default_factory=dict)  # the environment its processes run with
 

@@ -1,5 +1,5 @@
 """A whole platform of its own: its own database (on the throwaway PostgreSQL), Redis, data
-directory and ports, started from the Procfile like `make run` (hosting.launcher.stack). For tests
+directory and ports, started from the Procfile like `make run` (launcher.stack). For tests
 that need a machine no other test shares, such as one restored from a backup."""
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 
-from hosting.launcher.permissions import platform_account
-from hosting.launcher.processes import ManagedProcess, free_tcp_port
-from hosting.launcher.services import start_redis, unmount_everything_under
-from hosting.launcher.stack import start_platform, stop_platform, wait_until_ready
+from launcher.permissions import platform_account
+from launcher.processes import ManagedProcess, free_tcp_port
+from launcher.services import start_redis, unmount_everything_under
+from launcher.stack import start_platform, stop_platform, wait_until_ready
 from tests.integration.support.deploying import Customer, Platform
 from tests.integration.support.processes import BASE_DIR, database_url
 
@@ -32,10 +32,10 @@ def _admin_connection() -> psycopg.Connection:
 class SeparatePlatform:
     """One platform's database, Redis and directory; `start` runs its processes, `stop` ends them."""
 
-    root: Path  # the hosting user passes through it (see hosting.launcher.permissions)
+    root: Path  # the hosting user passes through it (see launcher.permissions)
     host_name: str
     database: str = field(default_factory=lambda: f"backup_{uuid.uuid4().hex[:10]}")
-    processes: object = None  # the supervisord of its processes (hosting.launcher.supervisor), while started
+    processes: object = None  # the supervisord of its processes (launcher.supervisor), while started
     redis: ManagedProcess | None = None
 
     def __post_init__(self) -> None:

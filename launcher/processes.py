@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from hosting.launcher import Abort
+from launcher import Abort
 
 
 class LoggedProcess:

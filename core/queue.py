@@ -11,8 +11,8 @@ import redis
 from django.conf import settings
 from kombu.exceptions import OperationalError as QueueSendError
 
-from hosting.errors import QueueUnavailable
-from hosting.redis_client import redis_client
+from core.errors import QueueUnavailable
+from core.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from hosting.launcher import Abort
-from hosting.launcher.permissions import Account, as_user, platform_account, secure_data_dir, user_env
-from hosting.launcher.processes import tcp_port_open
-from hosting.launcher.supervisor import Program, Supervisor
+from launcher import Abort
+from launcher.permissions import Account, as_user, platform_account, secure_data_dir, user_env
+from launcher.processes import tcp_port_open
+from launcher.supervisor import Program, Supervisor
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 # The Procfile's processes that keep root, and why. Every other one runs as the platform user
 # (PLATFORM_USER): a process that handles customers' requests, uploads or pushes is never root.

@@ -1,6 +1,6 @@
 """`make test`: throwaway PostgreSQL and Redis, a Docker daemon if none answers, then pytest.
 
-    python -m hosting.launcher.test [pytest arguments]
+    python -m launcher.test [pytest arguments]
 
 The exit status is pytest's. Everything started here is stopped again, whatever happens.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from hosting.launcher import Abort, fail, say
-from hosting.launcher.throwaway import BASE_DIR, throwaway_services
+from launcher import Abort, fail, say
+from launcher.throwaway import BASE_DIR, throwaway_services
 
 
 def main(pytest_args: list[str]) -> int:

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hosting.launcher import Abort
+from launcher import Abort
 from hosting.log_relay import relay_socket
 
 PLATFORM, ROOT = "platform", "root"

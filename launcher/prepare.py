@@ -1,6 +1,6 @@
 """Preparing the platform before its processes start, and again on every upgrade.
 
-    python -m hosting.launcher.prepare
+    python -m launcher.prepare
 
 Gives DATA_DIR its owners and modes, builds the images whose recipe changed, migrates the
 database, collects static files, makes sure a staff login exists and writes and checks the edge's
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import sys
 
-from hosting.launcher import Abort, fail, say
-from hosting.launcher.permissions import platform_account, secure_data_dir
-from hosting.launcher.platform import check_database, load_django
+from launcher import Abort, fail, say
+from launcher.permissions import platform_account, secure_data_dir
+from launcher.platform import check_database, load_django
 
 
 def prepare_platform() -> None:

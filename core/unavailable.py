@@ -6,7 +6,7 @@ in middleware (sessions, authentication read the database). Errors of a dependen
 
 Per use of Redis on the request path, what happens while it is down:
 - actions that send a task (deploys, restarts, rollbacks, stops): 503, nothing recorded
-  (`hosting.queue.ensure_queue_reachable` before, a failed deployment row if the send itself fails);
+  (`core.queue.ensure_queue_reachable` before, a failed deployment row if the send itself fails);
 - API request throttles (per token, per address): fail open, the request goes on;
 - failed-authentication counting (API tokens, git): fails closed with 503, so nobody can guess
   tokens while the counter is gone;
@@ -23,7 +23,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from kombu.exceptions import OperationalError as QueueSendError
 
-from hosting.errors import QueueUnavailable
+from core.errors import QueueUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What `make run` and `make test` start: supporting services and the platform's processes.
 
 Every process here is started by the launcher, under a supervisord of its own that restarts a
-process that exits (hosting.launcher.supervisor), and stopped by it again: Ctrl-C (or the end of
+process that exits (launcher.supervisor), and stopped by it again: Ctrl-C (or the end of
 the test run) leaves no process behind that the launcher started. Site containers are Docker's:
 they keep running across a restart of the daemon (live-restore) and of the launcher.
 """

@@ -3,7 +3,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from hosting.health import platform_health
+from core.health import platform_health
+from hosting.health import check_hosts
 
 
 @never_cache
@@ -11,7 +12,7 @@ from hosting.health import platform_health
 def healthz(request):
     """200 when the database, Redis and every host are healthy (and one host exists), else 503;
     the parts and their errors are shown to staff only."""
-    health = platform_health()
+    health = platform_health(check_hosts)
     return JsonResponse(health.as_dict(details=_is_staff(request)), status=200 if health.healthy else 503)
 
 

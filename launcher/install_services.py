@@ -1,6 +1,6 @@
 """`make install-services`: the platform as systemd services that start at boot.
 
-    python -m hosting.launcher.install_services [--unit-dir DIR] [--env-file PATH] [--daemon-json PATH] [--no-enable]
+    python -m launcher.install_services [--unit-dir DIR] [--env-file PATH] [--daemon-json PATH] [--no-enable]
 
 Writes the units (launcher.systemd), the env file they read (when missing), Docker's daemon.json
 with live-restore, and, where systemd runs (PID 1), enables and starts hosting.target.
@@ -15,10 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hosting.launcher import Abort, fail, say
-from hosting.launcher.permissions import platform_account
-from hosting.launcher.stack import BASE_DIR
-from hosting.launcher.systemd import DOCKER, HEADER, PLATFORM_TARGET, Installation, render_units
+from launcher import Abort, fail, say
+from launcher.permissions import platform_account
+from launcher.stack import BASE_DIR
+from launcher.systemd import DOCKER, HEADER, PLATFORM_TARGET, Installation, render_units
 
 UNIT_DIR = Path("/etc/systemd/system")
 ENV_FILE = Path("/etc/hosting/hosting.env")
@@ -187,7 +187,7 @@ def _systemctl(*arguments: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hosting.launcher.install_services",
+    parser = argparse.ArgumentParser(prog="python -m launcher.install_services",
                                      description="Write the units, the env file and daemon.json; enable and start them.")
     parser.add_argument("--unit-dir", type=Path, default=UNIT_DIR)
     parser.add_argument("--env-file", type=Path, default=ENV_FILE)

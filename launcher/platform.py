@@ -18,9 +18,9 @@ def load_django() -> None:
     """Configure Django, turning a bad setting into one sentence."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from hosting.launcher import Abort
+    from launcher import Abort
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hosting.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
         import django
 
@@ -33,7 +33,7 @@ def check_database() -> None:
     from django.conf import settings
     from django.db import OperationalError, connection
 
-    from hosting.launcher import Abort
+    from launcher import Abort
 
     try:
         connection.ensure_connection()

@@ -1,7 +1,7 @@
 """`make upgrade`, after `git pull` and the install step: prepare the new version and restart the
 control plane while the sites keep serving.
 
-    python -m hosting.launcher.upgrade [--supervisor DIR]
+    python -m launcher.upgrade [--supervisor DIR]
 
 1. prepare_platform(): rebuild the images whose recipe changed, migrate, collect static files,
    check the edge's config. The old processes keep running meanwhile (migrations must suit both).
@@ -25,14 +25,14 @@ import sys
 import xmlrpc.client
 from pathlib import Path
 
-from hosting.launcher import Abort, fail, say
-from hosting.launcher.install_services import ENV_FILE, read_env_file
-from hosting.launcher.prepare import prepare_platform
-from hosting.launcher.stack import DATA_PLANE_PROCESSES, read_procfile
-from hosting.launcher.supervisor import Supervisor
-from hosting.launcher.systemd import CONTROL_TARGET
+from launcher import Abort, fail, say
+from launcher.install_services import ENV_FILE, read_env_file
+from launcher.prepare import prepare_platform
+from launcher.stack import DATA_PLANE_PROCESSES, read_procfile
+from launcher.supervisor import Supervisor
+from launcher.systemd import CONTROL_TARGET
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 
 def control_plane() -> list[str]:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from hosting import views
+from config import views
 from sites import urls as sites_urls
 
 admin.site.site_header = "Hosting platform staff"
@@ -14,4 +14,4 @@ urlpatterns = [
     path("git/", include(sites_urls.git_urlpatterns)),
 ]
 
-handler500 = "hosting.unavailable.server_error"
+handler500 = "core.unavailable.server_error"

@@ -11,9 +11,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hosting.launcher import Abort
-from hosting.launcher.permissions import Account, as_user
-from hosting.launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
+from launcher import Abort
+from launcher.permissions import Account, as_user
+from launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
 
 
 def docker_answers() -> bool:
@@ -45,7 +45,7 @@ def dockerd_needed() -> bool:
 
 
 def redis_answers(socket_path: Path) -> bool:
-    from hosting.redis_client import redis_client
+    from core.redis_client import redis_client
 
     client = redis_client(f"redis+socket://{socket_path}", timeout=0.5)
     try:

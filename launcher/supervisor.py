@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hosting.launcher import Abort
-from hosting.launcher.processes import LoggedProcess
+from launcher import Abort
+from launcher.processes import LoggedProcess
 
 # Priorities: supervisord starts lower numbers first and stops them last.
 SERVICES, PLATFORM = 10, 100

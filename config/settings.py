@@ -12,7 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from hosting.config import (
+from core.env import (
     env_bool,
     env_int,
     env_list,
@@ -21,7 +21,7 @@ from hosting.config import (
     generate_secret_key,
     secret_from_env_or_file,
 )
-from hosting.redis_client import redis_py_url
+from core.redis_client import redis_py_url
 
 
 def _greenlet_server() -> bool:
@@ -61,7 +61,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "hosting.forwarded.TrustEdgeOnly",  # before anything reads the request's scheme
+    "core.forwarded.TrustEdgeOnly",  # before anything reads the request's scheme
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,8 +72,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "hosting.urls"
-WSGI_APPLICATION = "hosting.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -137,7 +137,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": redis_py_url(REDIS_URL),
         "KEY_PREFIX": "hosting-cache",
-        # Short: with Redis down a request answers (or fails open, see hosting/unavailable.py) at once.
+        # Short: with Redis down a request answers (or fails open, see core/unavailable.py) at once.
         "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 1},
     }
 }
@@ -156,7 +156,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "control"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = ("hosting.routing.route_task",)
+CELERY_TASK_ROUTES = ("core.routing.route_task",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
@@ -276,7 +276,7 @@ EDGE_DIR = DATA_DIR / "edge"
 PLATFORM_HTTPS = env_bool("PLATFORM_HTTPS", False)
 PORTAL_HOSTNAME = env_str("PORTAL_HOSTNAME", f"portal.{PLATFORM_DOMAIN}").lower()
 # The edge sends this in X-Hosting-Edge; only a request carrying it may say it came over HTTPS
-# (hosting.forwarded), so a local process that reaches the bind directly cannot pass for the edge.
+# (core.forwarded), so a local process that reaches the bind directly cannot pass for the edge.
 EDGE_PROXY_SECRET = hmac.new(SECRET_KEY.encode(), b"hosting edge proxy", hashlib.sha256).hexdigest()
 if PLATFORM_HTTPS:
     _https_suffix = "" if PROXY_HTTPS_PORT == 443 else f":{PROXY_HTTPS_PORT}"

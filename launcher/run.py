@@ -1,8 +1,8 @@
 """`make run`: start the whole platform in the foreground; Ctrl-C stops all it started.
 
-    python -m hosting.launcher.run
+    python -m launcher.run
 
-Every process runs under one supervisord (hosting.launcher.supervisor): the Docker daemon and
+Every process runs under one supervisord (launcher.supervisor): the Docker daemon and
 Redis when none is given, then the Procfile's processes. A process that exits is restarted; the
 others keep serving. The site containers are Docker's, not ours: the daemon runs with
 live-restore, so they keep running while it restarts, and after Ctrl-C until the next `make run`
@@ -14,12 +14,12 @@ import os
 import sys
 from pathlib import Path
 
-from hosting.launcher import Abort, fail, say
-from hosting.launcher.permissions import as_user, platform_account, secure_data_dir
-from hosting.launcher.platform import load_django
-from hosting.launcher.prepare import prepare_platform
-from hosting.launcher.processes import tcp_port_open
-from hosting.launcher.services import (
+from launcher import Abort, fail, say
+from launcher.permissions import as_user, platform_account, secure_data_dir
+from launcher.platform import load_django
+from launcher.prepare import prepare_platform
+from launcher.processes import tcp_port_open
+from launcher.services import (
     DOCKERD_COMMAND,
     docker_answers,
     dockerd_needed,
@@ -27,10 +27,10 @@ from hosting.launcher.services import (
     redis_answers,
     redis_command,
 )
-from hosting.launcher.stack import platform_programs
-from hosting.launcher.supervisor import SERVICES, Program, Supervisor
+from launcher.stack import platform_programs
+from launcher.supervisor import SERVICES, Program, Supervisor
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 
 def _check_port_free(bind: str, setting: str) -> None:

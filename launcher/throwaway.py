@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from hosting.launcher import Abort, say
-from hosting.launcher.permissions import as_user, platform_account
-from hosting.launcher.services import (
+from launcher import Abort, say
+from launcher.permissions import as_user, platform_account
+from launcher.services import (
     DOCKERD_COMMAND,
     ThrowawayPostgres,
     docker_answers,
@@ -27,9 +27,9 @@ from hosting.launcher.services import (
     redis_command,
     unmount_everything_under,
 )
-from hosting.launcher.supervisor import SERVICES, Program, Supervisor
+from launcher.supervisor import SERVICES, Program, Supervisor
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 
 def build_images(env: dict[str, str]) -> None:
