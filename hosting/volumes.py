@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hosting.engine import IDENTIFIER
+from hosting.spec import IDENTIFIER
 from core.errors import PlatformError
 
 MOUNT_OPTIONS = "loop,nosuid,nodev,noatime"

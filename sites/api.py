@@ -37,7 +37,7 @@ class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
         fields = ["name", "organization", "url", "git_url", "status", "runtime", "current_release", "writable_paths",
-                  "force_https", "hsts", "domains", "created_at"]
+                  "force_https", "hsts", "health_check_path", "domains", "created_at"]
 
     def get_url(self, site: Site) -> str:
         return services.site_url(site)
@@ -73,6 +73,7 @@ class SiteUpdateSerializer(serializers.Serializer):
     writable_paths = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
     force_https = serializers.BooleanField(required=False, help_text="Redirect HTTP to HTTPS.")
     hsts = serializers.BooleanField(required=False, help_text="Send Strict-Transport-Security over HTTPS.")
+    health_check_path = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
 class DomainSerializer(serializers.ModelSerializer):
@@ -222,6 +223,8 @@ class SiteDetail(APIView):
         data.is_valid(raise_exception=True)
         for action in services.actions_to_update(data.validated_data):
             services.authorize_site(request.user, site, action)
+        if "health_check_path" in data.validated_data:  # the site's app config, as writable paths are
+            site.set_health_check_path(data.validated_data.pop("health_check_path"))
         return Response(SiteSerializer(services.update_site(site, **data.validated_data)).data)
 
     @extend_schema(responses={204: None})
