@@ -62,8 +62,8 @@ def _learned(instance: Instance, address: str | None) -> None:
 def reconcile_host(host: Host, engine: ContainerEngine) -> dict[str, int]:
     """Restart and re-route what should run, then remove what must not."""
     counts = {"restarted": 0, "moved": 0, "lost": 0, "removed": 0}
+    _discard_unwanted(host, engine, counts)  # first: a failed deployment's container is not restarted
     _restart_running(host, engine, counts)
-    _discard_unwanted(host, engine, counts)
     _discard_abandoned_starts(host, engine, counts)
     _remove_leftover_containers(host, engine, counts)
     return counts
