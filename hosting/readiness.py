@@ -28,6 +28,8 @@ UNHEALTHY_FOR_SECONDS = 15.0
 # /proc/net/tcp and tcp6 lines of listening sockets: "  0: 0100007F:1F90 00000000:0000 0A ..."
 LISTENING_SOCKET = re.compile(r"^\s*\d+:\s+([0-9A-F]{8}|[0-9A-F]{32}):([0-9A-F]{4})\s+[0-9A-F]{8,32}:[0-9A-F]{4}\s+0A\s")
 LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+# Docker's embedded DNS resolver listens in every container on a user-defined network, at 127.0.0.11.
+DOCKER_DNS = "0B00007F"
 # "Listening on port 3000", "port=8080", "http://0.0.0.0:8000", "127.0.0.1:3000", "[::]:8080", "*:80", "on :8080"
 PORT_IN_LOG = re.compile(
     r"(?:\bport\b\s*[:=]?\s*|(?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|\[::1\]|\*|(?<!\S)):)(\d{1,5})\b",
@@ -91,7 +93,7 @@ def listening_sockets(proc_net_tcp: str) -> set[tuple[int, bool]]:
     found = set()
     for line in proc_net_tcp.splitlines():
         match = LISTENING_SOCKET.match(line)
-        if match:
+        if match and match.group(1) != DOCKER_DNS:
             found.add((int(match.group(2), 16), match.group(1) in LOOPBACK))
     return found
 

@@ -19,10 +19,12 @@ from hosting.readiness import (
 )
 from hosting.spec import ContainerState
 
-# /proc/net/tcp of a container whose app listens on 0.0.0.0:3000 and has a connection out.
+# /proc/net/tcp of a container whose app listens on 0.0.0.0:3000 and has a connection out, beside
+# Docker's DNS resolver (127.0.0.11).
 TCP_3000 = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000 10001        0 1 1 0000000000000000 100 0 0 10 0
-   1: 0200A8C0:D2F0 0100A8C0:01BB 01 00000000:00000000 00:00000000 00000000 10001        0 2 1 0000000000000000 20 4 1 10 -1
+   1: 0B00007F:B2CD 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 100 0 0 10 0
+   2: 0200A8C0:D2F0 0100A8C0:01BB 01 00000000:00000000 00:00000000 00000000 10001        0 2 1 0000000000000000 20 4 1 10 -1
 """
 # ... and one that listens on 127.0.0.1:5000 only (tcp6 header and nothing else in tcp6).
 TCP_LOOPBACK_5000 = """   0: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000 10001        0 1 1 0 100 0 0 10 0
