@@ -20,7 +20,7 @@ from django.utils import timezone
 from core.errors import HostingError
 from hosting import instances, log_pipes
 from hosting.engine import ContainerEngine
-from hosting.engine_errors import ContainerNotFound
+from hosting.engine_errors import ContainerNotFound, PortInUse
 from hosting.models import Host, Instance
 from hosting.spec import LABEL_FLEET, LABEL_HOST
 
@@ -97,6 +97,10 @@ def _restart_running(host: Host, engine: ContainerEngine, counts: dict[str, int]
         try:
             state = engine.start_existing(instance.name)
         except ContainerNotFound:
+            _lost(instance, host, counts)
+            continue
+        except PortInUse:  # something took its published port while it was stopped: its owner starts another
+            instances.discard_instance(engine, instance)
             _lost(instance, host, counts)
             continue
         except HostingError as exc:

@@ -69,7 +69,7 @@ class SiteLab:
             host_port=None, network=settings.SITE_NETWORK,
         )
         if publish:
-            spec = replace(spec, host_port=allocate_port(self.host, spec.name))
+            spec = replace(spec, host_port=allocate_port(self.host, spec.name, check_local=True))
         return spec
 
     def start(self, runtime: str, files: dict[str, str], command=None, wait: bool = True, **kwargs) -> RunningSite:
