@@ -47,6 +47,8 @@ def deployment_steps(redis_url: str, deployment_id: int, pushed_at: float, retur
     steps: dict[str, float] = {}
     previous = pushed_at
     for entry_id, fields in entries:
+        if b"l" not in fields:
+            continue  # the end mark
         name = step_of(fields[b"l"].decode(errors="replace"))
         if name is None:
             continue
