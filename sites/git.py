@@ -50,11 +50,13 @@ class SourceTooLarge(Exception):
     pass
 
 
-def export_commit(repository: Path, commit: str, destination: Path, max_bytes: int) -> None:
-    """`git archive` of `commit` into a tar file (works inside a pre-receive hook's quarantine),
-    stopped as soon as it grows past `max_bytes`: nothing larger is ever written out."""
+def export_commit(repository: Path, commit: str, destination: Path, max_bytes: int,
+                  env: dict[str, str] | None = None) -> None:
+    """`git archive` of `commit` into a tar file, stopped as soon as it grows past `max_bytes`:
+    nothing larger is ever written out. `env` names a push's quarantine (its objects are not in the
+    repository until the pre-receive hook accepts it)."""
     process = subprocess.Popen(["git", "archive", "--format=tar", commit], cwd=repository,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     written = 0
     try:
         with open(destination, "wb") as out:

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -22,13 +21,12 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.roles import Action
 from accounts.services import user_for_token
 from accounts.throttling import TooManyFailures, record_auth_failure
-from sites import git, streams
+from sites import git, push_hook, streams
 from sites.models import Site
 from sites.services import authorize_site, sites_of_member
 
 SERVICES = {"git-upload-pack", "git-receive-pack"}
 PATHS = re.compile(r"^(info/refs|git-upload-pack|git-receive-pack|HEAD)$")
-MANAGE_PY = Path(__file__).resolve().parent.parent / "manage.py"
 
 
 def _unauthorized() -> HttpResponse:
@@ -105,7 +103,7 @@ def _backend_env(request, site: Site, user, path: str, push_limit: int) -> dict[
         "HOSTING_SITE_UUID": site.uuid.hex,
         "HOSTING_USER_ID": str(user.pk),
         "HOSTING_PYTHON": sys.executable,
-        "HOSTING_MANAGE": str(MANAGE_PY),
+        "HOSTING_HOOK_CLIENT": str(push_hook.CLIENT),
         **git.git_config_env({
             "core.hooksPath": str(git.HOOKS_DIR),
             "receive.maxInputSize": str(push_limit),
@@ -135,10 +133,23 @@ def _run_backend(request, site: Site, user, path: str, push_limit: int):
 
 
 def _stream_backend(request, site: Site, user, path: str, push_limit: int, slot: streams.StreamSlot | None):
-    process = subprocess.Popen(
-        ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=_backend_env(request, site, user, path, push_limit),
-    )
+    env = _backend_env(request, site, user, path, push_limit)
+    # A push's pre-receive hook is served by this worker (sites/push_hook.py), over a socket git
+    # hands down to the hook.
+    hook = push_hook.HookChannel(site.uuid.hex, git.repository_path(site.uuid.hex)) if _is_push(path) else None
+    if hook is not None:
+        env["HOSTING_HOOK_FD"] = str(hook.child_fd)
+    try:
+        process = subprocess.Popen(
+            ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, pass_fds=(hook.child_fd,) if hook is not None else (),
+        )
+    except BaseException:
+        if hook is not None:
+            hook.close()
+        raise
+    if hook is not None:
+        hook.start()
 
     # Large pushes come chunked, without a Content-Length; Django's request stream then reads
     # nothing, so read the server's (gunicorn's, which undoes the chunking) input directly.

@@ -37,7 +37,8 @@ def parse_updates(lines: list[str]) -> list[tuple[str, str, str]]:
     return updates
 
 
-def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path) -> int:
+def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path, git_env: dict[str, str]) -> int:
+    """Deploy a push to main (or master); `git_env` names the quarantine holding the push's objects."""
     def say(line: str) -> None:
         out.write(line + "\n")
         out.flush()
@@ -74,7 +75,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
         path = path_for(".tar")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            git.export_commit(repository, commit, path, max_bytes=site.plan.max_push_mb * 2**20 * 4)
+            git.export_commit(repository, commit, path, max_bytes=site.plan.max_push_mb * 2**20 * 4, env=git_env)
         except git.SourceTooLarge:
             raise ValidationError(f"The source of this commit unpacks to more than your plan allows "
                                   f"({site.plan.max_push_mb * 4} MB).") from None
