@@ -161,7 +161,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "check-host-heartbeats": {"task": "hosting.check_host_heartbeats", "schedule": 10.0},
-    # Hourly, so that failed certificates back off by 1 h, 2 h, 4 h ... (proxy.services.retry_delay).
+    # Hourly, so that failed certificates back off by 1 h, 2 h, 4 h ... (proxy.issuance.retry_delay).
     "renew-certificates": {"task": "proxy.renew_certificates", "schedule": 3600.0},
     "expire-pending-domains": {"task": "sites.expire_pending_domains", "schedule": 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
