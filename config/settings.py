@@ -21,6 +21,8 @@ from core.env import (
     generate_secret_key,
     secret_from_env_or_file,
 )
+from core.logs import FORMATTERS as LOG_FORMATS
+from core.logs import logging_config
 from core.redis_client import redis_py_url
 
 
@@ -303,14 +305,11 @@ STREAM_MAX_SECONDS = env_int("STREAM_MAX_SECONDS", 3600)  # a log follow ends af
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# LOG_FORMAT: `text` (the message, then the structured fields as key=value) or `json` (one object a line).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(sorted(LOG_FORMATS))}, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
