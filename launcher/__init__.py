@@ -8,6 +8,7 @@ they keep running across a restart of the daemon (live-restore) and of the launc
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 
 class Abort(Exception):
@@ -18,6 +19,6 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821
+def fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(1)
