@@ -10,9 +10,11 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
+from core.errors import OperatorError
 
-class Abort(Exception):
-    """Stop the launcher with one sentence for the operator, not a traceback."""
+
+# Stop the launcher with one sentence for the operator, not a traceback (core.data_dir raises it too).
+Abort = OperatorError
 
 
 def say(message: str) -> None:

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from launcher import Abort, fail, say
-from launcher.permissions import platform_account
+from core.data_dir import platform_account
 from launcher.stack import BASE_DIR
 from launcher.systemd import DOCKER, HEADER, PLATFORM_TARGET, Installation, render_units
 

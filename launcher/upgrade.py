@@ -36,7 +36,7 @@ from django.core.management import CommandError, call_command
 
 from launcher import Abort, fail, say
 from launcher.install_services import ENV_FILE, UNIT_DIR, read_env_file, systemctl, write_installed_units
-from launcher.permissions import platform_account
+from core.data_dir import platform_account
 from launcher.prepare import prepare_platform
 from launcher.program_update import ProgramChanges, update_programs
 from launcher.stack import DATA_PLANE_PROCESSES, platform_programs, read_procfile
