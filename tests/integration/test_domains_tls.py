@@ -30,7 +30,7 @@ def curl_https(platform, hostname: str, root, path: str = "/") -> subprocess.Com
 
 
 def test_a_verified_custom_domain_gets_a_certificate_and_https(deploy_env, tmp_path, pebble):
-    from proxy.edge import certificate_dir
+    from proxy.certificate_files import certificate_dir
     from proxy.models import Certificate
 
     platform, customers, _ = deploy_env

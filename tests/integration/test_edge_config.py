@@ -14,9 +14,9 @@ def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy
     from django.utils import timezone
 
     from launcher.processes import tcp_port_open
-    from proxy import edge as edge_module
-    from proxy import services
-    from proxy.edge import EdgeConfigInvalid, certificate_dir
+    from proxy import certificate_files, services
+    from proxy.certificate_files import certificate_dir
+    from proxy.edge import EdgeConfigInvalid
     from proxy.models import Certificate, EdgeState
 
     platform = deploy_env[0]
@@ -26,7 +26,7 @@ def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy
     good_config = (platform.data_dir / "edge" / "nginx.conf").read_text()
 
     # A broken validator lets an nginx-breaking name through to the certificate map.
-    monkeypatch.setattr(edge_module, "validate_hostname", lambda name: name)
+    monkeypatch.setattr(certificate_files, "validate_hostname", lambda name: name)
     evil = "evil.example; }"
     Certificate.objects.create(hostname=evil, state=Certificate.State.ISSUED, issued_at=timezone.now())
     directory = certificate_dir(evil)
