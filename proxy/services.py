@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from proxy.edge import EdgeConfigInvalid, EdgeNginx, EdgeUnreachable
-from proxy.models import EdgeState, Route, Upstream, VerificationToken
+from proxy.models import Certificate, EdgeState, Route, SiteTraffic, Upstream, VerificationToken
 from proxy.validation import validate_group, validate_hostname, validate_upstream
 
 log = logging.getLogger(__name__)
@@ -252,3 +252,18 @@ def certificates_to_renew() -> list[str]:
     failed = Certificate.objects.filter(state=Certificate.State.FAILED)
     retry = [c.hostname for c in failed if c.attempted_at is None or c.attempted_at <= now - retry_delay(c.failed_attempts)]
     return list(due.values_list("hostname", flat=True)) + retry
+
+
+def certificate_summary(hostname: str) -> dict | None:
+    """The state of `hostname`'s certificate as customers see it, or None when none was asked for."""
+    certificate = Certificate.objects.filter(hostname=hostname).first()
+    if certificate is None:
+        return None
+    return {"state": certificate.state, "error": certificate.error, "expires_at": certificate.expires_at}
+
+
+def traffic_of(group: str, minutes: int) -> list[dict]:
+    """Requests and bytes per minute through the edge for `group`'s names, over the last `minutes`."""
+    since = timezone.now() - timezone.timedelta(minutes=minutes)
+    rows = SiteTraffic.objects.filter(group=group, minute__gte=since).order_by("minute")
+    return [{"minute": row.minute, "requests": row.requests, "bytes": row.bytes_sent} for row in rows]

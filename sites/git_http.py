@@ -24,7 +24,7 @@ from accounts.services import user_for_token
 from accounts.throttling import TooManyFailures, record_auth_failure
 from sites import git, streams
 from sites.models import Site
-from sites.services import authorize_site, sites_of_member
+from sites.tenancy import SiteMember
 
 SERVICES = {"git-upload-pack", "git-receive-pack"}
 PATHS = re.compile(r"^(info/refs|git-upload-pack|git-receive-pack|HEAD)$")
@@ -67,7 +67,8 @@ def git_http(request, name: str, path: str):
             except TooManyFailures as exc:
                 return _too_many(exc)
         return _unauthorized()
-    site = sites_of_member(user).filter(name=name).first()
+    member = SiteMember(user)
+    site = member.find_site(name)
     if site is None:
         return _unauthorized()
     service = request.GET.get("service", "")
@@ -76,7 +77,7 @@ def git_http(request, name: str, path: str):
     pushing = path == "git-receive-pack" or service == "git-receive-pack"
     try:
         # The same role matrix and suspension check as the API: a push deploys, a fetch reads.
-        authorize_site(user, site, Action.DEPLOY if pushing else Action.READ)
+        member.authorize_site(site, Action.DEPLOY if pushing else Action.READ)
     except Http404:
         return _unauthorized()
     except PermissionDenied as exc:

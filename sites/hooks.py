@@ -15,7 +15,6 @@ from core.errors import HostingError
 from sites import deploys, git
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site
-from sites.services import site_url
 from sites.validation import DEPLOY_BRANCHES
 
 ZERO = "0" * 40
@@ -105,7 +104,7 @@ def follow(deployment: Deployment, say, timeout: float) -> int:
         stream.close()
     if state["value"] == Deployment.State.SUCCEEDED:
         deployment.refresh_from_db()
-        say(f"Deployed in {time.monotonic() - started:.1f} s: {site_url(deployment.site)}")
+        say(f"Deployed in {time.monotonic() - started:.1f} s: {deployment.site.url}")
         return 0
     if state["value"] not in Deployment.FINISHED:
         say(" !     Gave up waiting for the deployment; see its log in the API.")

@@ -1,4 +1,5 @@
-"""What every API view shares: errors answered as DRF does, query parameters, the 202 answer."""
+"""What every API view shares: the member scope (`SiteView`), errors answered as DRF does, query
+parameters, the 202 answer."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied, ValidationError as DjangoValidationError
@@ -6,9 +7,19 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from accounts.scope import MemberAPIView
 from core.errors import HostingError, QueueUnavailable
 from sites.api.serializers import DeploymentSerializer
 from sites.models import Deployment
+from sites.tenancy import SiteMember
+
+
+class SiteView(MemberAPIView):
+    # A view of the API's sites: `self.member.site(name, action)` is how it reaches one. (A comment,
+    # not a docstring: drf-spectacular would show a docstring on every operation.)
+
+    member_class = SiteMember
+    member: SiteMember
 
 
 class QueueDown(APIException):

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import shutil
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.roles import Action
 from sites import deploys, services, uploads
-from sites.api.base import accepted, django_errors
+from sites.api.base import SiteView, accepted, django_errors
 from sites.api.serializers import (
     ArchiveSerializer,
     DeploymentDetailSerializer,
@@ -22,19 +20,19 @@ from sites.api.serializers import (
 from sites.models import Deployment
 
 
-class DeploymentList(APIView):
+class DeploymentList(SiteView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(responses=DeploymentSerializer(many=True))
     def get(self, request, name: str):
-        site = services.get_site_for_member(request.user, name)
+        site = self.member.site(name)
         return Response(DeploymentSerializer(site.deployments.select_related("release")[:100], many=True).data)
 
     @extend_schema(request={"multipart/form-data": ArchiveSerializer}, responses={202: DeploymentSerializer})
     @django_errors
     def post(self, request, name: str):
         """Deploy an uploaded archive of the app's source."""
-        site = services.get_site_for_member(request.user, name, Action.DEPLOY)
+        site = self.member.site(name, Action.DEPLOY)
         data = ArchiveSerializer(data=uploads.read_within_plan(request, site.plan.max_push_mb))
         data.is_valid(raise_exception=True)
         upload = data.validated_data["archive"]
@@ -50,28 +48,24 @@ class DeploymentList(APIView):
         return accepted(deploys.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive))
 
 
-class DeploymentDetail(APIView):
+class DeploymentDetail(SiteView):
     @extend_schema(responses=DeploymentDetailSerializer)
     def get(self, request, name: str, deployment_id: int):
-        site = services.get_site_for_member(request.user, name)
-        deployment = site.deployments.filter(pk=deployment_id).first()
-        if deployment is None:
-            raise Http404("No such deployment.")
-        return Response(DeploymentDetailSerializer(deployment).data)
+        return Response(DeploymentDetailSerializer(self.member.deployment(name, deployment_id)).data)
 
 
-class ReleaseList(APIView):
+class ReleaseList(SiteView):
     @extend_schema(responses=ReleaseSerializer(many=True))
     def get(self, request, name: str):
-        site = services.get_site_for_member(request.user, name)
+        site = self.member.site(name)
         return Response(ReleaseSerializer(site.releases.select_related("slug")[:100], many=True).data)
 
 
-class Rollback(APIView):
+class Rollback(SiteView):
     @extend_schema(request=RollbackSerializer, responses={202: DeploymentSerializer})
     @django_errors
     def post(self, request, name: str):
-        site = services.get_site_for_member(request.user, name, Action.OPERATE)
+        site = self.member.site(name, Action.OPERATE)
         data = RollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return accepted(services.rollback(site, data.validated_data["release"]))

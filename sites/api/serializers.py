@@ -1,50 +1,26 @@
-"""What the API shows of sites, domains, deployments and releases, and the bodies it accepts."""
+"""What the API shows of sites, domains, deployments and releases, and the bodies it accepts.
+
+No decisions and no queries here: what a field shows is a model's field or property."""
 from __future__ import annotations
 
-import redis
 from rest_framework import serializers
 
 from hosting.runtimes import CATALOG
-from proxy.models import Certificate
-from sites import domains, services
-from sites.logstream import DeploymentLog
 from sites.models import Deployment, Domain, Release, Site
 
 
 class SiteSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    git_url = serializers.SerializerMethodField()
-    status = serializers.SerializerMethodField()
+    url = serializers.CharField(read_only=True)
+    git_url = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    current_release = serializers.SerializerMethodField()
-    domains = serializers.SerializerMethodField()
+    current_release = serializers.CharField(source="current_release.label", read_only=True, allow_null=True)
+    domains = serializers.ListField(child=serializers.CharField(), source="routed_hostnames", read_only=True)
 
     class Meta:
         model = Site
         fields = ["name", "organization", "url", "git_url", "status", "runtime", "current_release", "writable_paths",
                   "force_https", "hsts", "domains", "created_at"]
-
-    def get_url(self, site: Site) -> str:
-        return services.site_url(site)
-
-    def get_git_url(self, site: Site) -> str:
-        return services.git_url(site)
-
-    def get_status(self, site: Site) -> str:
-        if site.organization.suspended:
-            return "suspended"
-        if site.desired_state == Site.DesiredState.STOPPED:
-            return "stopped"
-        if site.current_instance_id:
-            return "running"
-        latest = site.deployments.first()
-        return "deploying" if latest and not latest.finished else "not deployed"
-
-    def get_current_release(self, site: Site) -> str | None:
-        return site.current_release.label if site.current_release_id else None
-
-    def get_domains(self, site: Site) -> list[str]:
-        return list(site.domains.filter(verified_at__isnull=False).values_list("hostname", flat=True))
 
 
 class SiteCreateSerializer(serializers.Serializer):
@@ -61,25 +37,13 @@ class SiteUpdateSerializer(serializers.Serializer):
 
 
 class DomainSerializer(serializers.ModelSerializer):
-    verified = serializers.SerializerMethodField()
-    verification = serializers.SerializerMethodField()
-    certificate = serializers.SerializerMethodField()
+    verified = serializers.BooleanField(read_only=True)
+    verification = serializers.DictField(read_only=True, allow_null=True)
+    certificate = serializers.DictField(read_only=True, allow_null=True)
 
     class Meta:
         model = Domain
         fields = ["hostname", "is_default", "verified", "verified_at", "verification", "certificate", "created_at"]
-
-    def get_verified(self, domain: Domain) -> bool:
-        return domain.verified_at is not None
-
-    def get_verification(self, domain: Domain) -> dict | None:
-        return None if domain.verified_at else domains.instructions(domain)
-
-    def get_certificate(self, domain: Domain) -> dict | None:
-        cert = Certificate.objects.filter(hostname=domain.hostname).first()
-        if cert is None:
-            return None
-        return {"state": cert.state, "error": cert.error, "expires_at": cert.expires_at}
 
 
 class DomainCreateSerializer(serializers.Serializer):
@@ -87,36 +51,19 @@ class DomainCreateSerializer(serializers.Serializer):
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
-    release = serializers.SerializerMethodField()
+    release = serializers.CharField(source="release.label", read_only=True, allow_null=True)
 
     class Meta:
         model = Deployment
         fields = ["id", "trigger", "state", "source", "release", "error", "created_at", "started_at",
                   "build_finished_at", "finished_at"]
 
-    def get_release(self, deployment: Deployment) -> str | None:
-        return deployment.release.label if deployment.release_id else None
-
-
-LIVE_LOG_UNAVAILABLE = "(The log of a running deployment cannot be read while the task queue is down.)\n"
-
 
 class DeploymentDetailSerializer(DeploymentSerializer):
-    log = serializers.SerializerMethodField()
+    log = serializers.CharField(source="log_so_far", read_only=True)
 
     class Meta(DeploymentSerializer.Meta):
         fields = DeploymentSerializer.Meta.fields + ["log"]
-
-    def get_log(self, deployment: Deployment) -> str:
-        if deployment.finished:
-            return deployment.log
-        stream = DeploymentLog(deployment.id)
-        try:
-            return stream.text()
-        except (redis.ConnectionError, redis.TimeoutError):
-            return LIVE_LOG_UNAVAILABLE  # a read answers while Redis is down; the log is kept there
-        finally:
-            stream.close()
 
 
 class ReleaseSerializer(serializers.ModelSerializer):
