@@ -92,12 +92,10 @@ def git_http(request, name: str, path: str):
     return _run_backend(request, site, user, path, limit)
 
 
-def _backend_env(request, site: Site, user, path: str, push_limit: int) -> dict[str, str]:
+def _cgi_env(request, site: Site, user) -> dict[str, str]:
+    """The request as CGI variables for git http-backend, and what the pre-receive hook needs."""
     env = dict(os.environ)
     env.update({
-        "GIT_PROJECT_ROOT": str(settings.GIT_ROOT),
-        "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": f"/{site.uuid.hex}.git/{path}",
         "REQUEST_METHOD": request.method,
         "QUERY_STRING": f"service={request.GET['service']}" if request.GET.get("service") in SERVICES else "",
         "CONTENT_TYPE": request.META.get("CONTENT_TYPE", ""),
@@ -107,12 +105,6 @@ def _backend_env(request, site: Site, user, path: str, push_limit: int) -> dict[
         "HOSTING_USER_ID": str(user.pk),
         "HOSTING_PYTHON": sys.executable,
         "HOSTING_MANAGE": str(MANAGE_PY),
-        **git.git_config_env({
-            "core.hooksPath": str(git.HOOKS_DIR),
-            "receive.maxInputSize": str(push_limit),
-            "http.receivepack": "true",
-            "uploadpack.allowFilter": "true",
-        }),
     })
     for header, variable in (("CONTENT_LENGTH", "CONTENT_LENGTH"), ("HTTP_CONTENT_ENCODING", "HTTP_CONTENT_ENCODING"),
                              ("HTTP_GIT_PROTOCOL", "GIT_PROTOCOL")):
@@ -136,10 +128,7 @@ def _run_backend(request, site: Site, user, path: str, push_limit: int):
 
 
 def _stream_backend(request, site: Site, user, path: str, push_limit: int, slot: streams.StreamSlot | None):
-    process = subprocess.Popen(
-        ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=_backend_env(request, site, user, path, push_limit),
-    )
+    process = git.Repository.of(site).http_backend(path, _cgi_env(request, site, user), push_limit)
 
     # Large pushes come chunked, without a Content-Length; Django's request stream then reads
     # nothing, so read the server's (gunicorn's, which undoes the chunking) input directly.

@@ -53,7 +53,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
     # Deleting branches and tags is always allowed: it is how a repository over its limit shrinks.
     limit = site.plan.build_disk_mb * 2**20
     only_deletions = all(new == ZERO for _, new, _ in updates)
-    if not only_deletions and git.repository_size(repository) > limit:
+    if not only_deletions and git.Repository(site.uuid.hex, repository).size() > limit:
         # Every branch and tag counts: a repository cannot grow past the plan's build disk.
         say(f" !     The repository would be larger than your plan allows ({site.plan.build_disk_mb} MB with every "
             "branch and tag); delete branches or tags you do not need, or change plans.")
@@ -73,7 +73,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
         path = path_for(".tar")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            git.export_commit(repository, commit, path, max_bytes=site.plan.max_push_mb * 2**20 * 4)
+            git.Repository(site.uuid.hex, repository).export_commit(commit, path, max_bytes=site.plan.max_push_mb * 2**20 * 4)
         except git.SourceTooLarge:
             raise ValidationError(f"The source of this commit unpacks to more than your plan allows "
                                   f"({site.plan.max_push_mb * 4} MB).") from None
