@@ -31,9 +31,6 @@ class TenantQuerySet(models.QuerySet):
 class SiteQuerySet(TenantQuerySet):
     organization_path = "organization"
 
-    def of(self, organization: Organization) -> "SiteQuerySet":
-        return self.filter(organization=organization)
-
 
 class Site(models.Model):
     class DesiredState(models.TextChoices):
