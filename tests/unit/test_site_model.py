@@ -41,3 +41,8 @@ def test_it_is_routed_by_its_default_and_verified_domains_only(site):
     assert sorted(site.routed_hostnames()) == ["shop.apps.localhost", "www.example.com"]
     assert Domain.objects.get(hostname="pending.example.com").verification["http_body"] == "t"
     assert Domain.objects.get(hostname="www.example.com").verification is None
+
+
+def test_staff_see_its_urls_and_status_in_the_admin(site, admin_client):
+    page = admin_client.get(f"/admin/sites/site/{site.pk}/change/").content.decode()
+    assert "http://shop.apps.localhost:8080/" in page and "/git/shop.git" in page and "not deployed" in page
