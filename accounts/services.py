@@ -122,7 +122,8 @@ def user_for_token(raw: str):
 
 
 def tokens_of(user):
-    return ApiToken.objects.filter(user=user).order_by("-created_at")
+    """The user's own tokens, newest first."""
+    return ApiToken.objects.for_member(user).order_by("-created_at")
 
 
 def revoke_token(user, prefix: str) -> ApiToken | None:

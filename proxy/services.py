@@ -8,11 +8,12 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from proxy import tasks
 from proxy.applying import apply_edge
 from proxy.edge import EdgeNginx, EdgeUnreachable
-from proxy.models import Certificate, Route, Upstream, VerificationToken
+from proxy.models import Certificate, Route, SiteTraffic, Upstream, VerificationToken
 from proxy.validation import validate_group, validate_hostname, validate_upstream
 
 log = logging.getLogger(__name__)
@@ -178,3 +179,19 @@ def request_certificate(hostname: str, group: str) -> None:
 def remove_certificate(hostname: str) -> None:
     if Certificate.objects.filter(hostname=hostname).delete()[0]:
         tasks.delete_certificate_files.delay_on_commit(hostname)
+
+
+def certificate_summary(hostname: str) -> dict | None:
+    """The state of `hostname`'s certificate as customers see it, or None when none was asked for."""
+    certificate = Certificate.objects.filter(hostname=hostname).first()
+    if certificate is None:
+        return None
+    return {"state": certificate.state, "error": certificate.error, "expires_at": certificate.expires_at}
+
+
+def traffic_of(group: str, minutes: int) -> list[dict]:
+    """Requests and bytes per minute through the edge for `group`'s names, over the last `minutes`."""
+    since = timezone.now() - timezone.timedelta(minutes=minutes)
+    rows = SiteTraffic.objects.filter(group=group, minute__gte=since).order_by("minute")
+    return [{"minute": row.minute, "requests": row.requests, "bytes": row.bytes_sent} for row in rows]
+
