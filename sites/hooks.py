@@ -102,6 +102,7 @@ def follow(deployment: Deployment, say, timeout: float) -> int:
             say(line)
     finally:
         stream.close()
+    finished()  # the end mark comes after the row is committed: read the outcome it marks
     if state["value"] == Deployment.State.SUCCEEDED:
         deployment.refresh_from_db()
         say(f"Deployed in {time.monotonic() - started:.1f} s: {deployment.site.url}")

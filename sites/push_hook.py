@@ -21,6 +21,7 @@ from pathlib import Path
 
 from django.db import connection
 
+from sites.git import Repository
 from sites.hooks import pre_receive
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ FAILED = "The platform could not take this push; nothing was deployed. Try again
 class HookChannel:
     """One push's socket pair: `child_fd` goes to git http-backend, the other end is served here."""
 
-    def __init__(self, site_uuid: str, repository: Path) -> None:
-        self.site_uuid, self.repository = site_uuid, repository
+    def __init__(self, site_uuid: str) -> None:
+        self.site_uuid = site_uuid
         self._ours, self._theirs = socket.socketpair()
         self.child_fd = self._theirs.fileno()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -55,8 +56,8 @@ class HookChannel:
             if request is None:
                 return  # the push ended before its hook ran (refused by git, or nothing to update)
             out = _FrameWriter(self._ours)
-            status = pre_receive(self.site_uuid, request["lines"], out, self.repository,
-                                 quarantine_env(request["env"], self.repository))
+            repository = Repository(self.site_uuid).path
+            status = pre_receive(self.site_uuid, request["lines"], out, quarantine_env(request["env"], repository))
             _send(self._ours, b"x", str(status).encode())
         except OSError as exc:  # git's client left, and git with it: the deployment goes on without them
             log.info("the push hook's connection ended: %s", exc, extra={"site": self.site_uuid})
