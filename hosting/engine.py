@@ -26,7 +26,7 @@ from hosting import log_pipes
 # Re-exported: the spec, its values and Docker's errors are the engine's interface.
 from hosting.engine_errors import ContainerNotFound, DockerUnavailable, ImageMissing, PortInUse, translate  # noqa: F401
 from hosting.spec import (  # noqa: F401
-    DEFAULT_UID, ENV_KEY, IDENTIFIER, LABEL_FLEET, LABEL_HOST, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PREFIX,
+    DEFAULT_UID, LABEL_FLEET, LABEL_HOST, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PREFIX,
     LABEL_RELEASE, LABEL_SITE, NO_NETWORK, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity, Mount,
     OneOffResult, ResourceLimits, container_name,
 )

@@ -6,9 +6,10 @@ whole container contract.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from core.names import is_dns_label, is_env_key
 
 LABEL_PREFIX = "hosting"
 LABEL_MANAGED = f"{LABEL_PREFIX}.managed"
@@ -20,9 +21,6 @@ LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
 # of another platform sharing the daemon (tests) or of one-off work (builds).
 LABEL_FLEET = f"{LABEL_PREFIX}.fleet"
 LABEL_HOST = f"{LABEL_PREFIX}.host"
-# Values that become parts of container names and labels: short DNS-label-like tokens only.
-IDENTIFIER = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 DEFAULT_UID = 10000  # the images' own user; sites run as their own uid (ContainerSpec.uid)
 NO_NETWORK = "none"  # one-off containers that need no network at all (unpacking)
 
@@ -79,19 +77,20 @@ class ContainerSpec:
     network: str = "hosting-sites"
     app_writable: bool = False  # builds write into /app; running sites never do
     uid: int = DEFAULT_UID  # the site's own uid and gid: all of its containers and files use it
-    labels: dict[str, str] = field(default_factory=dict)  # more hosting.* labels (the fleet's own)
+    # More hosting.* labels (the fleet's own); values, like the parts of the name, are DNS labels.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.uid, int) or self.uid < 1000:
             raise ValueError(f"uid {self.uid!r} is not an unprivileged user id")
         for what, value in (("site", self.site), ("release", self.release), ("instance", self.instance)):
-            if not IDENTIFIER.match(value):
+            if not is_dns_label(value):
                 raise ValueError(f"{what} {value!r} is not a lowercase DNS label")
         for key in self.env:
-            if not ENV_KEY.match(key):
+            if not is_env_key(key):
                 raise ValueError(f"environment key {key!r} is not allowed")
         for key, value in self.labels.items():
-            if not key.startswith(f"{LABEL_PREFIX}.") or not IDENTIFIER.match(value):
+            if not key.startswith(f"{LABEL_PREFIX}.") or not is_dns_label(value):
                 raise ValueError(f"label {key}={value!r} is not a hosting label with a DNS-label value")
 
     @property

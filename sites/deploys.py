@@ -240,6 +240,15 @@ def _finish(deployment: Deployment, state: str, line: str, error: str = "") -> N
     Deployment.objects.filter(pk=deployment.pk).update(
         state=state, error=error, log=text, finished_at=timezone.now()
     )
+    transaction.on_commit(lambda: _end_log(deployment.id))  # a follower then reads the row as finished
+
+
+def _end_log(deployment_id: int) -> None:
+    stream = DeploymentLog(deployment_id)
+    try:
+        stream.end()
+    finally:
+        stream.close()
 
 
 def succeed(deployment: Deployment, line: str) -> None:
