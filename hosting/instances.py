@@ -118,10 +118,12 @@ def purge(engine: ContainerEngine, host: Host, names: list[str], volume: str) ->
     QuotaVolumes(settings.VOLUMES_DIR).remove(volume)
 
 
-def mark_lost(instance: Instance) -> None:
-    """Its container is gone (reconcile found no trace of it)."""
-    Instance.objects.filter(pk=instance.pk).update(state=Instance.State.FAILED)
+def mark_lost(instance: Instance) -> bool:
+    """Its container is gone or cannot run again; False when another reconcile claimed it first."""
+    # Conditional: two reconciles (beat's and an agent's start) must not both have it replaced.
+    claimed = Instance.objects.filter(pk=instance.pk, state=Instance.State.RUNNING).update(state=Instance.State.FAILED)
     instance.state = Instance.State.FAILED
+    return bool(claimed)
 
 
 def record_address(instance: Instance, address: str | None) -> None:

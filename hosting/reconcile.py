@@ -46,12 +46,16 @@ instances_unwanted = Signal()
 ABANDONED_START_GRACE = timedelta(minutes=5)
 
 
-def _lost(instance: Instance, host: Host, counts: dict[str, int]) -> None:
-    instances.mark_lost(instance)
+def _lost(instance: Instance, host: Host, counts: dict[str, int]) -> bool:
+    if not instances.mark_lost(instance):
+        return False
     counts["lost"] += 1
     log.warning("container of %s is gone", instance.name, extra={"host": host.name})
     instance_stopped.send(sender=Instance, instance=instance)  # its address is free for any container now
-    instance_lost.send(sender=Instance, instance=instance)
+    for receiver, error in instance_lost.send_robust(sender=Instance, instance=instance):
+        if isinstance(error, Exception):  # the owner could not replace it now; reconcile goes on with the rest
+            log.error("%s could not replace %s: %s", receiver.__qualname__, instance.name, error, extra={"host": host.name})
+    return True
 
 
 def _learned(instance: Instance, address: str | None) -> None:
@@ -100,8 +104,8 @@ def _restart_running(host: Host, engine: ContainerEngine, counts: dict[str, int]
             _lost(instance, host, counts)
             continue
         except PortInUse:  # something took its published port while it was stopped: its owner starts another
-            instances.discard_instance(engine, instance)
-            _lost(instance, host, counts)
+            if _lost(instance, host, counts):
+                instances.discard_instance(engine, instance)
             continue
         except HostingError as exc:
             log.error("could not restart %s: %s", instance.name, exc, extra={"host": host.name})

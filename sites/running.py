@@ -157,8 +157,7 @@ def health_check(site: Site, slug: Slug) -> HealthCheck:
     """The site's health check path (its own setting, else its hosting.toml's), asked as the edge
     asks: with the site's own hostname."""
     path = site.health_check_path or slug.health_check_path
-    hostname = site.domains.filter(is_default=True).values_list("hostname", flat=True).first()
-    return HealthCheck(path=path or "/", host=hostname, declared=bool(path))
+    return HealthCheck(path=path or "/", host=site.default_hostname, declared=bool(path))
 
 
 def _run_release_command(deployment: Deployment, engine: ContainerEngine, stream: DeploymentLog, base: dict,

@@ -4,6 +4,7 @@ knows of), and leaves alone what serves, what is still starting and what another
 the same daemon. Docker is faked at our own interface (ContainerEngine's methods)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,8 @@ from django.utils import timezone
 from accounts.services import create_organization
 from hosting import instances
 from hosting.models import Host, HostPort, Instance
-from hosting.reconcile import reconcile_host
+from hosting.engine_errors import PortInUse
+from hosting.reconcile import instance_lost, reconcile_host
 from hosting.spec import LABEL_FLEET, LABEL_HOST, LABEL_SITE, ContainerState
 from sites.models import Deployment, Release, Site, Slug
 from sites.services import create_site
@@ -93,3 +95,30 @@ def test_reconcile_removes_what_must_not_run_and_keeps_what_serves(host, setting
 
     reconcile_host(host, daemon)  # a second round finds nothing more to do
     assert len(daemon.removed) == 4
+
+
+class PortTakenDaemon(Daemon):
+    """Every container stopped; starting one again finds its host port taken by something else."""
+
+    def _state(self, name: str) -> ContainerState:
+        return replace(super()._state(name), running=False, status="exited")
+
+    def start_existing(self, name: str) -> ContainerState:
+        raise PortInUse("Bind for 127.0.0.1:20001 failed: port is already allocated")
+
+
+def test_a_container_whose_port_was_taken_is_replaced_once(host):
+    site = create_site(create_organization("acme", "owner@example.com"), "shop")
+    stopped = instance(host, deployment(site, Deployment.State.SUCCEEDED, timedelta(hours=1)).pk)
+    # Stopped by its owner meanwhile, so the sites layer starts nothing new (no queue in this tier).
+    Site.objects.filter(pk=site.pk).update(current_instance=stopped, desired_state=Site.DesiredState.STOPPED)
+    daemon = PortTakenDaemon([stopped.name], {})
+    lost: list[str] = []
+    instance_lost.connect(lambda sender, instance, **kw: lost.append(instance.name), weak=False, dispatch_uid="t-lost")
+    try:
+        reconcile_host(host, daemon)
+    finally:
+        instance_lost.disconnect(dispatch_uid="t-lost")
+    assert lost == [stopped.name] and daemon.removed == [stopped.name] and not HostPort.objects.exists()
+    # A reconcile racing this one (beat's and the agent's) finds the row claimed: no second replacement.
+    assert Instance.objects.get(pk=stopped.pk).state == "failed" and not instances.mark_lost(stopped)
