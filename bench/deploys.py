@@ -17,7 +17,6 @@ from pathlib import Path
 import requests
 
 from bench.report import median, write_section
-from bench.steps import log_line_times, step_times, steps_table
 from launcher import say
 from launcher.processes import free_tcp_port
 from launcher.stack import BASE_DIR, start_platform, stop_platform, wait_until_ready
@@ -43,7 +42,6 @@ def git(work: Path, *args: str) -> subprocess.CompletedProcess:
 class Bench:
     def __init__(self, env: dict[str, str], portal: str, edge_port: int, token: str, work: Path) -> None:
         self.env, self.portal, self.edge_port, self.token, self.work = env, portal, edge_port, token, work
-        self.steps: dict[str, list[dict[str, float]]] = {}  # site -> the steps of each timed push
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         response = requests.request(method, f"{self.portal}/api/v1/{path}", timeout=120,
@@ -81,18 +79,12 @@ class Bench:
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", marker)
         url = f"http://bench:{self.token}@{self.portal.removeprefix('http://')}/git/{site}.git"
-        sent, started = time.time(), time.perf_counter()
+        started = time.perf_counter()
         git(repo, "push", "-q", url, "HEAD:main")
-        elapsed, returned = time.perf_counter() - started, time.time()
+        elapsed = time.perf_counter() - started
         if marker not in self.served(site):
             raise SystemExit(f"{site} does not serve {marker!r} after its push")
-        self.record_steps(site, sent, returned)
         return elapsed
-
-    def record_steps(self, site: str, sent: float, returned: float) -> None:
-        deployment = self.api("GET", f"sites/{site}/deployments/").json()[0]  # the newest
-        lines = log_line_times(self.env["REDIS_URL"], deployment["id"])
-        self.steps.setdefault(site, []).append(step_times(deployment, lines, sent, returned))
 
     def timed_config_release(self, site: str, value: str) -> float:
         started = time.perf_counter()
@@ -118,7 +110,6 @@ def run(bench: Bench) -> str:
     static_cold = bench.timed_push("bench-static", static, "push-0", static_change)
     say("python site: first push (cold dependency cache)")
     python_cold = bench.timed_push("bench-python", python, "push-0", python_change)
-    bench.steps.clear()  # the table is of the warm pushes
     static_warm, python_warm, config = [], [], []
     for run_number in range(1, RUNS + 1):
         say(f"round {run_number} of {RUNS}")
@@ -140,11 +131,6 @@ def run(bench: Bench) -> str:
         row("config-only release (env var set, no build)", config, "-"),
         "",
         f"First pushes (cold): static {static_cold:.2f} s, Python {python_cold:.2f} s (venv built and pip install of gunicorn).",
-        "",
-        "Where a warm push's time goes, each step ending at a timestamp the pipeline records (the Deployment "
-        "row's times, and the deployment log's lines as Redis stamped them; bench/steps.py):",
-        "",
-        steps_table({"static": bench.steps.get("bench-static", []), "Python": bench.steps.get("bench-python", [])}),
         "",
         "Command: `make bench` (or `python -m bench.deploys`; `BENCH_RUNS` sets the number of runs).",
     ])
