@@ -11,12 +11,11 @@ import threading
 import time
 from pathlib import Path
 
-from celery import bootsteps
+from celery import bootsteps, current_app
 from django.conf import settings
 from django.db import close_old_connections
 
 from hosting import fleet
-from config.celery import app
 from hosting.engine import ContainerEngine
 from core.errors import HostingError, TransientError
 from hosting.host_setup import ensure_site_firewall, prepare_host
@@ -116,8 +115,10 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     if start_log_relay(Path(settings.DATA_DIR), settings.PLATFORM_USER):
         log.info("serving site logs to the platform user", extra={"host": host_name})
     HeartbeatStep.host_name = host_name
-    app.steps["worker"].add(HeartbeatStep)
-    app.worker_main(
+    # The project's Celery app (config.celery), loaded with the settings package: the fleet does not
+    # import the project.
+    current_app.steps["worker"].add(HeartbeatStep)
+    current_app.worker_main(
         [
             "worker",
             "--queues", host_queue(host_name),
