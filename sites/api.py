@@ -21,7 +21,7 @@ from accounts.roles import Action
 from core.errors import HostingError, QueueUnavailable
 from hosting.runtimes import CATALOG
 from proxy.models import Certificate
-from sites import deploys, domains, runtime_logs, services, streams, uploads
+from sites import domains, runtime_logs, services, streams, uploads
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Domain, Release, Site
 
@@ -152,7 +152,7 @@ class EnvSetSerializer(serializers.Serializer):
 
 
 class RollbackSerializer(serializers.Serializer):
-    release = serializers.IntegerField(min_value=1, help_text="The release number to roll back to (1 for v1).")
+    release = serializers.CharField(help_text="The release to roll back to, as shown (v1) or its number (1).")
 
 
 class QueueDown(APIException):
@@ -256,7 +256,7 @@ class DeploymentList(APIView):
                 shutil.copyfileobj(upload, out)
 
         label = f"archive {upload.name[:100]}"
-        return _accepted(deploys.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive))
+        return _accepted(services.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive))
 
 
 class DeploymentDetail(APIView):
@@ -408,5 +408,5 @@ class Traffic(APIView):
         site = services.get_site_for_member(request.user, name)
         minutes = _int_param(request, "minutes", default=60, high=10080)
         since = timezone.now() - timedelta(minutes=minutes)
-        rows = SiteTraffic.objects.filter(group=deploys.route_group(site), minute__gte=since).order_by("minute")
+        rows = SiteTraffic.objects.filter(group=site.route_group, minute__gte=since).order_by("minute")
         return Response([{"minute": r.minute, "requests": r.requests, "bytes": r.bytes_sent} for r in rows])

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from proxy import services as proxy
 from proxy.validation import InvalidRouteValue, validate_hostname
-from sites.deploys import route_group
+from sites.pipeline.routes import route_group, routed_hostnames
 from sites.models import Domain, Site
 
 log = logging.getLogger(__name__)
@@ -166,8 +166,6 @@ def expire_pending_domains(now=None) -> int:
 
 def refresh_routes(site: Site) -> None:
     """Make the site's routes match its verified domains, keeping what they point at."""
-    from sites.deploys import routed_hostnames
-
     current = proxy.route_of(route_group(site))
     if current is None:
         return  # nothing routed yet: the first deployment routes every verified domain

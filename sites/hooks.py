@@ -12,7 +12,7 @@ from typing import TextIO
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.errors import HostingError
-from sites import deploys, git
+from sites import git, services
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site
 from sites.services import site_url
@@ -80,7 +80,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
                                   f"({site.plan.max_push_mb * 4} MB).") from None
 
     try:
-        deployment = deploys.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive)
+        deployment = services.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive)
     except (HostingError, ValidationError, PermissionDenied) as exc:  # PermissionDenied: suspended meanwhile
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         say(f" !     The push was not deployed: {message}")

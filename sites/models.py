@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, Plan
@@ -48,11 +49,15 @@ class Site(models.Model):
         return self.uuid.hex
 
     @property
+    def url(self) -> str:
+        """The site's address at the edge: its default domain on the edge's HTTP port."""
+        port = settings.PROXY_HTTP_PORT
+        return f"http://{self.name}.{settings.PLATFORM_DOMAIN}{'' if port == 80 else f':{port}'}/"
+
+    @property
     def uid(self) -> int:
         """The site's own uid and gid: its build, one-off and web containers run as it, and it owns
         the site's files (volume, build disk, slugs), so one site's process cannot read another's."""
-        from django.conf import settings
-
         if self.pk is None:
             raise ValueError("a site has a uid once it is saved")
         return settings.SITE_UID_BASE + self.pk
@@ -158,6 +163,8 @@ class Deployment(models.Model):
     build_finished_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # A bug's traceback, for staff (admin); the customer reads only a reference to it in `error`.
+    internal_error = models.TextField(blank=True)
     # The host whose agent runs it: an agent that starts again fails what it left unfinished.
     host_name = models.CharField(max_length=63, blank=True)
 

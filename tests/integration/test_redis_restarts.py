@@ -16,7 +16,7 @@ from celery import Celery
 
 from launcher.services import start_redis
 from core.redis_client import redis_client
-from sites import deploys
+from sites.pipeline import machine as deploys
 from sites.models import Deployment, Release, Site
 from tests.archives import tar_gz
 from tests.integration.support.deploying import create_site, served

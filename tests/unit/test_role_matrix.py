@@ -16,7 +16,7 @@ from accounts.services import add_member, create_organization, get_or_create_use
 from hosting.models import Host
 from sites import domains
 from sites.config_crypto import encrypt
-from sites.deploys import create_release
+from sites.pipeline.machine import create_release
 from sites.models import Deployment, Domain, EnvVar, Site, Slug
 from sites.services import create_site, suspend_organization
 from tests.archives import tar_gz
@@ -160,14 +160,14 @@ def test_the_deploy_pipeline_refuses_a_suspended_organization_too(world):
     """Whatever calls it (a hook, healing, a future view): the pipeline checks again."""
     from django.core.exceptions import PermissionDenied
 
-    from sites import deploys, services
+    from sites import services
 
     suspend_organization(world["org"], "abuse")
     site = Site.objects.get(name="shop")
     with pytest.raises(PermissionDenied, match="suspended"):
         services.restart(site)
     with pytest.raises(PermissionDenied, match="suspended"):
-        deploys.deploy_source(site, "push", "abc", lambda path_for: None)
+        services.deploy_source(site, "push", "abc", lambda path_for: None)
 
 
 def test_suspension_is_recorded_with_its_reason_and_time(world):
