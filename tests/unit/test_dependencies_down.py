@@ -107,7 +107,7 @@ def test_the_portal_shows_a_page_and_the_api_json_when_a_dependency_is_down(rf):
     import redis
     from django.db import OperationalError
 
-    from core.unavailable import DATABASE_DOWN
+    from core.unavailable import DATABASE_DOWN, INTERNAL_ERROR
 
     page = answer_to(redis.ConnectionError("gone"), "/admin/sites/site/", rf)
     assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
@@ -115,6 +115,8 @@ def test_the_portal_shows_a_page_and_the_api_json_when_a_dependency_is_down(rf):
     api = answer_to(OperationalError("connection refused"), "/api/v1/sites/", rf)
     assert (api.status_code, json.loads(api.content)) == (503, {"detail": DATABASE_DOWN})
     assert answer_to(ValueError("a bug"), "/admin/", rf).status_code == 500  # a bug stays a 500
+    bug = answer_to(ValueError("a bug"), "/api/v1/sites/shop/env/", rf)  # never Django's HTML page
+    assert (bug.status_code, json.loads(bug.content)) == (500, {"detail": INTERNAL_ERROR})
 
 
 # --- claims ----------------------------------------------------------------------------------------
