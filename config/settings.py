@@ -146,7 +146,7 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # acks_late (below): a message leaves Redis only when its task ended, so one taken by an agent that
 # died is delivered again after visibility_timeout (longer than any build); the tasks claim their
-# deployment with a conditional UPDATE, so that late delivery does nothing (sites/deploys.py claim_*).
+# deployment with a conditional UPDATE, so that late delivery does nothing (sites/pipeline/machine.py claim_*).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
