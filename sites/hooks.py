@@ -98,11 +98,9 @@ def follow(deployment: Deployment, say, timeout: float) -> int:
         return state["value"] in Deployment.FINISHED
 
     started = time.monotonic()
-    try:
+    with stream:
         for line in stream.follow(finished, timeout=timeout):
             say(line)
-    finally:
-        stream.close()
     if state["value"] == Deployment.State.SUCCEEDED:
         deployment.refresh_from_db()
         say(f"Deployed in {time.monotonic() - started:.1f} s: {site_url(deployment.site)}")
