@@ -46,6 +46,7 @@ from sites.slugs import slugs_to_forget
 log = logging.getLogger(__name__)
 
 ACTIVE = (Deployment.State.BUILDING, Deployment.State.RELEASING)
+NOTHING_DEPLOYED = "Nothing is deployed yet; the next push deploys with the site's config."
 INTERNAL_ERROR = "An internal error stopped this deployment; the platform team has been told (reference #{id})."
 
 
@@ -132,7 +133,7 @@ def dispatch_next(site_id: int, sender: Sender) -> Deployment | None:
             deployment.release = _release_to_start(site, deployment)
             if deployment.release is None:
                 # (fail starts the next one in line)
-                fail(deployment, "Nothing is deployed yet: the next push deploys with this config.", sender)
+                fail(deployment, NOTHING_DEPLOYED, sender)
                 return None
             deployment.state = Deployment.State.RELEASING
             append_to_log(deployment.id, f"-----> Starting {deployment.release.label} on {deployment.host_name}")
