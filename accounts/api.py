@@ -6,10 +6,10 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import services
 from accounts.models import ApiToken
+from accounts.scope import MemberAPIView
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -24,17 +24,17 @@ class TokenSerializer(serializers.ModelSerializer):
         return bool(request and isinstance(request.auth, ApiToken) and request.auth.pk == token.pk)
 
 
-class TokenList(APIView):
+class TokenList(MemberAPIView):
     @extend_schema(responses=TokenSerializer(many=True))
     def get(self, request):
         """Your tokens (never the tokens themselves: only their first characters)."""
-        return Response(TokenSerializer(services.tokens_of(request.user), many=True, context={"request": request}).data)
+        return Response(TokenSerializer(self.member.tokens(), many=True, context={"request": request}).data)
 
 
-class TokenDetail(APIView):
+class TokenDetail(MemberAPIView):
     @extend_schema(responses={204: None})
     def delete(self, request, prefix: str):
         """Revoke one of your tokens; it stops working at once, on the API and for git."""
-        if services.revoke_token(request.user, prefix) is None:
+        if services.revoke_token(self.member.user, prefix) is None:
             raise Http404("You have no such token, or it is already revoked.")
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -58,12 +58,20 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+class OwnedByUserQuerySet(models.QuerySet):
+    """Rows that belong to one user (their memberships, their tokens): `for_member` is the way in for views."""
+
+    def for_member(self, user) -> "OwnedByUserQuerySet":
+        return self.filter(user=user)
+
 
 class Membership(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OwnedByUserQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_org")]
@@ -83,6 +91,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="None: never expires.")
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnedByUserQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import timedelta
 
@@ -14,8 +13,9 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Membership, Organization, Plan, Role
 from accounts.roles import Action, changes_state, role_may
+from core.names import is_dns_label
 
-ORG_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+MAX_ORG_SLUG = 40
 TOKEN_PREFIX = "hst_"
 
 
@@ -27,7 +27,7 @@ def default_plan() -> Plan:
 
 
 def validate_org_slug(slug: str) -> None:
-    if not ORG_SLUG.match(slug or ""):
+    if not is_dns_label(slug, MAX_ORG_SLUG):
         raise ValidationError(
             f"{slug!r} is not a valid organization name: use lowercase letters, digits and inner hyphens (at most 40)."
         )
@@ -122,7 +122,8 @@ def user_for_token(raw: str):
 
 
 def tokens_of(user):
-    return ApiToken.objects.filter(user=user).order_by("-created_at")
+    """The user's own tokens, newest first."""
+    return ApiToken.objects.for_member(user).order_by("-created_at")
 
 
 def revoke_token(user, prefix: str) -> ApiToken | None:
@@ -151,12 +152,6 @@ def revoke_token_by_prefix(prefix: str, email: str | None = None) -> ApiToken:
 
 
 # --- members, roles and suspension ---------------------------------------------------------------
-
-
-def membership_of(user, org: Organization) -> Membership | None:
-    if user is None or not user.is_authenticated:
-        return None
-    return Membership.objects.filter(user=user, organization=org).first()
 
 
 class OrganizationSuspended(PermissionDenied):

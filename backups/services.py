@@ -37,7 +37,7 @@ from backups.database import (
 from backups.retention import backup_name
 from hosting.models import Host
 from proxy.models import Certificate
-from sites.git import repository_path
+from sites.git import Repository
 from sites.models import Release, Site, Slug
 from sites.running import slug_tarball_path
 from sites.slugs import kept_slug_ids
@@ -139,7 +139,7 @@ def _add_files(tar: tarfile.TarFile, site_uuids: list[str]) -> None:
     if parts["secrets"].is_dir():
         tar.add(parts["secrets"], "secrets")
     for uuid_hex in site_uuids:
-        repository = repository_path(uuid_hex)
+        repository = Repository(uuid_hex).path
         if repository.is_dir():
             archive.add_repository(tar, repository, f"git/{repository.name}")
     if parts["certs"].is_dir():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from bench import timeline
 from bench.report import median, write_section
 from launcher import say
 from launcher.processes import free_tcp_port
@@ -42,6 +43,7 @@ def git(work: Path, *args: str) -> subprocess.CompletedProcess:
 class Bench:
     def __init__(self, env: dict[str, str], portal: str, edge_port: int, token: str, work: Path) -> None:
         self.env, self.portal, self.edge_port, self.token, self.work = env, portal, edge_port, token, work
+        self.steps: dict[str, list[dict[str, float]]] = {}
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         response = requests.request(method, f"{self.portal}/api/v1/{path}", timeout=120,
@@ -79,9 +81,12 @@ class Bench:
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", marker)
         url = f"http://bench:{self.token}@{self.portal.removeprefix('http://')}/git/{site}.git"
-        started = time.perf_counter()
+        started, pushed_at = time.perf_counter(), time.time()
         git(repo, "push", "-q", url, "HEAD:main")
-        elapsed = time.perf_counter() - started
+        elapsed, returned_at = time.perf_counter() - started, time.time()
+        latest = max(deployment["id"] for deployment in self.api("GET", f"sites/{site}/deployments/").json())
+        self.steps.setdefault(site, []).append(
+            timeline.deployment_steps(self.env["REDIS_URL"], latest, pushed_at, returned_at))
         if marker not in self.served(site):
             raise SystemExit(f"{site} does not serve {marker!r} after its push")
         return elapsed
@@ -129,6 +134,17 @@ def run(bench: Bench) -> str:
         row("static site, git push to live", static_warm, "at most 3 s"),
         row("Python site, git push to live, unchanged requirements (warm cache)", python_warm, "at most 8 s"),
         row("config-only release (env var set, no build)", config, "-"),
+        "",
+        "Where the time of a warm push goes (median per step; `bench/timeline.py` times the steps by "
+        "their deployment log's lines):",
+        "",
+        "Static site:",
+        "",
+        *timeline.table(bench.steps["bench-static"][1:]),
+        "",
+        "Python site:",
+        "",
+        *timeline.table(bench.steps["bench-python"][1:]),
         "",
         f"First pushes (cold): static {static_cold:.2f} s, Python {python_cold:.2f} s (venv built and pip install of gunicorn).",
         "",

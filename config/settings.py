@@ -21,6 +21,8 @@ from core.env import (
     generate_secret_key,
     secret_from_env_or_file,
 )
+from core.logs import FORMATTERS as LOG_FORMATS
+from core.logs import logging_config
 from core.redis_client import redis_py_url
 
 
@@ -165,7 +167,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "check-host-heartbeats": {"task": "hosting.check_host_heartbeats", "schedule": 10.0},
-    # Hourly, so that failed certificates back off by 1 h, 2 h, 4 h ... (proxy.services.retry_delay).
+    # Hourly, so that failed certificates back off by 1 h, 2 h, 4 h ... (proxy.issuance.retry_delay).
     "renew-certificates": {"task": "proxy.renew_certificates", "schedule": 3600.0},
     "expire-pending-domains": {"task": "sites.expire_pending_domains", "schedule": 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
@@ -307,14 +309,11 @@ STREAM_MAX_SECONDS = env_int("STREAM_MAX_SECONDS", 3600)  # a log follow ends af
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# LOG_FORMAT: `text` (the message, then the structured fields as key=value) or `json` (one object a line).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(sorted(LOG_FORMATS))}, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

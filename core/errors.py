@@ -22,6 +22,11 @@ class TransientError(PlatformError):
     """A platform error worth retrying: the same call may succeed in a moment."""
 
 
+class OperatorError(HostingError):
+    """An operator's command (make run, make upgrade, a restore) cannot go on: one sentence says why,
+    not a traceback (the launcher calls it Abort)."""
+
+
 class QueueUnavailable(PlatformError):
     """The task queue (Redis) does not answer: an action that needs a task cannot start now."""
 

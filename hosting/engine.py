@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import io
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import requests.exceptions
 
 from hosting import log_pipes
 from core.errors import CustomerError, PlatformError, TransientError
+from core.names import is_dns_label, is_env_key
 
 LABEL_PREFIX = "hosting"
 LABEL_MANAGED = f"{LABEL_PREFIX}.managed"
@@ -30,8 +30,6 @@ LABEL_SITE = f"{LABEL_PREFIX}.site"
 LABEL_RELEASE = f"{LABEL_PREFIX}.release"
 LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
 # Values that become parts of container names and labels: short DNS-label-like tokens only.
-IDENTIFIER = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 DEFAULT_UID = 10000  # the images' own user; sites run as their own uid (ContainerSpec.uid)
 NO_NETWORK = "none"
 MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in pieces  # one-off containers that need no network at all (unpacking)
@@ -94,10 +92,10 @@ class ContainerSpec:
         if not isinstance(self.uid, int) or self.uid < 1000:
             raise ValueError(f"uid {self.uid!r} is not an unprivileged user id")
         for what, value in (("site", self.site), ("release", self.release), ("instance", self.instance)):
-            if not IDENTIFIER.match(value):
+            if not is_dns_label(value):
                 raise ValueError(f"{what} {value!r} is not a lowercase DNS label")
         for key in self.env:
-            if not ENV_KEY.match(key):
+            if not is_env_key(key):
                 raise ValueError(f"environment key {key!r} is not allowed")
 
     @property

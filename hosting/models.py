@@ -9,9 +9,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-HOST_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+from core.names import DNS_LABEL_PATTERN
+
 validate_host_name = RegexValidator(
-    HOST_NAME_PATTERN, "A host name is a DNS label: lowercase letters, digits and inner hyphens, at most 63."
+    DNS_LABEL_PATTERN, "A host name is a DNS label: lowercase letters, digits and inner hyphens, at most 63."
 )
 
 

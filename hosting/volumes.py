@@ -17,8 +17,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hosting.engine import IDENTIFIER
 from core.errors import PlatformError
+from core.names import is_dns_label
 
 MOUNT_OPTIONS = "loop,nosuid,nodev,noatime"
 
@@ -42,7 +42,7 @@ class QuotaVolumes:
         self.root = Path(root)
 
     def _paths(self, name: str) -> tuple[Path, Path]:
-        if not IDENTIFIER.match(name):
+        if not is_dns_label(name):
             raise ValueError(f"volume name {name!r} is not a lowercase DNS label")
         return self.root / f"{name}.ext4", self.root / name
 
@@ -86,7 +86,7 @@ class QuotaVolumes:
     def folder(self, mountpoint: Path, name: str, owner_uid: int, mode: int = 0o700) -> Path:
         """A first-level folder of a volume whose root is root's, so no tenant can have put a link
         in its place; made once, with `owner_uid` as owner."""
-        if not IDENTIFIER.match(name):
+        if not is_dns_label(name):
             raise ValueError(f"folder name {name!r} is not a lowercase DNS label")
         root = os.lstat(mountpoint)
         if root.st_uid != 0 or root.st_mode & 0o022:

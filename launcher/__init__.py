@@ -8,16 +8,19 @@ they keep running across a restart of the daemon (live-restore) and of the launc
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
+
+from core.errors import OperatorError
 
 
-class Abort(Exception):
-    """Stop the launcher with one sentence for the operator, not a traceback."""
+# Stop the launcher with one sentence for the operator, not a traceback (core.data_dir raises it too).
+Abort = OperatorError
 
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821
+def fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(1)

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from launcher import Abort, fail, say
-from launcher.permissions import platform_account
+from core.data_dir import platform_account
 from launcher.stack import BASE_DIR
 from launcher.systemd import DOCKER, HEADER, PLATFORM_TARGET, Installation, render_units
 
@@ -146,6 +146,15 @@ def dockerd_has_live_restore_flag(proc: Path = Path("/proc")) -> bool:
     return False
 
 
+def write_installed_units(unit_dir: Path, env_file: Path) -> list[str]:
+    """Render the units for this checkout and the settings in `env_file`, and write them (see
+    write_units); also what `make upgrade` does, since the Procfile's commands change with the code."""
+    env = read_env_file(env_file)
+    installation = Installation(BASE_DIR, env_file, Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR),
+                                platform_account(env.get("PLATFORM_USER") or "hosting"), managed_redis=not env.get("REDIS_URL"))
+    return write_units(unit_dir, render_units(installation))
+
+
 def install(unit_dir: Path, env_file: Path, daemon_json: Path, enable: bool) -> None:
     if dockerd_has_live_restore_flag():
         say(f"dockerd runs with --live-restore already: {daemon_json} is left as it is")
@@ -156,17 +165,14 @@ def install(unit_dir: Path, env_file: Path, daemon_json: Path, enable: bool) -> 
         say(f"Turned on Docker's live-restore in {daemon_json}")
     if write_env_file_if_missing(env_file):
         say(f"Wrote {env_file} (0600): put the production settings there (README: Production install)")
-    env = read_env_file(env_file)
-    installation = Installation(BASE_DIR, env_file, Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR),
-                                platform_account(env.get("PLATFORM_USER") or "hosting"), managed_redis=not env.get("REDIS_URL"))
-    changed = write_units(unit_dir, render_units(installation))
+    changed = write_installed_units(unit_dir, env_file)
     say(f"Units in {unit_dir}: {', '.join(changed) or 'unchanged'}")
     if not systemd_is_running():
         say(f"systemd is not running here (it is not PID 1): the units were written to {unit_dir} but not started.")
         return
-    _systemctl("daemon-reload")
+    systemctl("daemon-reload")
     if docker_changed and subprocess.run(["systemctl", "is-active", "--quiet", DOCKER]).returncode == 0:
-        _systemctl("reload", DOCKER)  # live-restore is one of dockerd's reloadable options: no container stops
+        systemctl("reload", DOCKER)  # live-restore is one of dockerd's reloadable options: no container stops
     if enable:
         _start()
 
@@ -174,13 +180,14 @@ def install(unit_dir: Path, env_file: Path, daemon_json: Path, enable: bool) -> 
 def _start() -> None:
     for service in DISTRO_SERVICES:
         if subprocess.run(["systemctl", "is-enabled", "--quiet", service]).returncode == 0:
-            _systemctl("disable", "--now", service)
+            systemctl("disable", "--now", service)
             say(f"Disabled Debian's {service}: the platform runs its own")
-    _systemctl("enable", "--now", PLATFORM_TARGET)
+    systemctl("enable", "--now", PLATFORM_TARGET)
     say(f"Started {PLATFORM_TARGET}; its state: systemctl status 'hosting-*'; logs: journalctl -u 'hosting-*'")
 
 
-def _systemctl(*arguments: str) -> None:
+def systemctl(*arguments: str) -> None:
+    """Run systemctl; its error becomes the operator's one sentence."""
     result = subprocess.run(["systemctl", *arguments], capture_output=True, text=True)
     if result.returncode != 0:
         raise Abort(f"systemctl {' '.join(arguments)} failed: {result.stderr.strip()}")

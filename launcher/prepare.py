@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from launcher import Abort, fail, say
-from launcher.permissions import platform_account, secure_data_dir
+from core.data_dir import platform_account, secure_data_dir
 from launcher.platform import check_database, load_django
 
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from launcher import Abort, fail, say
-from launcher.permissions import as_user, platform_account, secure_data_dir
+from core.data_dir import as_user, platform_account, secure_data_dir
 from launcher.platform import load_django
 from launcher.prepare import prepare_platform
 from launcher.processes import tcp_port_open

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher import Abort
-from launcher.permissions import Account, as_user
+from core.data_dir import Account, as_user
 from launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
 
 

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from launcher import Abort
-from launcher.permissions import Account, as_user, platform_account, secure_data_dir, user_env
+from core.data_dir import Account, as_user, platform_account, secure_data_dir
+from launcher.permissions import user_env
 from launcher.processes import tcp_port_open
 from launcher.supervisor import Program, Supervisor
 

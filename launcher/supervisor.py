@@ -10,6 +10,7 @@ The launcher talks to supervisord over its XML-RPC unix socket (0700, root's).
 """
 from __future__ import annotations
 
+import configparser
 import http.client
 import os
 import shlex
@@ -21,6 +22,8 @@ import xmlrpc.client
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from supervisor.xmlrpc import SupervisorTransport
 
 from launcher import Abort
 from launcher.processes import LoggedProcess
@@ -193,8 +196,6 @@ serverurl=unix://{_escape(str(self.socket))}
     @property
     def rpc(self):
         if self._rpc is None:
-            from supervisor.xmlrpc import SupervisorTransport
-
             self._rpc = xmlrpc.client.ServerProxy(
                 "http://127.0.0.1", transport=SupervisorTransport(None, None, f"unix://{self.socket}"))
         return self._rpc
@@ -206,12 +207,13 @@ serverurl=unix://{_escape(str(self.socket))}
 
     @classmethod
     def attach(cls, directory: Path, log_dir: Path) -> "Supervisor":
-        """The supervisord another process started in `directory` (its programs from its config)."""
-        import configparser
-
-        config = configparser.RawConfigParser()
+        """The supervisord another process started in `directory` (its programs, and its log
+        directory when it names one, from its config)."""
+        config = configparser.RawConfigParser(interpolation=None)
         config.read(directory / "supervisord.conf")
         names = [section.removeprefix("program:") for section in config.sections() if section.startswith("program:")]
+        if config.has_option("supervisord", "logfile"):
+            log_dir = Path(config.get("supervisord", "logfile").replace("%%", "%")).parent
         return cls(directory, log_dir, [Program(name, []) for name in names])
 
     def __iter__(self):

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher import Abort
-from launcher.permissions import Account, user_env
+from core.data_dir import Account
+from launcher.permissions import user_env
 from launcher.services import redis_command
 from launcher.stack import DATA_PLANE_PROCESSES, ROOT_PROCESSES, read_procfile
 

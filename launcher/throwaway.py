@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from launcher import Abort, say
-from launcher.permissions import as_user, platform_account
+from core.data_dir import as_user, platform_account
 from launcher.services import (
     DOCKERD_COMMAND,
     ThrowawayPostgres,

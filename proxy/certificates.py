@@ -13,9 +13,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from django.conf import settings
 
-from proxy.edge import certificate_dir, readable_by_workers
+from proxy.certificate_files import certificate_dir, readable_by_workers
 
 RENEW_WITHIN = datetime.timedelta(days=30)
 
@@ -93,8 +94,6 @@ class Certbot:
 
     def _install(self, cert_name: str, hostname: str) -> IssuedFiles:
         """Copy certbot's current files where the edge reads them (certbot's live/ are symlinks)."""
-        from cryptography import x509
-
         live = self.root / "config" / "live" / cert_name
         target = certificate_dir(hostname)
         target.mkdir(parents=True, exist_ok=True, mode=0o700)

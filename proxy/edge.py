@@ -11,9 +11,7 @@ Two ways a change reaches the running edge:
 """
 from __future__ import annotations
 
-import datetime
 import fcntl
-import grp
 import http.client
 import logging
 import os
@@ -30,7 +28,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 
-from proxy.models import Certificate, Route, VerificationToken
+from proxy.certificate_files import CertificateFiles, installed_certificates, write_self_signed
+from proxy.edge_files import atomic_write, gate_to_platform, write_private
+from proxy.models import Route, VerificationToken
 from proxy.route_journal import RouteJournal
 from proxy.validation import InvalidRouteValue, validate_group, validate_hostname, validate_upstream
 
@@ -65,42 +65,6 @@ def verification_line(token: VerificationToken) -> str:
     if not token.token.isalnum():
         raise ValueError("bad verification token")
     return token.line()
-
-
-@dataclass(frozen=True)
-class CertificateFiles:
-    name: str  # a hostname, or *.domain
-    certificate: Path
-    key: Path
-
-
-def certificate_dir(hostname: str) -> Path:
-    return Path(settings.CERTS_DIR) / hostname.replace("*", "_wildcard")
-
-
-def readable_by_workers(path: Path) -> None:
-    """nginx reads certificates per handshake in its workers (not root): give their group read
-    access to the key, and nobody else."""
-    try:
-        gid = grp.getgrnam(settings.PROXY_WORKER_USER).gr_gid
-    except KeyError:
-        return
-    if os.geteuid() != 0:
-        return
-    for item in (path.parent, path):
-        os.chown(item, 0, gid)
-        os.chmod(item, 0o750 if item.is_dir() else 0o640)
-
-
-def installed_certificates() -> list[CertificateFiles]:
-    files = []
-    for cert in Certificate.objects.filter(state=Certificate.State.ISSUED).order_by("hostname"):
-        name = cert.hostname
-        validate_hostname(name[2:] if name.startswith("*.") else name)
-        directory = certificate_dir(name)
-        if (directory / "fullchain.pem").exists() and (directory / "privkey.pem").exists():
-            files.append(CertificateFiles(name, directory / "fullchain.pem", directory / "privkey.pem"))
-    return files
 
 
 @dataclass(frozen=True)
@@ -180,7 +144,7 @@ class EdgeNginx:
         directory = self.prefix / "fallback-tls"
         files = CertificateFiles("default", directory / "cert.pem", directory / "key.pem")
         if not files.certificate.exists():
-            _write_self_signed(directory, files)
+            write_self_signed(directory, files)
         return files
 
     # --- files -----------------------------------------------------------------------------------
@@ -193,14 +157,14 @@ class EdgeNginx:
         for sub in ("run", "tmp", "logs", "pages"):
             (self.prefix / sub).mkdir(exist_ok=True)
         (self.prefix / "logs").chmod(0o700)  # every site's traffic; read by the edge's root worker
-        _gate_to_platform(self.control_dir, self._lock_path)
+        gate_to_platform(self.control_dir, self._lock_path)
         Path(settings.ACME_WEBROOT).mkdir(parents=True, exist_ok=True)
         for page in PAGES:
             (self.pages_dir / f"{page}.html").write_text(render_to_string(f"proxy/pages/{page}.html"))
 
     def write_routes_file(self) -> None:
         self.prefix.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.routes_file, self.routes_text())
+        atomic_write(self.routes_file, self.routes_text())
         self.journal.clear()  # the file holds every change now
 
     @property
@@ -209,7 +173,7 @@ class EdgeNginx:
 
     def write_routes_file_from_journal(self) -> None:
         """Without the database: the last routes file with the changes the edge took since."""
-        _atomic_write(self.routes_file, self.journal.replayed(self.routes_file.read_text()))
+        atomic_write(self.routes_file, self.journal.replayed(self.routes_file.read_text()))
         self.journal.clear()
 
     def check(self, config: Path) -> None:
@@ -224,7 +188,7 @@ class EdgeNginx:
             self.write_routes_file()
         candidate = self.prefix / "nginx.conf.new"
         try:
-            _write_private(candidate, self.render(generation) if text is None else text)
+            write_private(candidate, self.render(generation) if text is None else text)
         except ValueError as exc:  # a value in the database failed validation on its way out
             raise EdgeConfigInvalid(f"refused before nginx saw it: {exc}") from None
         try:
@@ -262,7 +226,7 @@ class EdgeNginx:
         """One change at a time: applies and route updates never interleave."""
         if not self._lock_path.exists():
             self.prefix.mkdir(parents=True, exist_ok=True)
-            _gate_to_platform(self.control_dir, self._lock_path)
+            gate_to_platform(self.control_dir, self._lock_path)
         # Read-only is enough for flock: the platform user takes the lock root's edge made.
         fd = os.open(self._lock_path, os.O_RDONLY)
         try:
@@ -377,66 +341,6 @@ def portal_server() -> dict:
         }
     except InvalidRouteValue as exc:
         raise ImproperlyConfigured(f"PORTAL_HOSTNAME or PORTAL_BIND cannot be served by the edge: {exc}") from None
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".new")
-    _write_private(temporary, text)
-    os.replace(temporary, path)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` readable by its owner only (the edge's files name every route and domain)."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
-def platform_gid() -> int | None:
-    """The platform user's group (PLATFORM_USER), or None where it does not exist (development)."""
-    try:
-        return grp.getgrnam(settings.PLATFORM_USER).gr_gid
-    except KeyError:
-        return None
-
-
-def _gate_to_platform(directory: Path, lock: Path) -> None:
-    """`directory` root:<platform group> 0750, with the lock file the platform may flock in it."""
-    directory.mkdir(exist_ok=True)
-    if not lock.exists():
-        lock.touch(mode=0o640)
-    gid = platform_gid()
-    RouteJournal.in_directory(directory).create(gid)
-    if os.geteuid() == 0 and gid is not None:
-        for item in (directory, lock):
-            os.chown(item, 0, gid, follow_symlinks=False)
-        directory.chmod(0o750)
-        lock.chmod(0o640)
-    else:
-        directory.chmod(0o700)  # not root: only this user
-
-
-def _write_self_signed(directory: Path, files: CertificateFiles) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hosting edge fallback")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256())
-    )
-    fd = os.open(files.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    files.certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    readable_by_workers(files.key)
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):

@@ -1,14 +1,19 @@
-"""The edge's service: other apps change routes, verification tokens and certificates only here."""
+"""The edge's service: other apps change routes, verification tokens and certificates only here.
+
+Route changes reach the running edge on commit; certificate work is sent to proxy.tasks (the edge's
+root worker), which runs proxy.issuance and proxy.applying."""
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from proxy.edge import EdgeConfigInvalid, EdgeNginx, EdgeUnreachable
-from proxy.models import EdgeState, Route, Upstream, VerificationToken
+from proxy import tasks
+from proxy.applying import apply_edge
+from proxy.edge import EdgeNginx, EdgeUnreachable
+from proxy.models import Certificate, Route, SiteTraffic, Upstream, VerificationToken
 from proxy.validation import validate_group, validate_hostname, validate_upstream
 
 log = logging.getLogger(__name__)
@@ -148,25 +153,8 @@ def withdraw_verification_token(hostname: str) -> None:
         _push([f"verify:{validate_hostname(hostname)}"])
 
 
-def apply_edge() -> None:
-    """Render, check and reload the whole edge config now, recording how it went for staff."""
-    state, _ = EdgeState.objects.get_or_create(pk=1)
-    started = timezone.now()
-    try:
-        EdgeNginx.from_settings().apply()
-    except EdgeConfigInvalid as exc:
-        EdgeState.objects.filter(pk=1).update(failed_at=timezone.now(), error=str(exc))
-        log.error("edge config refused; the previous one keeps serving: %s", exc)
-        raise
-    EdgeState.objects.filter(pk=1).update(
-        applied_at=timezone.now(), apply_seconds=(timezone.now() - started).total_seconds(), error=""
-    )
-
-
 def request_apply() -> None:
     """Ask for an apply; a burst of requests ends in one apply (see proxy.tasks.apply_edge_config)."""
-    from proxy import tasks
-
     tasks.request_apply()
 
 
@@ -174,16 +162,11 @@ def request_apply() -> None:
 
 
 def tls_enabled() -> bool:
-    from django.conf import settings
-
     return bool(settings.ACME_DIRECTORY_URL)
 
 
 def request_certificate(hostname: str, group: str) -> None:
     """Issue (in the background) a certificate for a verified custom domain."""
-    from proxy import tasks
-    from proxy.models import Certificate
-
     if not tls_enabled():
         return
     Certificate.objects.update_or_create(
@@ -193,62 +176,22 @@ def request_certificate(hostname: str, group: str) -> None:
     tasks.issue_certificate.delay_on_commit(hostname)
 
 
-def issue_certificate(hostname: str) -> None:
-    """Run the issuance now; a failure is recorded on the certificate for the customer and
-    touches no other site."""
-    from proxy.certificates import Certbot, IssuanceFailed
-    from proxy.models import Certificate
-
-    cert = Certificate.objects.filter(hostname=hostname).first()
-    if cert is None:
-        return  # the domain went meanwhile
-    Certificate.objects.filter(pk=cert.pk).update(attempted_at=timezone.now())
-    try:
-        certbot = Certbot()
-        issued = certbot.issue_wildcard(hostname[2:]) if hostname.startswith("*.") else certbot.issue_http01(hostname)
-    except IssuanceFailed as exc:
-        Certificate.objects.filter(pk=cert.pk).update(state=Certificate.State.FAILED, error=str(exc),
-                                                      failed_attempts=F("failed_attempts") + 1)
-        log.warning("certificate issuance failed for %s: %s", hostname, exc)
-        return
-    if not Certificate.objects.filter(pk=cert.pk).exists():
-        Certbot().delete(hostname)  # removed while it was being issued
-        return
-    Certificate.objects.filter(pk=cert.pk).update(
-        state=Certificate.State.ISSUED, error="", issued_at=timezone.now(), expires_at=issued.expires_at, failed_attempts=0
-    )
-    apply_edge()
-
-
 def remove_certificate(hostname: str) -> None:
-    from proxy import tasks
-    from proxy.models import Certificate
-
     if Certificate.objects.filter(hostname=hostname).delete()[0]:
         tasks.delete_certificate_files.delay_on_commit(hostname)
 
 
-FIRST_RETRY = timezone.timedelta(hours=1)
-LONGEST_RETRY = timezone.timedelta(days=7)
+def certificate_summary(hostname: str) -> dict | None:
+    """The state of `hostname`'s certificate as customers see it, or None when none was asked for."""
+    certificate = Certificate.objects.filter(hostname=hostname).first()
+    if certificate is None:
+        return None
+    return {"state": certificate.state, "error": certificate.error, "expires_at": certificate.expires_at}
 
 
-def retry_delay(failed_attempts: int) -> timezone.timedelta:
-    """How long a failed certificate waits before its next try: 1 h, 2 h, 4 h ... at most a week.
+def traffic_of(group: str, minutes: int) -> list[dict]:
+    """Requests and bytes per minute through the edge for `group`'s names, over the last `minutes`."""
+    since = timezone.now() - timezone.timedelta(minutes=minutes)
+    rows = SiteTraffic.objects.filter(group=group, minute__gte=since).order_by("minute")
+    return [{"minute": row.minute, "requests": row.requests, "bytes": row.bytes_sent} for row in rows]
 
-    A name that does not point at the platform fails every time; trying it hourly forever would
-    spend the ACME server's rate limit (and be refused by it) for nothing."""
-    if failed_attempts <= 1:
-        return FIRST_RETRY
-    return min(FIRST_RETRY * 2 ** min(failed_attempts - 1, 16), LONGEST_RETRY)
-
-
-def certificates_to_renew() -> list[str]:
-    """Issued certificates within 30 days of expiry, and failed ones whose backoff has passed."""
-    from proxy.certificates import RENEW_WITHIN
-    from proxy.models import Certificate
-
-    now = timezone.now()
-    due = Certificate.objects.filter(state=Certificate.State.ISSUED, expires_at__lt=now + RENEW_WITHIN)
-    failed = Certificate.objects.filter(state=Certificate.State.FAILED)
-    retry = [c.hostname for c in failed if c.attempted_at is None or c.attempted_at <= now - retry_delay(c.failed_attempts)]
-    return list(due.values_list("hostname", flat=True)) + retry

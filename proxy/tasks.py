@@ -1,4 +1,5 @@
-"""Edge tasks, on the `proxy` queue: the edge's own root worker (see core.routing)."""
+"""Edge tasks, on the `proxy` queue: the edge's own root worker (see core.routing). Each is a thin
+call into proxy's own modules; proxy.services sends them."""
 from __future__ import annotations
 
 from celery import shared_task
@@ -7,6 +8,11 @@ from django.db import transaction
 
 from core.redis_client import redis_client
 from core.tasks import PlatformTask
+from proxy import issuance
+from proxy.applying import apply_edge
+from proxy.certificates import Certbot
+from proxy.edge import EdgeNginx
+from proxy.traffic import collect
 
 APPLY_COUNTER = "edge:apply-requests"
 
@@ -23,8 +29,6 @@ def request_apply() -> None:
 
 @shared_task(base=PlatformTask, name="proxy.apply_edge_config")
 def apply_edge_config(number: int) -> bool:
-    from proxy.services import apply_edge
-
     client = redis_client(settings.REDIS_URL)
     try:
         latest = int(client.get(APPLY_COUNTER) or 0)
@@ -38,16 +42,11 @@ def apply_edge_config(number: int) -> bool:
 
 @shared_task(base=PlatformTask, name="proxy.issue_certificate")
 def issue_certificate(hostname: str) -> None:
-    from proxy.services import issue_certificate as issue
-
-    issue(hostname)
+    issuance.issue_certificate(hostname)
 
 
 @shared_task(base=PlatformTask, name="proxy.delete_certificate_files")
 def delete_certificate_files(hostname: str) -> None:
-    from proxy.certificates import Certbot
-    from proxy.services import apply_edge
-
     apply_edge()  # the edge stops naming the files first
     Certbot().delete(hostname)
 
@@ -55,9 +54,7 @@ def delete_certificate_files(hostname: str) -> None:
 @shared_task(base=PlatformTask, name="proxy.renew_certificates")
 def renew_certificates() -> int:
     """Beat: certificates within 30 days of expiry, and failed ones after an hour, are tried again."""
-    from proxy.services import certificates_to_renew
-
-    hostnames = certificates_to_renew()
+    hostnames = issuance.certificates_to_renew()
     for hostname in hostnames:
         issue_certificate.delay(hostname)
     return len(hostnames)
@@ -65,7 +62,4 @@ def renew_certificates() -> int:
 
 @shared_task(base=PlatformTask, name="proxy.collect_traffic")
 def collect_traffic() -> int:
-    from proxy.edge import EdgeNginx
-    from proxy.traffic import collect
-
     return collect(EdgeNginx.from_settings().prefix / "logs" / "access.log")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+from core.names import is_dns_label
+
 # A route group is the site's uuid (32 hex digits), never its name: a name is reused by the next
 # site that takes it, and routes, traffic or certificates keyed by it would pass to that site.
 GROUP = re.compile(r"^[0-9a-f]{32}$")
@@ -19,7 +20,7 @@ def validate_hostname(hostname: str) -> str:
     if not isinstance(hostname, str) or not 1 <= len(hostname) <= 253:
         raise InvalidRouteValue(f"{hostname!r} is not a hostname.")
     labels = hostname.split(".")
-    if len(labels) < 2 or not all(HOSTNAME_LABEL.match(label) for label in labels):
+    if len(labels) < 2 or not all(is_dns_label(label) for label in labels):
         raise InvalidRouteValue(f"{hostname!r} is not a hostname: use letters, digits, hyphens and dots.")
     return hostname
 

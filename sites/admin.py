@@ -40,7 +40,7 @@ class SiteAdmin(admin.ModelAdmin):
     list_display = ("name", "organization", "runtime", "plan", "desired_state", "current_release", "created_at")
     list_filter = ("desired_state", "runtime", "plan")
     search_fields = ("name", "organization__slug")
-    readonly_fields = ("uuid", "current_release", "current_instance", "created_at")
+    readonly_fields = ("uuid", "url", "git_url", "status", "current_release", "current_instance", "created_at")
     inlines = [DomainInline]
 
 

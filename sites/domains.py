@@ -31,13 +31,10 @@ from django.utils import timezone
 
 from proxy import services as proxy
 from proxy.validation import InvalidRouteValue, validate_hostname
-from sites.pipeline.routes import route_group, routed_hostnames
-from sites.models import Domain, Site
+from sites.models import TXT_PREFIX, VERIFICATION_PATH, Domain, Site
 
 log = logging.getLogger(__name__)
 
-TXT_PREFIX = "_hosting-verify"
-VERIFICATION_PATH = "/.well-known/hosting-verification"
 PENDING_FOR = timezone.timedelta(days=7)
 
 # The list ships inside the package (no download at run time); it is as fresh as the package.
@@ -86,18 +83,6 @@ def normalise_hostname(raw: str) -> str:
     return name
 
 
-def instructions(domain: Domain) -> dict[str, str]:
-    """How the customer proves they own the domain."""
-    return {
-        "dns_txt_name": f"{TXT_PREFIX}.{domain.hostname}",
-        "dns_txt_value": f"hosting-verify={domain.verification_token}",
-        "http_url": f"http://{domain.hostname}{VERIFICATION_PATH}",
-        "http_body": domain.verification_token,
-        "note": "Point the domain at the platform (a CNAME to your site's default domain, or an A record for an apex "
-                "domain), then verify with either the DNS TXT record or the HTTP address.",
-    }
-
-
 def add_domain(site: Site, raw_hostname: str) -> Domain:
     hostname = normalise_hostname(raw_hostname)
     token = secrets.token_hex(16)
@@ -135,7 +120,7 @@ def verify_domain(domain: Domain) -> Domain:
         domain.refresh_from_db()
         proxy.withdraw_verification_token(domain.hostname)
         refresh_routes(domain.site)
-    proxy.request_certificate(domain.hostname, route_group(domain.site))
+    proxy.request_certificate(domain.hostname, domain.site.route_group)
     return domain
 
 
@@ -166,10 +151,10 @@ def expire_pending_domains(now=None) -> int:
 
 def refresh_routes(site: Site) -> None:
     """Make the site's routes match its verified domains, keeping what they point at."""
-    current = proxy.route_of(route_group(site))
+    current = proxy.route_of(site.route_group)
     if current is None:
         return  # nothing routed yet: the first deployment routes every verified domain
-    proxy.set_routes(route_group(site), routed_hostnames(site), current.upstreams, current.status)
+    proxy.set_routes(site.route_group, site.routed_hostnames(), current.upstreams, current.status)
 
 
 def _txt_matches(domain: Domain) -> bool:

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -22,13 +21,12 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.roles import Action
 from accounts.services import user_for_token
 from accounts.throttling import TooManyFailures, record_auth_failure
-from sites import git, streams
+from sites import git, push_hook, streams
 from sites.models import Site
-from sites.services import authorize_site, sites_of_member
+from sites.tenancy import SiteMember
 
 SERVICES = {"git-upload-pack", "git-receive-pack"}
 PATHS = re.compile(r"^(info/refs|git-upload-pack|git-receive-pack|HEAD)$")
-MANAGE_PY = Path(__file__).resolve().parent.parent / "manage.py"
 
 
 def _unauthorized() -> HttpResponse:
@@ -67,7 +65,8 @@ def git_http(request, name: str, path: str):
             except TooManyFailures as exc:
                 return _too_many(exc)
         return _unauthorized()
-    site = sites_of_member(user).filter(name=name).first()
+    member = SiteMember(user)
+    site = member.find_site(name)
     if site is None:
         return _unauthorized()
     service = request.GET.get("service", "")
@@ -76,7 +75,7 @@ def git_http(request, name: str, path: str):
     pushing = path == "git-receive-pack" or service == "git-receive-pack"
     try:
         # The same role matrix and suspension check as the API: a push deploys, a fetch reads.
-        authorize_site(user, site, Action.DEPLOY if pushing else Action.READ)
+        member.authorize_site(site, Action.DEPLOY if pushing else Action.READ)
     except Http404:
         return _unauthorized()
     except PermissionDenied as exc:
@@ -91,12 +90,10 @@ def git_http(request, name: str, path: str):
     return _run_backend(request, site, user, path, limit)
 
 
-def _backend_env(request, site: Site, user, path: str, push_limit: int) -> dict[str, str]:
+def _cgi_env(request, site: Site, user) -> dict[str, str]:
+    """The request as CGI variables for git http-backend, and what the pre-receive hook needs."""
     env = dict(os.environ)
     env.update({
-        "GIT_PROJECT_ROOT": str(settings.GIT_ROOT),
-        "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": f"/{site.uuid.hex}.git/{path}",
         "REQUEST_METHOD": request.method,
         "QUERY_STRING": f"service={request.GET['service']}" if request.GET.get("service") in SERVICES else "",
         "CONTENT_TYPE": request.META.get("CONTENT_TYPE", ""),
@@ -105,13 +102,7 @@ def _backend_env(request, site: Site, user, path: str, push_limit: int) -> dict[
         "HOSTING_SITE_UUID": site.uuid.hex,
         "HOSTING_USER_ID": str(user.pk),
         "HOSTING_PYTHON": sys.executable,
-        "HOSTING_MANAGE": str(MANAGE_PY),
-        **git.git_config_env({
-            "core.hooksPath": str(git.HOOKS_DIR),
-            "receive.maxInputSize": str(push_limit),
-            "http.receivepack": "true",
-            "uploadpack.allowFilter": "true",
-        }),
+        "HOSTING_HOOK_CLIENT": str(push_hook.CLIENT),
     })
     for header, variable in (("CONTENT_LENGTH", "CONTENT_LENGTH"), ("HTTP_CONTENT_ENCODING", "HTTP_CONTENT_ENCODING"),
                              ("HTTP_GIT_PROTOCOL", "GIT_PROTOCOL")):
@@ -135,10 +126,21 @@ def _run_backend(request, site: Site, user, path: str, push_limit: int):
 
 
 def _stream_backend(request, site: Site, user, path: str, push_limit: int, slot: streams.StreamSlot | None):
-    process = subprocess.Popen(
-        ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=_backend_env(request, site, user, path, push_limit),
-    )
+    repository = git.Repository.of(site)
+    cgi_env = _cgi_env(request, site, user)
+    # A push's pre-receive hook is served by this worker (sites/push_hook.py), over a socket git
+    # hands down to the hook.
+    hook = push_hook.HookChannel(site.uuid.hex) if _is_push(path) else None
+    if hook is not None:
+        cgi_env["HOSTING_HOOK_FD"] = str(hook.child_fd)
+    try:
+        process = repository.http_backend(path, cgi_env, push_limit, (hook.child_fd,) if hook is not None else ())
+    except BaseException:
+        if hook is not None:
+            hook.close()
+        raise
+    if hook is not None:
+        hook.start()
 
     # Large pushes come chunked, without a Content-Length; Django's request stream then reads
     # nothing, so read the server's (gunicorn's, which undoes the chunking) input directly.

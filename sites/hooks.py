@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from typing import TextIO
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +14,6 @@ from core.errors import HostingError
 from sites import git, services
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site
-from sites.services import site_url
 from sites.validation import DEPLOY_BRANCHES
 
 ZERO = "0" * 40
@@ -37,7 +35,8 @@ def parse_updates(lines: list[str]) -> list[tuple[str, str, str]]:
     return updates
 
 
-def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path) -> int:
+def pre_receive(site_uuid: str, lines: list[str], out: TextIO, quarantine: dict[str, str]) -> int:
+    """Deploy a push to main (or master); `quarantine` names where git keeps the push's objects."""
     def say(line: str) -> None:
         out.write(line + "\n")
         out.flush()
@@ -54,7 +53,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
     # Deleting branches and tags is always allowed: it is how a repository over its limit shrinks.
     limit = site.plan.build_disk_mb * 2**20
     only_deletions = all(new == ZERO for _, new, _ in updates)
-    if not only_deletions and git.repository_size(repository) > limit:
+    if not only_deletions and git.Repository.of(site).size() > limit:
         # Every branch and tag counts: a repository cannot grow past the plan's build disk.
         say(f" !     The repository would be larger than your plan allows ({site.plan.build_disk_mb} MB with every "
             "branch and tag); delete branches or tags you do not need, or change plans.")
@@ -74,7 +73,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, repository: Path)
         path = path_for(".tar")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            git.export_commit(repository, commit, path, max_bytes=site.plan.max_push_mb * 2**20 * 4)
+            git.Repository.of(site).export_commit(commit, path, site.plan.max_push_mb * 2**20 * 4, quarantine)
         except git.SourceTooLarge:
             raise ValidationError(f"The source of this commit unpacks to more than your plan allows "
                                   f"({site.plan.max_push_mb * 4} MB).") from None
@@ -101,9 +100,10 @@ def follow(deployment: Deployment, say, timeout: float) -> int:
     with stream:
         for line in stream.follow(finished, timeout=timeout):
             say(line)
+    finished()  # the end mark comes after the row is committed: read the outcome it marks
     if state["value"] == Deployment.State.SUCCEEDED:
         deployment.refresh_from_db()
-        say(f"Deployed in {time.monotonic() - started:.1f} s: {site_url(deployment.site)}")
+        say(f"Deployed in {time.monotonic() - started:.1f} s: {deployment.site.url}")
         return 0
     if state["value"] not in Deployment.FINISHED:
         say(" !     Gave up waiting for the deployment; see its log in the API.")

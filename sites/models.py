@@ -3,15 +3,33 @@ from __future__ import annotations
 
 import uuid
 
+import redis
 from django.conf import settings
 from django.db import models
 
 from accounts.models import Organization, Plan
+from proxy import services as proxy
+from sites.logstream import DeploymentLog
+
+# How a customer proves a custom domain is theirs: a TXT record at this name, or this path served
+# with the token (sites.domains checks them).
+TXT_PREFIX = "_hosting-verify"
+VERIFICATION_PATH = "/.well-known/hosting-verification"
+LIVE_LOG_UNAVAILABLE = "(The log of a running deployment cannot be read while the task queue is down.)\n"
 
 
-class SiteQuerySet(models.QuerySet):
-    def of(self, organization: Organization) -> "SiteQuerySet":
-        return self.filter(organization=organization)
+class TenantQuerySet(models.QuerySet):
+    """Rows of an organization's sites. `for_member` is the way in for views (see sites.tenancy):
+    it keeps the rows of the organizations `user` belongs to, and no others."""
+
+    organization_path = "site__organization"
+
+    def for_member(self, user) -> "TenantQuerySet":
+        return self.filter(**{f"{self.organization_path}__memberships__user": user})
+
+
+class SiteQuerySet(TenantQuerySet):
+    organization_path = "organization"
 
 
 class Site(models.Model):
@@ -49,10 +67,34 @@ class Site(models.Model):
         return self.uuid.hex
 
     @property
+    def default_hostname(self) -> str:
+        return f"{self.name}.{settings.PLATFORM_DOMAIN}"
+
+    @property
     def url(self) -> str:
-        """The site's address at the edge: its default domain on the edge's HTTP port."""
+        """Where the site answers at the edge (its default domain)."""
         port = settings.PROXY_HTTP_PORT
-        return f"http://{self.name}.{settings.PLATFORM_DOMAIN}{'' if port == 80 else f':{port}'}/"
+        return f"http://{self.default_hostname}{'' if port == 80 else f':{port}'}/"
+
+    @property
+    def git_url(self) -> str:
+        return f"{settings.PORTAL_URL.rstrip('/')}/git/{self.name}.git"
+
+    @property
+    def status(self) -> str:
+        """What the customer sees first: suspended, stopped, running, deploying or not deployed."""
+        if self.organization.suspended:
+            return "suspended"
+        if self.desired_state == self.DesiredState.STOPPED:
+            return "stopped"
+        if self.current_instance_id:
+            return "running"
+        latest = self.deployments.first()
+        return "deploying" if latest and not latest.finished else "not deployed"
+
+    def routed_hostnames(self) -> list[str]:
+        """The default domain and the verified custom domains; unverified ones are never routed."""
+        return list(self.domains.filter(verified_at__isnull=False).values_list("hostname", flat=True))
 
     @property
     def uid(self) -> int:
@@ -74,8 +116,33 @@ class Domain(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantQuerySet.as_manager()
+
     def __str__(self) -> str:
         return self.hostname
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def verification(self) -> dict[str, str] | None:
+        """How the customer proves they own the domain; None once it is verified."""
+        if self.verified:
+            return None
+        return {
+            "dns_txt_name": f"{TXT_PREFIX}.{self.hostname}",
+            "dns_txt_value": f"hosting-verify={self.verification_token}",
+            "http_url": f"http://{self.hostname}{VERIFICATION_PATH}",
+            "http_body": self.verification_token,
+            "note": "Point the domain at the platform (a CNAME to your site's default domain, or an A record for an "
+                    "apex domain), then verify with either the DNS TXT record or the HTTP address.",
+        }
+
+    @property
+    def certificate(self) -> dict | None:
+        """The edge's certificate for this name (state, error, expiry), if one was asked for."""
+        return proxy.certificate_summary(self.hostname)
 
 
 class EnvVar(models.Model):
@@ -85,6 +152,8 @@ class EnvVar(models.Model):
     key = models.CharField(max_length=128)
     encrypted_value = models.TextField()
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "key"], name="one_value_per_key")]
@@ -106,6 +175,8 @@ class Slug(models.Model):
     writable_paths = models.JSONField(default=list, help_text="From hosting.toml.")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"{self.site} {self.sha256[:12]}"
 
@@ -120,6 +191,8 @@ class Release(models.Model):
     encrypted_config = models.TextField(help_text="The env vars at release time, encrypted JSON.")
     description = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "version"], name="one_release_per_version")]
@@ -168,6 +241,8 @@ class Deployment(models.Model):
     # The host whose agent runs it: an agent that starts again fails what it left unfinished.
     host_name = models.CharField(max_length=63, blank=True)
 
+    objects = TenantQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
@@ -177,3 +252,17 @@ class Deployment(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in self.FINISHED
+
+    @property
+    def log_so_far(self) -> str:
+        """The whole log of a finished deployment; what a running one has written until now."""
+        if self.finished:
+            return self.log
+        stream = DeploymentLog(self.id)
+        try:
+            return stream.text()
+        except (redis.ConnectionError, redis.TimeoutError):
+            return LIVE_LOG_UNAVAILABLE  # a read answers while Redis is down; the log is kept there
+        finally:
+            stream.close()
+

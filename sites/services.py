@@ -20,7 +20,6 @@ from sites import git, slugs
 from sites.config_crypto import config_of, decrypt_config, encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.pipeline import deletion, machine
-from sites.pipeline.routes import route_group
 from sites.pipeline.tasks import SENDER
 from sites.validation import validate_env_key, validate_env_value, validate_site_name, validate_writable_paths
 
@@ -131,7 +130,7 @@ def update_site(site: Site, writable_paths: list | None = None, force_https: boo
         if hsts is not None:
             site.hsts = hsts
         site.save(update_fields=["writable_paths", "force_https", "hsts"])
-        proxy.set_tls_options(route_group(site), site.force_https, site.hsts)
+        proxy.set_tls_options(site.route_group, site.force_https, site.hsts)
     return site
 
 
@@ -242,7 +241,7 @@ def suspend_organization(organization: Organization, reason: str) -> None:
         mark_suspended(organization, True, reason)
         sites = Site.objects.select_for_update(of=("self",)).filter(organization=organization)
         for site in sites.select_related("current_instance__host"):
-            proxy.set_status(route_group(site), "suspended")
+            proxy.set_status(site.route_group, "suspended")
             instance = site.current_instance
             if instance is not None:
                 # desired_state stays: unsuspend starts again what was running.
@@ -259,13 +258,13 @@ def unsuspend_organization(organization: Organization) -> None:
                      .select_related("current_release"))
     for site in sites:
         if site.desired_state != Site.DesiredState.RUNNING or site.current_release is None:
-            proxy.set_status(route_group(site), "stopped")
+            proxy.set_status(site.route_group, "stopped")
         elif site.current_instance_id is not None:
-            proxy.set_status(route_group(site), "live")  # suspended before containers were stopped on suspension
+            proxy.set_status(site.route_group, "live")  # suspended before containers were stopped on suspension
         else:
             try:
                 machine.roll_out(site, Deployment.Trigger.START, "Start after the suspension ended", SENDER)
             except HostingError as exc:
                 log.error("could not start %s after its suspension: %s", site.name, exc, extra={"site": site.name})
-                proxy.set_status(route_group(site), "stopped")
+                proxy.set_status(site.route_group, "stopped")
     log.warning("organization unsuspended", extra={"organization": organization.slug})

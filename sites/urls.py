@@ -2,26 +2,27 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
-from sites import api, git_http
+from sites import git_http
+from sites.api import config, deployments, domains, observe, sites
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("sites/", api.SiteList.as_view(), name="api-sites"),
-    path("sites/<str:name>/", api.SiteDetail.as_view(), name="api-site"),
-    path("sites/<str:name>/deployments/", api.DeploymentList.as_view(), name="api-deployments"),
-    path("sites/<str:name>/deployments/<int:deployment_id>/", api.DeploymentDetail.as_view(), name="api-deployment"),
-    path("sites/<str:name>/releases/", api.ReleaseList.as_view(), name="api-releases"),
-    path("sites/<str:name>/env/", api.EnvVars.as_view(), name="api-env"),
-    path("sites/<str:name>/env/<str:key>/", api.EnvVar.as_view(), name="api-env-var"),
-    path("sites/<str:name>/restart/", api.SiteAction.as_view(action="restart"), name="api-restart"),
-    path("sites/<str:name>/stop/", api.SiteAction.as_view(action="stop"), name="api-stop"),
-    path("sites/<str:name>/start/", api.SiteAction.as_view(action="start"), name="api-start"),
-    path("sites/<str:name>/rollback/", api.Rollback.as_view(), name="api-rollback"),
-    path("sites/<str:name>/logs/", api.Logs.as_view(), name="api-logs"),
-    path("sites/<str:name>/domains/", api.DomainList.as_view(), name="api-domains"),
-    path("sites/<str:name>/domains/<str:hostname>/", api.DomainDetail.as_view(), name="api-domain"),
-    path("sites/<str:name>/domains/<str:hostname>/verify/", api.DomainVerify.as_view(), name="api-domain-verify"),
-    path("sites/<str:name>/traffic/", api.Traffic.as_view(), name="api-traffic"),
+    path("sites/", sites.SiteList.as_view(), name="api-sites"),
+    path("sites/<str:name>/", sites.SiteDetail.as_view(), name="api-site"),
+    path("sites/<str:name>/deployments/", deployments.DeploymentList.as_view(), name="api-deployments"),
+    path("sites/<str:name>/deployments/<int:deployment_id>/", deployments.DeploymentDetail.as_view(), name="api-deployment"),
+    path("sites/<str:name>/releases/", deployments.ReleaseList.as_view(), name="api-releases"),
+    path("sites/<str:name>/env/", config.EnvVars.as_view(), name="api-env"),
+    path("sites/<str:name>/env/<str:key>/", config.EnvVar.as_view(), name="api-env-var"),
+    path("sites/<str:name>/restart/", sites.SiteAction.as_view(action="restart"), name="api-restart"),
+    path("sites/<str:name>/stop/", sites.SiteAction.as_view(action="stop"), name="api-stop"),
+    path("sites/<str:name>/start/", sites.SiteAction.as_view(action="start"), name="api-start"),
+    path("sites/<str:name>/rollback/", deployments.Rollback.as_view(), name="api-rollback"),
+    path("sites/<str:name>/logs/", observe.Logs.as_view(), name="api-logs"),
+    path("sites/<str:name>/domains/", domains.DomainList.as_view(), name="api-domains"),
+    path("sites/<str:name>/domains/<str:hostname>/", domains.DomainDetail.as_view(), name="api-domain"),
+    path("sites/<str:name>/domains/<str:hostname>/verify/", domains.DomainVerify.as_view(), name="api-domain-verify"),
+    path("sites/<str:name>/traffic/", observe.Traffic.as_view(), name="api-traffic"),
     path("tokens/", accounts_api.TokenList.as_view(), name="api-tokens"),
     path("tokens/<str:prefix>/", accounts_api.TokenDetail.as_view(), name="api-token"),
 ]

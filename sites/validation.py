@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
-SITE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+from core.names import is_dns_label, is_env_key
+
+SITE_NAME_LENGTH = (3, 40)
 RESERVED_SITE_NAMES = {"www", "api", "admin", "git", "portal", "static", "mail", "status", "edge", "app", "apps"}
-ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 # Set by the platform itself; a customer value would break the container contract.
 RESERVED_ENV_KEYS = {"PORT", "HOME", "PATH", "DYNO"}
 MAX_ENV_VALUE = 32 * 1024
@@ -21,7 +22,7 @@ DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
 
 
 def validate_site_name(name: str) -> str:
-    if not isinstance(name, str) or not SITE_NAME.match(name):
+    if not is_dns_label(name, SITE_NAME_LENGTH[1]) or len(name) < SITE_NAME_LENGTH[0] or not name[0].isalpha():
         raise ValidationError(
             f"{name!r} is not a valid site name: 3 to 40 lowercase letters, digits and hyphens, starting with a "
             "letter and not ending with a hyphen."
@@ -32,7 +33,7 @@ def validate_site_name(name: str) -> str:
 
 
 def validate_env_key(key: str) -> str:
-    if not isinstance(key, str) or not ENV_KEY.match(key):
+    if not is_env_key(key):
         raise ValidationError(
             f"{key!r} is not a valid variable name: letters, digits and underscores, not starting with a digit."
         )

@@ -11,7 +11,6 @@ from core.queue import ensure_queue_reachable
 from hosting.models import Instance
 from proxy import services as proxy
 from sites.models import Site
-from sites.pipeline.routes import route_group
 
 
 class PurgeSender(Protocol):
@@ -36,7 +35,7 @@ def delete_site(site: Site, sender: PurgeSender) -> None:
             if Site.objects.select_for_update().filter(pk=site.pk).first() is None:
                 return
             payload.update(site_uuid=site.uuid.hex, host=leftovers(site))
-            proxy.remove_routes(route_group(site))  # the edge drops them on commit, before the purge
+            proxy.remove_routes(site.route_group)  # the edge drops them on commit, before the purge
             for hostname in site.domains.filter(is_default=False).values_list("hostname", flat=True):
                 proxy.withdraw_verification_token(hostname)
                 proxy.remove_certificate(hostname)

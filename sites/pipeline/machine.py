@@ -32,7 +32,7 @@ from core.queue import ensure_queue_reachable
 from hosting.models import Host, Instance
 from hosting.placement import place_instance
 from sites.config_crypto import config_of, encrypt_config
-from sites.logstream import append_to_log, close_log
+from sites.logstream import append_to_log, close_log, end_log
 from sites.models import Deployment, Release, Site, Slug
 from sites.pipeline.routes import (
     page_after_failure,
@@ -292,6 +292,7 @@ def _finish(deployment: Deployment, state: str, line: str, sender: Sender, error
     text = close_log(deployment.id, line)
     Deployment.objects.filter(pk=deployment.pk).update(
         state=state, error=error, internal_error=internal_error, log=text, finished_at=timezone.now())
+    transaction.on_commit(lambda: end_log(deployment.id))  # a follower then reads the row as finished
     dispatch_next(deployment.site_id, sender)
 
 

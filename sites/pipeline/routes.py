@@ -10,15 +10,6 @@ from proxy import services as proxy
 from sites.models import Deployment, Site
 
 
-def route_group(site: Site) -> str:
-    return site.route_group
-
-
-def routed_hostnames(site: Site) -> list[str]:
-    """The default domain and the verified custom domains; unverified ones are never routed."""
-    return list(site.domains.filter(verified_at__isnull=False).values_list("hostname", flat=True))
-
-
 def suspended_reason(site: Site) -> str:
     """Why the site's organization is suspended, or '' when it is not."""
     try:
@@ -33,13 +24,13 @@ def route_live(site: Site, instance: Instance) -> None:
     answered (its address as the fleet reported it now). A switch replaces the old address. A
     suspended organization's site keeps its suspended page."""
     status = "suspended" if suspended_reason(site) else "live"
-    proxy.set_routes(route_group(site), routed_hostnames(site), [instance.upstream], status,
+    proxy.set_routes(site.route_group, site.routed_hostnames(), [instance.upstream], status,
                      https_redirect=site.force_https, hsts=site.hsts)
 
 
 def route_without_instance(site: Site, status: str) -> None:
     """The site's names show a status page (starting, stopped) and reach no address."""
-    proxy.set_routes(route_group(site), routed_hostnames(site), [],
+    proxy.set_routes(site.route_group, site.routed_hostnames(), [],
                      "suspended" if suspended_reason(site) else status)
 
 
@@ -60,4 +51,4 @@ def page_after_failure(site_id: int) -> None:
     if ran_before or suspended_reason(site):
         route_without_instance(site, "stopped")  # a suspended organization's site: the suspended page
     else:
-        proxy.remove_routes(route_group(site))
+        proxy.remove_routes(site.route_group)

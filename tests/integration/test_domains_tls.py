@@ -2,13 +2,16 @@
 HTTP-01, HTTPS with it, and removal taking route and certificate away."""
 from __future__ import annotations
 
+import stat
 import subprocess
 
 import pytest
+from cryptography import x509
 
 from tests.integration.support.deploying import (
     api,
     create_site,
+    finished_deployment,
     push,
     served,
     workdir_with,
@@ -27,9 +30,7 @@ def curl_https(platform, hostname: str, root, path: str = "/") -> subprocess.Com
 
 
 def test_a_verified_custom_domain_gets_a_certificate_and_https(deploy_env, tmp_path, pebble):
-    from django.conf import settings
-
-    from proxy.edge import certificate_dir
+    from proxy.certificate_files import certificate_dir
     from proxy.models import Certificate
 
     platform, customers, _ = deploy_env
@@ -43,7 +44,11 @@ def test_a_verified_custom_domain_gets_a_certificate_and_https(deploy_env, tmp_p
     body = added.json()
     assert body["hostname"] == hostname and body["verified"] is False
     token = body["verification"]["http_body"]
-    assert served(platform, site.replace(site, hostname)).status_code == 404  # unverified: never routed
+    restarted = api(platform, owner, "POST", f"sites/{site}/restart/")  # the site's routes are written again
+    assert restarted.status_code == 202, restarted.text
+    assert finished_deployment(platform, owner, site, restarted.json()["id"])["state"] == "succeeded"
+    unverified = platform.edge_get(hostname)  # the name reaches the edge, as it would once DNS points at it
+    assert unverified.status_code == 404 and "hello over tls" not in unverified.text  # never routed unverified
     assert platform.edge_get(hostname, "/.well-known/hosting-verification").text == token
 
     verified = api(platform, owner, "POST", f"sites/{site}/domains/{hostname}/verify/")
@@ -59,13 +64,18 @@ def test_a_verified_custom_domain_gets_a_certificate_and_https(deploy_env, tmp_p
     root = pebble.root_certificate(tmp_path / "pebble-root.pem")
     wait_for(lambda: curl_https(platform, hostname, root).returncode == 0, 30, "the edge to serve the new certificate")
     assert curl_https(platform, hostname, root).stdout == "hello over tls\n"
+    files = certificate_dir(hostname)  # where the edge's config names the certificate and its key
+    issued = x509.load_pem_x509_certificate((files / "fullchain.pem").read_bytes())
+    assert hostname in issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName)
+    key = (files / "privkey.pem").stat()
+    assert key.st_uid == 0 and stat.S_IMODE(key.st_mode) & 0o077 in (0, 0o040)  # root's; only nginx's group reads it
 
     assert api(platform, owner, "DELETE", f"sites/{site}/domains/{hostname}/").status_code == 204
     assert platform.edge_get(hostname).status_code == 404
     assert not Certificate.objects.filter(hostname=hostname).exists()
     wait_for(lambda: not certificate_dir(hostname).exists(), 60, "the certificate files to go")
     wait_for(lambda: curl_https(platform, hostname, root).returncode != 0, 30, "HTTPS for the name to stop verifying")
-    assert str(settings.CERTS_DIR) in str(certificate_dir(hostname))
 
 
 def test_domain_rules(deploy_env):

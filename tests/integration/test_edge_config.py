@@ -14,9 +14,9 @@ def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy
     from django.utils import timezone
 
     from launcher.processes import tcp_port_open
-    from proxy import edge as edge_module
-    from proxy import services
-    from proxy.edge import EdgeConfigInvalid, certificate_dir
+    from proxy import certificate_files, services
+    from proxy.certificate_files import certificate_dir
+    from proxy.edge import EdgeConfigInvalid
     from proxy.models import Certificate, EdgeState
 
     platform = deploy_env[0]
@@ -26,7 +26,7 @@ def test_a_refused_config_changes_nothing_and_a_cold_restart_still_starts(deploy
     good_config = (platform.data_dir / "edge" / "nginx.conf").read_text()
 
     # A broken validator lets an nginx-breaking name through to the certificate map.
-    monkeypatch.setattr(edge_module, "validate_hostname", lambda name: name)
+    monkeypatch.setattr(certificate_files, "validate_hostname", lambda name: name)
     evil = "evil.example; }"
     Certificate.objects.create(hostname=evil, state=Certificate.State.ISSUED, issued_at=timezone.now())
     directory = certificate_dir(evil)
@@ -99,14 +99,19 @@ def test_traffic_per_site_comes_from_the_access_log(deploy_env, tmp_path):
     assert sum(SiteTraffic.objects.filter(group=group).values_list("bytes_sent", flat=True)) > 7 * 1000
 
 
-def test_a_burst_of_apply_requests_ends_in_one_apply(settings):
-    from core.redis_client import redis_client
-    from proxy import tasks
+def test_a_burst_of_apply_requests_ends_in_one_apply_of_the_newest(monkeypatch, django_capture_on_commit_callbacks):
+    from proxy import services, tasks
+    from proxy.edge import EdgeNginx
 
-    numbers = []
-    for _ in range(5):
-        client = redis_client(settings.REDIS_URL)
-        numbers.append(client.incr(tasks.APPLY_COUNTER))
-        client.close()
-    # Only the newest request applies; the ones before it find a newer one queued and skip.
-    assert [tasks.apply_edge_config.run(n) for n in numbers[:-1]] == [False] * 4
+    sent, applied = [], []
+    monkeypatch.setattr(tasks.apply_edge_config, "apply_async", lambda args, **options: sent.append(args))
+    monkeypatch.setattr(EdgeNginx, "apply", lambda self: applied.append(self))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(5):
+            services.request_apply()  # what every route change that needs a full apply calls
+
+    # Every request is sent; each task as the worker runs it: only the newest applies.
+    assert len(sent) == 5
+    assert [tasks.apply_edge_config.run(*args) for args in sent] == [False, False, False, False, True]
+    assert len(applied) == 1

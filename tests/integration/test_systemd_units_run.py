@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from launcher.install_services import write_units
-from launcher.permissions import Account
+from core.data_dir import Account
 from launcher.stack import BASE_DIR, read_procfile
 from launcher.systemd import (
     CONTROL_TARGET,

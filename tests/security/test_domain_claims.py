@@ -20,6 +20,7 @@ def claim(platform, customer, site: str, hostname: str):
 
 
 def test_a_name_next_to_another_organizations_name_needs_the_dns_record(deploy_env):
+    from proxy.models import Route
     from sites.models import Domain
 
     platform, customers, created = deploy_env
@@ -36,7 +37,8 @@ def test_a_name_next_to_another_organizations_name_needs_the_dns_record(deploy_e
     assert attack.status_code == 400, attack.text
     assert "DNS TXT record only" in attack.text
     assert Domain.objects.get(hostname=f"www.{base}").verified_at is None
-    assert platform.edge_get(f"www.{base}").status_code == 404  # not routed
+    assert not Route.objects.filter(hostname=f"www.{base}").exists()  # not routed to the attacker's site
+    assert platform.edge_get(f"www.{base}").status_code == 404
     # The same organization, and names nobody else holds, still verify over HTTP.
     assert claim(platform, customers["owner"], victim, f"www.shop.{base}").status_code == 200
     assert claim(platform, customers["outsider"], attacker, f"www.elsewhere-{uuid.uuid4().hex[:6]}.test").status_code == 200

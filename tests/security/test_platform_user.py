@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from launcher.permissions import platform_account, secure_data_dir
+from core.data_dir import platform_account, secure_data_dir
 from tests.security.local_user import NOBODY, POSTGRES_WITHOUT_PASSWORD, READ_EACH, UNIX_HTTP, run_as
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from proxy.models import Certificate
-from proxy.services import issue_certificate
+from proxy.issuance import certificates_to_renew, issue_certificate
+from proxy.services import request_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +40,6 @@ def test_a_failed_certificate_waits_twice_as_long_after_each_failure_up_to_a_wee
 
     from django.utils import timezone
 
-    from proxy.services import certificates_to_renew
-
     now = timezone.now()
     Certificate.objects.create(hostname="early.example.com", group="a" * 32, state="failed", failed_attempts=failures,
                                attempted_at=now - timedelta(hours=wait_hours) + timedelta(minutes=5))
@@ -51,8 +50,6 @@ def test_a_failed_certificate_waits_twice_as_long_after_each_failure_up_to_a_wee
 
 
 def test_failures_are_counted_and_a_new_request_starts_again(tmp_path, settings):
-    from proxy.services import request_certificate
-
     fake = tmp_path / "certbot"
     fake.write_text("#!/bin/sh\necho 'Type: connection' >&2\nexit 1\n")
     fake.chmod(0o755)

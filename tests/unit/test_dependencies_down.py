@@ -52,7 +52,8 @@ def api_client(token: str | None = None) -> APIClient:
 
 
 @pytest.fixture
-def redis_down():
+def redis_down(fake_redis):
+    fake_redis.down = True  # the queue checks and deployment logs (tests/unit/conftest.py)
     with override_settings(REDIS_URL=GONE_REDIS, CACHES={"default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "unix:///nonexistent/redis.sock",
             "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}}):

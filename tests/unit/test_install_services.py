@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from launcher import Abort, install_services, systemd
-from launcher.permissions import platform_account
+from core.data_dir import platform_account
 from launcher.stack import BASE_DIR
 from tests.systemd_verify import verify
 

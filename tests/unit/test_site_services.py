@@ -18,7 +18,7 @@ def site():
 
 def test_a_new_site_has_its_default_domain_and_a_bare_repository(site):
     assert list(site.domains.values_list("hostname", "is_default")) == [("shop.apps.localhost", True)]
-    repository = git.repository_path(site.uuid.hex)
+    repository = git.Repository.of(site).path
     assert (repository / "HEAD").read_text().strip() == "ref: refs/heads/main"
 
 

@@ -6,7 +6,8 @@ import shlex
 from pathlib import Path
 
 from launcher import systemd
-from launcher.permissions import Account, user_env
+from core.data_dir import Account
+from launcher.permissions import user_env
 from launcher.install_services import write_units
 from launcher.stack import BASE_DIR, ROOT_PROCESSES, read_procfile
 from tests.systemd_verify import verify

@@ -8,8 +8,8 @@ from django.db import DatabaseError
 
 from backups.archive import BackupRefused
 from backups.services import restore_backup
-from launcher import Abort
-from launcher.permissions import platform_account, secure_data_dir
+from core.data_dir import platform_account, secure_data_dir
+from core.errors import OperatorError
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             raise CommandError(f"The restore failed ({first_line}); fix that and run it again with --force.") from exc
         try:  # give the restored files to their owners, as `make run` would
             secure_data_dir(Path(settings.DATA_DIR), platform_account(settings.PLATFORM_USER))
-        except Abort as exc:
+        except OperatorError as exc:
             self.stderr.write(f"Restored, but the data directory's owners are not set yet: {exc}")
         counts = ", ".join(f"{number} {name}" for name, number in manifest["counts"].items())
         hosts = ", ".join(manifest["hosts"]) or "none"

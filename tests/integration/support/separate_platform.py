@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 
-from launcher.permissions import platform_account
+from core.data_dir import platform_account
 from launcher.processes import ManagedProcess, free_tcp_port
 from launcher.services import start_redis, unmount_everything_under
 from launcher.stack import start_platform, stop_platform, wait_until_ready

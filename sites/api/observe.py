@@ -1,0 +1,45 @@
+"""What a running site shows: its container's log lines and its traffic through the edge."""
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from accounts.roles import Action
+from proxy import services as proxy
+from sites import runtime_logs, streams
+from sites.api.base import SiteView, django_errors, int_param
+
+
+class Logs(SiteView):
+    @extend_schema(
+        parameters=[OpenApiParameter("lines", int, description="How many recent lines (default 100, at most 5000)."),
+                    OpenApiParameter("follow", bool, description="Keep the response open and stream new lines.")],
+        responses={200: {"type": "string"}},
+    )
+    @django_errors
+    def get(self, request, name: str):
+        """The last lines of the site's running container, optionally followed."""
+        site = self.member.site(name, Action.READ_LOGS)
+        lines = int_param(request, "lines", default=100, high=5000)
+        follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
+        if not follow:
+            return Response({"lines": runtime_logs.tail(site, lines)})
+        try:
+            body = runtime_logs.follow(site, lines, request.META)
+        except streams.TooManyStreams as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        return StreamingHttpResponse(body, content_type="text/plain; charset=utf-8")
+
+
+class Traffic(SiteView):
+    @extend_schema(
+        parameters=[OpenApiParameter("minutes", int, description="How far back (default 60, at most 10080).")],
+        responses={200: {"type": "array", "items": {"type": "object"}}},
+    )
+    def get(self, request, name: str):
+        """Requests and bytes per minute through the edge."""
+        site = self.member.site(name)
+        minutes = int_param(request, "minutes", default=60, high=10080)
+        return Response(proxy.traffic_of(site.route_group, minutes))

@@ -1,0 +1,87 @@
+"""What the API shows of sites, domains, deployments and releases, and the bodies it accepts.
+
+No decisions and no queries here: what a field shows is a model's field or property."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from hosting.runtimes import CATALOG
+from sites.models import Deployment, Domain, Release, Site
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True)
+    git_url = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    current_release = serializers.CharField(source="current_release.label", read_only=True, allow_null=True)
+    domains = serializers.ListField(child=serializers.CharField(), source="routed_hostnames", read_only=True)
+
+    class Meta:
+        model = Site
+        fields = ["name", "organization", "url", "git_url", "status", "runtime", "current_release", "writable_paths",
+                  "force_https", "hsts", "domains", "created_at"]
+
+
+class SiteCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    runtime = serializers.ChoiceField(choices=["auto", *sorted(CATALOG)], default="auto")
+    organization = serializers.CharField(required=False, help_text="Organization slug (needed when you have several).")
+    writable_paths = serializers.ListField(child=serializers.CharField(max_length=300), required=False, default=list)
+
+
+class SiteUpdateSerializer(serializers.Serializer):
+    writable_paths = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
+    force_https = serializers.BooleanField(required=False, help_text="Redirect HTTP to HTTPS.")
+    hsts = serializers.BooleanField(required=False, help_text="Send Strict-Transport-Security over HTTPS.")
+
+
+class DomainSerializer(serializers.ModelSerializer):
+    verified = serializers.BooleanField(read_only=True)
+    verification = serializers.DictField(read_only=True, allow_null=True)
+    certificate = serializers.DictField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Domain
+        fields = ["hostname", "is_default", "verified", "verified_at", "verification", "certificate", "created_at"]
+
+
+class DomainCreateSerializer(serializers.Serializer):
+    hostname = serializers.CharField(max_length=300)
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    release = serializers.CharField(source="release.label", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "trigger", "state", "source", "release", "error", "created_at", "started_at",
+                  "build_finished_at", "finished_at"]
+
+
+class DeploymentDetailSerializer(DeploymentSerializer):
+    log = serializers.CharField(source="log_so_far", read_only=True)
+
+    class Meta(DeploymentSerializer.Meta):
+        fields = DeploymentSerializer.Meta.fields + ["log"]
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    slug = serializers.CharField(source="slug.sha256")
+    runtime = serializers.CharField(source="slug.runtime")
+
+    class Meta:
+        model = Release
+        fields = ["version", "description", "slug", "runtime", "created_at"]
+
+
+class ArchiveSerializer(serializers.Serializer):
+    archive = serializers.FileField(help_text="A .tar.gz, .tar or .zip of the app's source.")
+
+
+class EnvSetSerializer(serializers.Serializer):
+    vars = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False))
+
+
+class RollbackSerializer(serializers.Serializer):
+    release = serializers.CharField(help_text="The release to roll back to, as shown (v1) or its number (1).")

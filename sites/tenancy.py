@@ -1,0 +1,54 @@
+"""A member's sites and what hangs off them: the only way API views and git reach a site.
+
+`SiteMember.site(name, action)` finds the site among the member's organizations' sites (another
+organization's site is a 404) and then asks the role matrix and suspension (a 403 with the reason).
+Everything else of a site (deployments, domains) is reached from a site found that way.
+"""
+from __future__ import annotations
+
+from django.http import Http404
+
+from accounts.models import Organization
+from accounts.roles import Action
+from accounts.scope import Member
+from sites.models import Deployment, Domain, Site
+
+NO_SUCH_SITE = "No such site."
+
+
+class SiteMember(Member):
+    def sites(self):
+        """The sites of every organization the user belongs to."""
+        return Site.objects.for_member(self.user).select_related("organization", "plan")
+
+    def find_site(self, name: str) -> Site | None:
+        """The member's site `name`, without asking the role matrix (git answers 401 for None)."""
+        return self.sites().filter(name=name).first()
+
+    def site(self, name: str, action: Action = Action.READ) -> Site:
+        site = self.find_site(name)
+        if site is None:
+            raise Http404(NO_SUCH_SITE)
+        self.authorize_site(site, action)
+        return site
+
+    def authorize_site(self, site: Site, action: Action) -> None:
+        """May the user do `action` to `site`? Every API view and git request asks here, and only here."""
+        self.authorize(site.organization_id, action, NO_SUCH_SITE)
+
+    def organization_for_new_site(self, slug: str | None) -> Organization:
+        return self.organization_for(Action.CREATE_SITE, slug)
+
+    def deployment(self, name: str, deployment_id: int) -> Deployment:
+        site = self.site(name)
+        deployment = Deployment.objects.for_member(self.user).filter(site=site, pk=deployment_id).first()
+        if deployment is None:
+            raise Http404("No such deployment.")
+        return deployment
+
+    def domain(self, name: str, hostname: str, action: Action = Action.READ) -> Domain:
+        site = self.site(name, action)
+        domain = Domain.objects.for_member(self.user).filter(site=site, hostname=hostname.lower().rstrip(".")).first()
+        if domain is None:
+            raise Http404("No such domain on this site.")
+        return domain
