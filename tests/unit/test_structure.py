@@ -43,7 +43,6 @@ KNOWN_LONG_MODULES = {
 }
 KNOWN_LONG_FUNCTIONS: dict[str, str] = {}
 KNOWN_DEFERRED_IMPORTS = {
-    "sites": "about 45 deferred imports of the pipeline's knot, rewritten by the pipeline step",
     "hosting": "about 9, in the fleet rewritten by its own step",
 }
 
