@@ -3,21 +3,19 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.http import Http404
 
-from accounts.models import Membership, Organization
-from accounts.roles import Action, role_may
-from accounts.services import authorize, ensure_active, mark_suspended
+from accounts.models import Organization
+from accounts.roles import Action
+from accounts.services import ensure_active, mark_suspended
 from core.errors import HostingError
 from core.queue import ensure_queue_reachable
 from hosting.runtimes import CATALOG
 from proxy import services as proxy
 from sites import git, slugs
-from sites.config_crypto import config_of, decrypt_config, encrypt
+from sites.config_crypto import decrypt_config, encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.pipeline import deletion, machine
 from sites.pipeline.tasks import SENDER
@@ -26,67 +24,7 @@ from sites.validation import validate_env_key, validate_env_value, validate_site
 log = logging.getLogger(__name__)
 
 
-# --- tenancy -------------------------------------------------------------------------------------
-
-
-def sites_of_member(user):
-    """The sites of every organization `user` belongs to; the only way views list sites."""
-    return Site.objects.filter(organization__memberships__user=user).select_related("organization", "plan")
-
-
-def get_site_for_member(user, name: str, action: Action = Action.READ) -> Site:
-    """The site `name` if `user` is a member of its organization, else 404 (never 403: no leaks).
-
-    Then the role matrix and suspension decide (403 with the reason), through `authorize_site`.
-    """
-    site = sites_of_member(user).filter(name=name).first()
-    if site is None:
-        raise Http404("No such site.")
-    authorize_site(user, site, action)
-    return site
-
-
-def authorize_site(user, site: Site, action: Action) -> None:
-    """May `user` do `action` to `site`? Every API view and git request asks here, and only here."""
-    membership = Membership.objects.select_related("organization").filter(
-        user=user, organization_id=site.organization_id
-    ).first()
-    if membership is None:
-        raise Http404("No such site.")
-    authorize(membership, action)
-
-
-def organization_for_new_site(user, slug: str | None) -> Organization:
-    memberships = list(Membership.objects.filter(user=user).select_related("organization"))
-    if slug:
-        membership = next((m for m in memberships if m.organization.slug == slug), None)
-        if membership is None:
-            raise Http404("No such organization.")
-    elif len(memberships) == 1:
-        membership = memberships[0]
-    else:
-        allowed = [m for m in memberships if role_may(m.role, Action.CREATE_SITE)]
-        if len(allowed) != 1:
-            raise ValidationError("Name the organization the site belongs to (`organization`).")
-        membership = allowed[0]
-    authorize(membership, Action.CREATE_SITE)
-    return membership.organization
-
-
 # --- sites ---------------------------------------------------------------------------------------
-
-
-def default_hostname(name: str) -> str:
-    return f"{name}.{settings.PLATFORM_DOMAIN}"
-
-
-def site_url(site: Site) -> str:
-    port = settings.PROXY_HTTP_PORT
-    return f"http://{default_hostname(site.name)}{'' if port == 80 else f':{port}'}/"
-
-
-def git_url(site: Site) -> str:
-    return f"{settings.PORTAL_URL.rstrip('/')}/git/{site.name}.git"
 
 
 def create_site(organization: Organization, name: str, runtime: str = "auto", writable_paths: list | None = None) -> Site:
@@ -104,8 +42,8 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
         if Site.objects.filter(name=name).exists():
             raise ValidationError(f"The name {name!r} is taken; choose another.")
         site = Site.objects.create(name=name, organization=org, runtime=runtime, plan=org.plan, writable_paths=paths)
-        Domain.objects.create(site=site, hostname=default_hostname(name), is_default=True, verified_at=timezone.now())
-    git.create_repository(site)
+        Domain.objects.create(site=site, hostname=site.default_hostname, is_default=True, verified_at=timezone.now())
+    git.Repository.of(site).create()
     log.info("site created", extra={"site": site.name})
     return site
 

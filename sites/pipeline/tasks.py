@@ -151,7 +151,7 @@ def stop_site(site_id: int) -> None:
 @shared_task(base=PlatformTask, name="sites.purge_site_repository")
 def purge_site_repository(site_uuid: str) -> None:
     """A deleted site's repository, by its uuid (its routes went before the delete answered)."""
-    git.remove_repository(site_uuid)
+    git.Repository(site_uuid).remove()
 
 
 @shared_task(base=PlatformTask, name="sites.purge_site_routes_and_repo")
