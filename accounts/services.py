@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -46,8 +47,6 @@ def create_organization(slug: str, owner_email: str, name: str = "", plan: Plan 
 
 
 def get_or_create_user(email: str):
-    from django.core.validators import validate_email
-
     validate_email(email)
     User = get_user_model()
     user = User.objects.filter(email__iexact=email).first()

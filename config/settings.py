@@ -102,7 +102,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, agent, beat) share the file: wait for locks instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    # IMMEDIATE: a transaction takes SQLite's write lock when it begins, so concurrent writers wait
+    # their turn (up to `timeout`) instead of failing with "database is locked" on a stale read
+    # (six env changes at once to one site; select_for_update is a no-op on SQLite).
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;",
+                                       "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 if _greenlet_server():
     # Each request runs in a greenlet of its own, whose connection would outlive it only until
@@ -148,7 +152,7 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # acks_late (below): a message leaves Redis only when its task ended, so one taken by an agent that
 # died is delivered again after visibility_timeout (longer than any build); the tasks claim their
-# deployment with a conditional UPDATE, so that late delivery does nothing (sites/deploys.py claim_*).
+# deployment with a conditional UPDATE, so that late delivery does nothing (sites/pipeline/machine.py claim_*).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -2,7 +2,8 @@
 
 Django calls `server_error` (handler500) for any exception no view handled, including those raised
 in middleware (sessions, authentication read the database). Errors of a dependency become 503
-(JSON under /api/ and /git/, a plain page elsewhere); anything else stays a 500.
+(JSON under /api/ and /git/, a plain page elsewhere); anything else stays a 500 (JSON under
+/api/ and /git/ too).
 
 Per use of Redis on the request path, what happens while it is down:
 - actions that send a task (deploys, restarts, rollbacks, stops): 503, nothing recorded
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 DATABASE_DOWN = "The control panel is temporarily unavailable; your sites keep serving. Try again in a few minutes."
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, QueueSendError)
+INTERNAL_ERROR = "An internal error stopped this request; the platform team has been told."
 RETRY_AFTER_SECONDS = 30
+API_PATHS = ("/api/", "/git/")
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable</title></head>
@@ -50,7 +53,7 @@ def dependency_message(exc: BaseException | None) -> str | None:
 
 
 def unavailable_response(request, message: str) -> HttpResponse:
-    if request.path.startswith(("/api/", "/git/", "/healthz")):
+    if request.path.startswith((*API_PATHS, "/healthz")):
         response = JsonResponse({"detail": message}, status=503)
     else:
         response = HttpResponse(_PAGE.format(message=message), status=503, content_type="text/html; charset=utf-8")
@@ -61,6 +64,8 @@ def unavailable_response(request, message: str) -> HttpResponse:
 def server_error(request) -> HttpResponse:
     message = dependency_message(sys.exc_info()[1])
     if message is None:
+        if request.path.startswith(API_PATHS):  # API and git clients read JSON, never an HTML page
+            return JsonResponse({"detail": INTERNAL_ERROR}, status=500)
         return HttpResponseServerError("<h1>Server Error (500)</h1>", content_type="text/html")
     log.warning("answered 503: %s", message, extra={"path": request.path})
     return unavailable_response(request, message)

@@ -115,7 +115,8 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     if start_log_relay(Path(settings.DATA_DIR), settings.PLATFORM_USER):
         log.info("serving site logs to the platform user", extra={"host": host_name})
     HeartbeatStep.host_name = host_name
-    # The project's Celery app (config.celery), current since Django loaded the settings package.
+    # The project's Celery app (config.celery), loaded with the settings package: the fleet does not
+    # import the project.
     current_app.steps["worker"].add(HeartbeatStep)
     current_app.worker_main(
         [

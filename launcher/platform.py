@@ -4,6 +4,13 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit, urlunsplit
 
+import django
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError, connection
+
+from launcher import Abort
+
 
 def redacted(url: str) -> str:
     """The URL without its password, fit to print."""
@@ -16,25 +23,14 @@ def redacted(url: str) -> str:
 
 def load_django() -> None:
     """Configure Django, turning a bad setting into one sentence."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    from launcher import Abort
-
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
-        import django
-
         django.setup()
     except ImproperlyConfigured as exc:
         raise Abort(f"Bad configuration: {exc}") from None
 
 
 def check_database() -> None:
-    from django.conf import settings
-    from django.db import OperationalError, connection
-
-    from launcher import Abort
-
     try:
         connection.ensure_connection()
     except OperationalError as exc:

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import sys
 
-from launcher import Abort, fail, say
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
 from core.data_dir import platform_account, secure_data_dir
+from launcher import Abort, fail, say
 from launcher.platform import check_database, load_django
 
 
 def prepare_platform() -> None:
     load_django()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connections
-
     account = platform_account(settings.PLATFORM_USER)
     secure_data_dir(settings.DATA_DIR, account)
     say("Building the OS and runtime images (only those whose recipe changed)")

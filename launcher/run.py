@@ -14,8 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-from launcher import Abort, fail, say
+from django.conf import settings
+
 from core.data_dir import as_user, platform_account, secure_data_dir
+from launcher import Abort, fail, say
 from launcher.platform import load_django
 from launcher.prepare import prepare_platform
 from launcher.processes import tcp_port_open
@@ -47,8 +49,6 @@ def supervisor_directory(data_dir: Path) -> Path:
 def supervisor_for_run() -> tuple[Supervisor, dict[str, str]]:
     """The services this machine lacks (dockerd, the managed Redis) and the Procfile's processes,
     the latter not started yet: they wait for prepare_platform."""
-    from django.conf import settings
-
     account = platform_account(settings.PLATFORM_USER)
     secure_data_dir(settings.DATA_DIR, account)
     programs = []
@@ -75,8 +75,6 @@ def _process_env(data_dir: Path) -> dict[str, str]:
 
 
 def run(supervisor: Supervisor, env: dict[str, str]) -> int:
-    from django.conf import settings
-
     _check_port_free(os.environ.get("PORTAL_BIND", "127.0.0.1:8000"), "PORTAL_BIND")
     _check_port_free(f"{settings.PROXY_LISTEN_ADDRESS}:{settings.PROXY_HTTP_PORT}", "PROXY_HTTP_PORT")
     say(f"Starting the supervisor ({', '.join(supervisor)}); it restarts any process that exits")

@@ -11,14 +11,15 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher import Abort
+import docker
+
 from core.data_dir import Account, as_user
+from core.redis_client import redis_client
+from launcher import Abort
 from launcher.processes import ManagedProcess, free_tcp_port, tcp_port_open
 
 
 def docker_answers() -> bool:
-    import docker
-
     try:
         client = docker.from_env(timeout=5)
         try:
@@ -45,8 +46,6 @@ def dockerd_needed() -> bool:
 
 
 def redis_answers(socket_path: Path) -> bool:
-    from core.redis_client import redis_client
-
     client = redis_client(f"redis+socket://{socket_path}", timeout=0.5)
     try:
         return bool(client.ping())

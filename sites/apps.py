@@ -5,10 +5,11 @@ class SitesConfig(AppConfig):
     name = "sites"
 
     def ready(self) -> None:
+        # Here, not at the top: these import models, which Django allows only once every app is loaded.
         from hosting.reconcile import (
             agent_starting, instance_address_changed, instance_lost, instance_stopped, instances_unwanted,
         )
-        from sites import healing, recovery
+        from sites import healing, recovery  # (models, as above)
 
         instance_stopped.connect(healing.withdraw_stopped_instance, dispatch_uid="sites-withdraw-stopped-instance")
         instance_address_changed.connect(healing.follow_moved_instance, dispatch_uid="sites-follow-moved-instance")

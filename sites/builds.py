@@ -31,6 +31,7 @@ from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, Re
 from core.errors import CustomerError, PlatformError
 from hosting.images import PLATFORM_SCRIPTS, os_image, runtime_image
 from hosting.runtimes import CATALOG, Runtime
+from sites.config_crypto import config_of
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site, Slug
 from sites.validation import AppManifest, parse_hosting_toml, parse_procfile
@@ -195,8 +196,13 @@ def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archi
     """Build the deployment's source archive into a slug; raises BuildFailed with the reason.
 
     Whatever the build left on the build disk goes to its trash (see tasks.empty_trash)."""
+    with DeploymentLog(deployment.id) as stream:
+        return _build(deployment, host_name, engine, archive, stream)
+
+
+def _build(deployment: Deployment, host_name: str, engine: ContainerEngine, archive: Path,
+           stream: DeploymentLog) -> Slug:
     site = deployment.site
-    stream = DeploymentLog(deployment.id)
     names: list[str] = []
     space = workspace(site)
     source = space.sources / str(deployment.id)
@@ -237,7 +243,6 @@ def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archi
             health_check_path=manifest.health_check_path,
         )
     finally:
-        stream.close()
         for name in names:
             engine.remove(name)
         source.unlink(missing_ok=True)
@@ -285,8 +290,6 @@ def unpack_source(deployment: Deployment, site: Site, engine: ContainerEngine, a
 def _run_build_container(deployment, site, runtime, space: Workspace, folder: Path, engine, stream) -> bool:
     """Run the runtime's build script on the build disk; returns whether it said which web process
     runs. The ended container stays for the slug's export."""
-    from sites.services import config_of
-
     spec = ContainerSpec(
         site=site.name, release="build", instance=f"d{deployment.id}", image=runtime_image(runtime.name),
         command=runtime.build_command, limits=build_limits(site), slug_dir=folder, data_dir=None, host_port=None,

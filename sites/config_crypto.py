@@ -25,3 +25,8 @@ def encrypt_config(config: dict[str, str]) -> str:
 
 def decrypt_config(token: str) -> dict[str, str]:
     return json.loads(decrypt(token))
+
+
+def config_of(site) -> dict[str, str]:
+    """The site's env vars now, decrypted: what a build and the next release get."""
+    return {var.key: decrypt(var.encrypted_value) for var in site.env_vars.all()}

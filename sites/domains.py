@@ -21,6 +21,8 @@ import logging
 import secrets
 import socket
 
+import dns.exception
+import dns.resolver
 import idna
 from django.conf import settings
 from django.db.models import Q
@@ -158,9 +160,6 @@ def refresh_routes(site: Site) -> None:
 
 
 def _txt_matches(domain: Domain) -> bool:
-    import dns.exception
-    import dns.resolver
-
     expected = f"hosting-verify={domain.verification_token}"
     resolver = dns.resolver.Resolver()
     if settings.DOMAIN_VERIFICATION_NAMESERVER:  # host:port of a DNS server to ask instead (tests)

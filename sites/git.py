@@ -121,13 +121,3 @@ def _config_env(entries: dict[str, str]) -> dict[str, str]:
         env[f"GIT_CONFIG_KEY_{index}"] = key
         env[f"GIT_CONFIG_VALUE_{index}"] = value
     return env
-
-
-# The pipeline's callers (sites.services.create_site, sites.tasks) call these until they are
-# repointed at Repository when the pipeline's rewrite is merged.
-def create_repository(site) -> Path:
-    return Repository.of(site).create()
-
-
-def remove_repository(site_uuid_hex: str) -> None:
-    Repository(site_uuid_hex).remove()

@@ -10,7 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import HostingError
+from sites import services
 from sites.models import Deployment, Site
+from sites.pipeline.routes import route_live, route_without_instance
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,6 @@ def withdraw_stopped_instance(sender, instance, **kwargs) -> None:
     """The container is not running (a daemon restart): its address may go to another container
     as soon as anything starts, so the site's names stop reaching it now, before reconcile
     starts any container again."""
-    from sites.deploys import route_without_instance
-
     site = _site_served_by(instance)
     if site is None:
         return
@@ -43,8 +43,6 @@ def withdraw_stopped_instance(sender, instance, **kwargs) -> None:
 
 def follow_moved_instance(sender, instance, **kwargs) -> None:
     """The container answers again, on the address the fleet just reported: route the site to it."""
-    from sites.deploys import route_live
-
     with transaction.atomic():
         site = _site_served_by(instance)
         if site is None:
@@ -58,8 +56,6 @@ def follow_moved_instance(sender, instance, **kwargs) -> None:
 
 def replace_lost_instance(sender, instance, **kwargs) -> None:
     """The container is gone: start the current release again (a restart deployment)."""
-    from sites import services
-
     site = _site_served_by(instance)
     if site is None:
         return

@@ -11,7 +11,7 @@ from typing import TextIO
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.errors import HostingError
-from sites import deploys, git
+from sites import git, services
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Site
 from sites.validation import DEPLOY_BRANCHES
@@ -79,7 +79,7 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, quarantine: dict[
                                   f"({site.plan.max_push_mb * 4} MB).") from None
 
     try:
-        deployment = deploys.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive)
+        deployment = services.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive)
     except (HostingError, ValidationError, PermissionDenied) as exc:  # PermissionDenied: suspended meanwhile
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         say(f" !     The push was not deployed: {message}")
@@ -97,11 +97,9 @@ def follow(deployment: Deployment, say, timeout: float) -> int:
         return state["value"] in Deployment.FINISHED
 
     started = time.monotonic()
-    try:
+    with stream:
         for line in stream.follow(finished, timeout=timeout):
             say(line)
-    finally:
-        stream.close()
     finished()  # the end mark comes after the row is committed: read the outcome it marks
     if state["value"] == Deployment.State.SUCCEEDED:
         deployment.refresh_from_db()

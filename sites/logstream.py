@@ -26,6 +26,8 @@ def _key(deployment_id: int) -> str:
 
 
 class DeploymentLog:
+    """One deployment's log stream; use it as a context manager so its connection always closes."""
+
     def __init__(self, deployment_id: int) -> None:
         self.deployment_id = deployment_id
         self._redis = redis_client(settings.REDIS_URL, timeout=10)
@@ -77,3 +79,30 @@ class DeploymentLog:
 
     def close(self) -> None:
         self._redis.close()
+
+    def __enter__(self) -> "DeploymentLog":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def append_to_log(deployment_id: int, *lines: str) -> None:
+    """Add the platform's own lines to a deployment's log (one connection for them all)."""
+    with DeploymentLog(deployment_id) as stream:
+        for line in lines:
+            stream.write(line)
+
+
+def end_log(deployment_id: int) -> None:
+    """Mark a finished deployment's log complete (call it once its row is committed)."""
+    with DeploymentLog(deployment_id) as stream:
+        stream.end()
+
+
+def close_log(deployment_id: int, *last_lines: str) -> str:
+    """Add the last lines and return the whole log, to keep on the deployment's row."""
+    with DeploymentLog(deployment_id) as stream:
+        for line in last_lines:
+            stream.write(line)
+        return stream.text()

@@ -247,6 +247,8 @@ class Deployment(models.Model):
     build_finished_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # A bug's traceback, for staff (admin); the customer reads only a reference to it in `error`.
+    internal_error = models.TextField(blank=True)
     # The host whose agent runs it: an agent that starts again fails what it left unfinished.
     host_name = models.CharField(max_length=63, blank=True)
 

@@ -5,7 +5,7 @@ otherwise show "building" for ever, and its build, release-command or new-releas
 stay behind. The new agent fails each such deployment once, with a reason the customer can act
 on, and removes those containers; the site's current instance is never touched, so the previous
 release keeps serving. A late redelivery of the same task then finds the deployment finished and
-does nothing (see the claims in sites/tasks.py).
+does nothing (see the claims in sites/pipeline/machine.py).
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from django.utils import timezone
 from hosting import instances as fleet
 from hosting.engine import LABEL_INSTANCE, ContainerEngine
 from hosting.models import Host, Instance
-from sites import deploys
 from sites.models import Deployment, Site
+from sites.pipeline import machine
+from sites.pipeline.tasks import SENDER
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,10 @@ INTERRUPTED = "The agent of host {host} restarted during this deployment; push a
 
 
 def interrupted_deployments(host: Host) -> list[Deployment]:
-    """Deployments an agent of `host` had taken and not finished: building, or releasing with its
-    start claimed. A releasing deployment whose start was never taken waits in the queue: its
-    message is still to come, so it is left alone."""
-    taken = Q(state=Deployment.State.BUILDING) | (Q(state=Deployment.State.RELEASING) & ~Q(task_id=""))
+    """Deployments an agent of `host` had taken and not finished: building or releasing, with its
+    task's id written by the claim. One whose task was never taken waits in the queue: its message
+    is still to come, so it is left alone."""
+    taken = Q(state__in=[Deployment.State.BUILDING, Deployment.State.RELEASING]) & ~Q(task_id="")
     return list(Deployment.objects.filter(taken, host_name=host.name).select_related("site"))
 
 
@@ -39,7 +40,7 @@ def fail_interrupted_deployments(host: Host, engine: ContainerEngine) -> int:
     for deployment in interrupted_deployments(host):
         if _claim_failure(deployment):
             _remove_leftovers(deployment, host, engine)
-            deploys.record_failure(deployment, INTERRUPTED.format(host=host.name))
+            machine.record_failure(deployment, INTERRUPTED.format(host=host.name), SENDER)
             failed += 1
             log.warning("failed an interrupted deployment", extra={"deployment": deployment.pk, "host": host.name})
     return failed
@@ -54,7 +55,7 @@ def _claim_failure(deployment: Deployment) -> bool:
         current = Instance.objects.filter(pk=site.current_instance_id).first() if site else None
         if current is not None and current.name.endswith(_own_suffix(deployment)):
             return False
-        # Marked failed here (the log line follows in deploys.fail), so nothing else claims it.
+        # Marked failed here (the log line follows in machine.record_failure), so nothing else claims it.
         return bool(Deployment.objects.filter(
             pk=deployment.pk, state__in=[Deployment.State.BUILDING, Deployment.State.RELEASING]
         ).update(state=Deployment.State.FAILED, error=INTERRUPTED.format(host=deployment.host_name),

@@ -3,88 +3,28 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.http import Http404
 
-from accounts.models import Membership, Organization
-from accounts.roles import Action, role_may
-from accounts.services import authorize, ensure_active, mark_suspended
+from accounts.models import Organization
+from accounts.roles import Action
+from accounts.services import ensure_active, mark_suspended
 from core.errors import HostingError
 from core.queue import ensure_queue_reachable
 from hosting.runtimes import CATALOG
+from proxy import services as proxy
 from sites import git, slugs
-from sites.config_crypto import decrypt, encrypt, encrypt_config
-from sites.deploys import route_group
+from sites.config_crypto import decrypt_config, encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site
+from sites.pipeline import deletion, machine
+from sites.pipeline.tasks import SENDER
 from sites.validation import validate_env_key, validate_env_value, validate_site_name, validate_writable_paths
 
 log = logging.getLogger(__name__)
 
 
-# --- tenancy -------------------------------------------------------------------------------------
-
-
-def sites_of_member(user):
-    """The sites of every organization `user` belongs to; the only way views list sites."""
-    return Site.objects.filter(organization__memberships__user=user).select_related("organization", "plan")
-
-
-def get_site_for_member(user, name: str, action: Action = Action.READ) -> Site:
-    """The site `name` if `user` is a member of its organization, else 404 (never 403: no leaks).
-
-    Then the role matrix and suspension decide (403 with the reason), through `authorize_site`.
-    """
-    site = sites_of_member(user).filter(name=name).first()
-    if site is None:
-        raise Http404("No such site.")
-    authorize_site(user, site, action)
-    return site
-
-
-def authorize_site(user, site: Site, action: Action) -> None:
-    """May `user` do `action` to `site`? Every API view and git request asks here, and only here."""
-    membership = Membership.objects.select_related("organization").filter(
-        user=user, organization_id=site.organization_id
-    ).first()
-    if membership is None:
-        raise Http404("No such site.")
-    authorize(membership, action)
-
-
-def organization_for_new_site(user, slug: str | None) -> Organization:
-    memberships = list(Membership.objects.filter(user=user).select_related("organization"))
-    if slug:
-        membership = next((m for m in memberships if m.organization.slug == slug), None)
-        if membership is None:
-            raise Http404("No such organization.")
-    elif len(memberships) == 1:
-        membership = memberships[0]
-    else:
-        allowed = [m for m in memberships if role_may(m.role, Action.CREATE_SITE)]
-        if len(allowed) != 1:
-            raise ValidationError("Name the organization the site belongs to (`organization`).")
-        membership = allowed[0]
-    authorize(membership, Action.CREATE_SITE)
-    return membership.organization
-
-
 # --- sites ---------------------------------------------------------------------------------------
-
-
-def default_hostname(name: str) -> str:
-    return f"{name}.{settings.PLATFORM_DOMAIN}"
-
-
-def site_url(site: Site) -> str:
-    port = settings.PROXY_HTTP_PORT
-    return f"http://{default_hostname(site.name)}{'' if port == 80 else f':{port}'}/"
-
-
-def git_url(site: Site) -> str:
-    return f"{settings.PORTAL_URL.rstrip('/')}/git/{site.name}.git"
 
 
 def create_site(organization: Organization, name: str, runtime: str = "auto", writable_paths: list | None = None) -> Site:
@@ -102,8 +42,8 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
         if Site.objects.filter(name=name).exists():
             raise ValidationError(f"The name {name!r} is taken; choose another.")
         site = Site.objects.create(name=name, organization=org, runtime=runtime, plan=org.plan, writable_paths=paths)
-        Domain.objects.create(site=site, hostname=default_hostname(name), is_default=True, verified_at=timezone.now())
-    git.create_repository(site)
+        Domain.objects.create(site=site, hostname=site.default_hostname, is_default=True, verified_at=timezone.now())
+    git.Repository.of(site).create()
     log.info("site created", extra={"site": site.name})
     return site
 
@@ -120,8 +60,6 @@ def actions_to_update(fields: dict) -> list[Action]:
 def update_site(site: Site, writable_paths: list | None = None, force_https: bool | None = None,
                 hsts: bool | None = None) -> Site:
     """Change a site's settings; HTTPS options reach the edge at once, writable paths at the next release."""
-    from proxy import services as proxy
-
     with transaction.atomic():
         if writable_paths is not None:
             site.writable_paths = validate_writable_paths(writable_paths)
@@ -130,31 +68,33 @@ def update_site(site: Site, writable_paths: list | None = None, force_https: boo
         if hsts is not None:
             site.hsts = hsts
         site.save(update_fields=["writable_paths", "force_https", "hsts"])
-        proxy.set_tls_options(route_group(site), site.force_https, site.hsts)
+        proxy.set_tls_options(site.route_group, site.force_https, site.hsts)
     return site
 
 
 def delete_site(site: Site) -> None:
     """Delete the site now: its names stop routing before this returns; its containers, volume,
     repository and slugs are removed by tasks."""
-    from sites import deploys
+    deletion.delete_site(site, SENDER)
 
-    deploys.delete_site(site)
+
+def deploy_source(site: Site, trigger: str, source: str, write_archive) -> Deployment:
+    """Build and release a pushed commit or an uploaded archive; `write_archive(path_for_suffix)`
+    stores the source before the build is sent."""
+    return machine.deploy_source(site, trigger, source, write_archive, SENDER)
 
 
 # --- config --------------------------------------------------------------------------------------
 
 
-def config_of(site: Site) -> dict[str, str]:
-    return {var.key: decrypt(var.encrypted_value) for var in site.env_vars.all()}
-
-
 def set_env(site: Site, values: dict[str, str]) -> Deployment | None:
-    """Set env vars and roll out a new release with them (no build)."""
+    """Set env vars and roll out a new release with them (no build), after the site's deployments
+    before it."""
     if not isinstance(values, dict) or not values:
         raise ValidationError("Give at least one variable to set.")
     cleaned = {validate_env_key(k): validate_env_value(k, v) for k, v in values.items()}
     with transaction.atomic():
+        machine.lock_site(site)  # first: the EnvVar rows lock the site's row too (a deadlock otherwise)
         for key, value in cleaned.items():
             EnvVar.objects.update_or_create(site=site, key=key, defaults={"encrypted_value": encrypt(value)})
         return _release_config(site, f"Set {', '.join(sorted(cleaned))}")
@@ -163,6 +103,7 @@ def set_env(site: Site, values: dict[str, str]) -> Deployment | None:
 def unset_env(site: Site, keys: list[str]) -> Deployment | None:
     keys = [validate_env_key(k) for k in keys]
     with transaction.atomic():
+        machine.lock_site(site)
         deleted, _ = EnvVar.objects.filter(site=site, key__in=keys).delete()
         if not deleted:
             raise ValidationError(f"{', '.join(keys)} is not set.")
@@ -170,55 +111,60 @@ def unset_env(site: Site, keys: list[str]) -> Deployment | None:
 
 
 def _release_config(site: Site, description: str) -> Deployment | None:
-    from sites import deploys
-
-    current = site.current_release
-    if current is None:
+    if site.current_release_id is None:
         return None  # nothing deployed yet: the first deploy picks the config up
-    release = deploys.create_release(site, current.slug, encrypt_config(config_of(site)), description)
-    return deploys.roll_out(site, Deployment.Trigger.CONFIG, release, description)
+    return machine.roll_out(site, Deployment.Trigger.CONFIG, description, SENDER)
 
 
 # --- releases and process state ------------------------------------------------------------------
 
 
-def rollback(site: Site, version: int) -> Deployment:
-    """A new release with the slug and config of release `version` (as Heroku does)."""
-    from sites import deploys
+def parse_version(version: int | str) -> int:
+    """A release number as the API shows it ("v2") or as a number (2)."""
+    text = str(version).strip().lower().removeprefix("v")
+    if not text.isdigit() or int(text) < 1:
+        raise ValidationError(f"{version!r} is not a release; give its version, as v2 or 2.")
+    return int(text)
 
-    target = Release.objects.filter(site=site, version=version).first()
+
+def rollback(site: Site, version: int | str) -> Deployment:
+    """A new release with the slug and config of release `version` (as Heroku does). The site's
+    config becomes that release's config at once, so the API shows what will run and the next
+    push builds with it."""
+    number = parse_version(version)
+    target = Release.objects.filter(site=site, version=number).first()
     if target is None:
-        raise ValidationError(f"There is no release v{version}.")
+        raise ValidationError(f"There is no release v{number}.")
+    if target.deployments.exists() and not target.deployments.filter(state=Deployment.State.SUCCEEDED).exists():
+        raise ValidationError(f"{target.label} never went live (its deployment failed); roll back to one that did.")
     slugs.check_rollback(target)
     with transaction.atomic():
-        release = deploys.create_release(site, target.slug, target.encrypted_config, f"Rollback to v{version}")
-        return deploys.roll_out(site, Deployment.Trigger.ROLLBACK, release, f"Rollback to v{version}")
+        machine.lock_site(site)
+        EnvVar.objects.filter(site=site).delete()
+        EnvVar.objects.bulk_create([EnvVar(site=site, key=key, encrypted_value=encrypt(value))
+                                    for key, value in decrypt_config(target.encrypted_config).items()])
+        return machine.roll_out(site, Deployment.Trigger.ROLLBACK, f"Rollback to {target.label}", SENDER,
+                                target=target)
 
 
 def restart(site: Site) -> Deployment:
-    from sites import deploys
-
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
-    return deploys.roll_out(site, Deployment.Trigger.RESTART, site.current_release, "Restart")
+    return machine.roll_out(site, Deployment.Trigger.RESTART, "Restart", SENDER)
 
 
 def start(site: Site) -> Deployment:
-    from sites import deploys
-
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
     ensure_queue_reachable()  # before the site is marked running
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.RUNNING)
-    return deploys.roll_out(site, Deployment.Trigger.START, site.current_release, "Start")
+    return machine.roll_out(site, Deployment.Trigger.START, "Start", SENDER)
 
 
 def stop(site: Site) -> None:
-    from sites import deploys
-
     ensure_queue_reachable()  # else the site would be marked stopped with nothing sent to stop it
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.STOPPED)
-    deploys.stop_later(site)
+    SENDER.stop_site(site)
 
 
 # --- suspension ----------------------------------------------------------------------------------
@@ -229,40 +175,34 @@ def suspend_organization(organization: Organization, reason: str) -> None:
     stop (so neither reconcile nor a dockerd restart can bring them back), and nothing of it
     changes until `unsuspend_organization`: accounts.services.ensure_active refuses every
     change, at the API and git gate (authorize) and again in the deploy pipeline."""
-    from proxy import services as proxy
-    from sites import tasks
-
     with transaction.atomic():
         mark_suspended(organization, True, reason)
         sites = Site.objects.select_for_update(of=("self",)).filter(organization=organization)
         for site in sites.select_related("current_instance__host"):
-            proxy.set_status(route_group(site), "suspended")
+            proxy.set_status(site.route_group, "suspended")
             instance = site.current_instance
             if instance is not None:
                 # desired_state stays: unsuspend starts again what was running.
                 Site.objects.filter(pk=site.pk).update(current_instance=None)
-                tasks.stop_instance.apply_async_on_commit(args=[instance.pk], queue=instance.host.queue)
+                SENDER.stop_instance(instance)
     log.warning("organization suspended: %s", reason, extra={"organization": organization.slug})
 
 
 def unsuspend_organization(organization: Organization) -> None:
     """Lift a suspension: sites that were running start again from their current release."""
-    from proxy import services as proxy
-    from sites import deploys
-
     with transaction.atomic():
         mark_suspended(organization, False)
         sites = list(Site.objects.select_for_update(of=("self",)).filter(organization=organization)
                      .select_related("current_release"))
     for site in sites:
         if site.desired_state != Site.DesiredState.RUNNING or site.current_release is None:
-            proxy.set_status(route_group(site), "stopped")
+            proxy.set_status(site.route_group, "stopped")
         elif site.current_instance_id is not None:
-            proxy.set_status(route_group(site), "live")  # suspended before containers were stopped on suspension
+            proxy.set_status(site.route_group, "live")  # suspended before containers were stopped on suspension
         else:
             try:
-                deploys.roll_out(site, Deployment.Trigger.START, site.current_release, "Start after the suspension ended")
+                machine.roll_out(site, Deployment.Trigger.START, "Start after the suspension ended", SENDER)
             except HostingError as exc:
                 log.error("could not start %s after its suspension: %s", site.name, exc, extra={"site": site.name})
-                proxy.set_status(route_group(site), "stopped")
+                proxy.set_status(site.route_group, "stopped")
     log.warning("organization unsuspended", extra={"organization": organization.slug})

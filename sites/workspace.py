@@ -23,6 +23,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from hosting.engine import NO_NETWORK, ContainerSpec, Mount
+from hosting.images import os_image
+from hosting.limits import limits_for_plan
 from hosting.volumes import QuotaVolumes
 from sites.models import Site
 
@@ -86,10 +89,6 @@ def empty_trash(site: Site, engine) -> int:
 
     A container as the site's uid deletes their content, so a hostile tree (links, read-only or
     very deep folders) is never walked by root; root only removes the folders, empty by then."""
-    from hosting.engine import NO_NETWORK, ContainerSpec, Mount
-    from hosting.images import os_image
-    from hosting.limits import limits_for_plan
-
     space = workspace(site)
     entries = sorted(os.scandir(space.trash), key=lambda e: e.name)[:TRASH_BATCH]
     folders = [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]

@@ -8,7 +8,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.roles import Action
-from sites import deploys, services, uploads
+from sites import services, uploads
 from sites.api.base import SiteView, accepted, django_errors
 from sites.api.serializers import (
     ArchiveSerializer,
@@ -45,7 +45,7 @@ class DeploymentList(SiteView):
                 shutil.copyfileobj(upload, out)
 
         label = f"archive {upload.name[:100]}"
-        return accepted(deploys.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive))
+        return accepted(services.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive))
 
 
 class DeploymentDetail(SiteView):

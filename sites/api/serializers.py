@@ -85,4 +85,4 @@ class EnvSetSerializer(serializers.Serializer):
 
 
 class RollbackSerializer(serializers.Serializer):
-    release = serializers.IntegerField(min_value=1, help_text="The release number to roll back to (1 for v1).")
+    release = serializers.CharField(help_text="The release to roll back to, as shown (v1) or its number (1).")

@@ -16,7 +16,8 @@ import pytest
 
 from hosting.engine import LABEL_INSTANCE
 from hosting.models import Host, Instance
-from sites import deploys
+from sites.pipeline import machine as deploys
+from sites.pipeline.tasks import SENDER
 from sites.models import Deployment, Release, Site
 from tests.archives import tar_gz
 from tests.integration.support.deploying import create_site, served
@@ -45,7 +46,7 @@ def deploy_archive(site: Site, files: dict[str, bytes], host_name: str, monkeypa
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(tar_gz(files))
 
-    return deploys.deploy_source(site, Deployment.Trigger.ARCHIVE, "archive", write_archive)
+    return deploys.deploy_source(site, Deployment.Trigger.ARCHIVE, "archive", write_archive, SENDER)
 
 
 def finished(deployment: Deployment, timeout: float) -> Deployment:

@@ -18,7 +18,7 @@ def test_it_marks_silent_hosts_down_in_the_control_worker(start_process):
     alive = Host.objects.create(name="alive-host", last_heartbeat=timezone.now() + timedelta(minutes=10))
     worker = start_process(
         "control-worker",
-        ["-m", "celery", "-A", "hosting", "worker", "--queues", "control,proxy", "--hostname", "control-test@%h",
+        ["-m", "celery", "-A", "config", "worker", "--queues", "control,proxy", "--hostname", "control-test@%h",
          "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
     )
     wait_for(lambda: "ready." in worker.output(), 60, "the control worker to start")

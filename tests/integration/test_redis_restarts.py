@@ -16,7 +16,7 @@ from celery import Celery
 
 from launcher.services import start_redis
 from core.redis_client import redis_client
-from sites import deploys
+from sites.pipeline import machine as deploys
 from sites.models import Deployment, Release, Site
 from tests.archives import tar_gz
 from tests.integration.support.deploying import create_site, served
@@ -97,7 +97,7 @@ def test_a_deployment_queued_before_redis_restarted_runs_exactly_once(
     own_redis.restart()
     assert own_redis.waiting(f"host.{host_name}") == 2
     agent = start_own_agent(start_process, host_name, concurrency=2, REDIS_URL=own_redis.url)
-    start_process(f"control-{host_name}", ["-m", "celery", "-A", "hosting", "worker", "--queues", "control",
+    start_process(f"control-{host_name}", ["-m", "celery", "-A", "config", "worker", "--queues", "control",
                                            "--hostname", f"control-{host_name}@%h", "--concurrency", "1",
                                            "--without-gossip", "--without-mingle"], REDIS_URL=own_redis.url)
     ended = wait_for(lambda: Deployment.objects.filter(pk=deployment.pk, state__in=FINISHED).first(), 180,

@@ -26,7 +26,7 @@ from accounts.services import add_member, create_organization, get_or_create_use
 from hosting.models import Host
 from sites import domains
 from sites.config_crypto import encrypt
-from sites.deploys import create_release
+from sites.pipeline.machine import create_release
 from sites.models import Deployment, Domain, EnvVar, Site, Slug
 from sites.services import create_site
 

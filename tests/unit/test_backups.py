@@ -24,7 +24,7 @@ from backups.retention import backup_name, backups_to_delete
 from backups.services import create_backup, restore_backup
 from backups.tasks import nightly_backup
 from core.routing import PROXY_QUEUE
-from sites.deploys import create_release
+from sites.pipeline.machine import create_release
 from sites.models import Release, Site, Slug
 from sites.services import create_site
 from tests.integration.support.deploying import seed_plans

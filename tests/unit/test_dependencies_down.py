@@ -15,7 +15,10 @@ from accounts.services import create_organization, get_or_create_user, issue_tok
 from hosting.engine import LABEL_INSTANCE, LABEL_SITE
 from core.errors import QueueUnavailable
 from hosting.models import Host, Instance
-from sites import deploys, recovery, tasks
+from sites import recovery, tasks
+from sites.pipeline import machine
+from sites.pipeline import tasks as pipeline_tasks
+from sites.pipeline.tasks import SENDER
 from sites.models import Deployment, Release, Site, Slug
 from sites import services
 from sites.services import create_site
@@ -105,7 +108,7 @@ def test_the_portal_shows_a_page_and_the_api_json_when_a_dependency_is_down(rf):
     import redis
     from django.db import OperationalError
 
-    from core.unavailable import DATABASE_DOWN
+    from core.unavailable import DATABASE_DOWN, INTERNAL_ERROR
 
     page = answer_to(redis.ConnectionError("gone"), "/admin/sites/site/", rf)
     assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
@@ -113,35 +116,65 @@ def test_the_portal_shows_a_page_and_the_api_json_when_a_dependency_is_down(rf):
     api = answer_to(OperationalError("connection refused"), "/api/v1/sites/", rf)
     assert (api.status_code, json.loads(api.content)) == (503, {"detail": DATABASE_DOWN})
     assert answer_to(ValueError("a bug"), "/admin/", rf).status_code == 500  # a bug stays a 500
+    bug = answer_to(ValueError("a bug"), "/api/v1/sites/shop/env/", rf)  # never Django's HTML page
+    assert (bug.status_code, json.loads(bug.content)) == (500, {"detail": INTERNAL_ERROR})
 
 
 # --- claims ----------------------------------------------------------------------------------------
 
-def test_the_first_delivery_of_a_build_claims_it_and_a_redelivery_does_nothing(site, host):
-    deployment = Deployment.objects.create(site=site, trigger="push", host_name="h1")
+def test_the_first_delivery_of_a_build_claims_it_and_another_message_does_nothing(site, host):
+    deployment = Deployment.objects.create(site=site, trigger="push", state="building", host_name="h1")
 
-    assert deploys.claim_build(deployment.pk, retrying=False).state == "building"
-    assert deploys.claim_build(deployment.pk, retrying=False) is None  # redelivered or duplicated
-    assert deploys.claim_build(deployment.pk, retrying=True).pk == deployment.pk  # our own retry goes on
+    assert machine.claim_build(deployment.pk, "task-1").task_id == "task-1"
+    assert machine.claim_build(deployment.pk, "task-2") is None  # a duplicated message
+    assert machine.claim_build(deployment.pk, "task-1").pk == deployment.pk  # our own retry, or a redelivery
 
 
 def test_a_retried_build_of_a_failed_deployment_does_nothing(site, host):
     deployment = Deployment.objects.create(site=site, trigger="push", state="failed", error="agent restarted",
-                                           host_name="h1")
+                                           host_name="h1", task_id="task-1")
 
-    assert deploys.claim_build(deployment.pk, retrying=True) is None
+    assert machine.claim_build(deployment.pk, "task-1") is None
+
+
+class NoDocker:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
+def test_a_build_redelivered_after_its_agent_died_builds_again(site, host, settings, tmp_path, monkeypatch):
+    """The agent died mid-build and no agent start failed it: the message comes back (acks_late)
+    with the same task id, and this delivery builds it instead of leaving it "building" for ever."""
+    settings.ARCHIVES_DIR = tmp_path
+    deployment = Deployment.objects.create(site=site, trigger="push", state="building", host_name="h1",
+                                           task_id="the-dead-agents-task")
+    (tmp_path / f"{deployment.pk}.tar").write_bytes(b"source")
+    slug = Slug.objects.create(site=site, sha256="1" * 64, size_bytes=1, runtime="static", source="def")
+    started = []
+    monkeypatch.setattr(pipeline_tasks, "ContainerEngine", NoDocker)
+    monkeypatch.setattr(pipeline_tasks.builds, "build", lambda *args: slug)
+    monkeypatch.setattr(SENDER, "start", lambda deployment: started.append(deployment.pk))
+    monkeypatch.setattr(SENDER, "empty_trash", lambda *args: None)
+
+    tasks.build.apply(args=[deployment.pk, "h1"], task_id="the-dead-agents-task")
+
+    deployment.refresh_from_db()
+    assert (deployment.state, deployment.release.slug_id, started) == ("releasing", slug.pk, [deployment.pk])
 
 
 def test_the_first_delivery_of_a_start_claims_it(site, host):
     deployment = Deployment.objects.create(site=site, trigger="restart", state="releasing", host_name="h1",
                                            release=site.current_release)
 
-    assert deploys.claim_start(deployment.pk, "task-1", retrying=False).task_id == "task-1"
-    assert deploys.claim_start(deployment.pk, "task-1", retrying=False) is None  # redelivered
-    assert deploys.claim_start(deployment.pk, "task-2", retrying=True) is None  # another task's
-    assert deploys.claim_start(deployment.pk, "task-1", retrying=True).pk == deployment.pk
+    assert machine.claim_start(deployment.pk, "task-1", retrying=False).task_id == "task-1"
+    assert machine.claim_start(deployment.pk, "task-1", retrying=False) is None  # redelivered
+    assert machine.claim_start(deployment.pk, "task-2", retrying=True) is None  # another task's
+    assert machine.claim_start(deployment.pk, "task-1", retrying=True).pk == deployment.pk
     Deployment.objects.filter(pk=deployment.pk).update(state="failed")
-    assert deploys.claim_start(deployment.pk, "task-1", retrying=True) is None
+    assert machine.claim_start(deployment.pk, "task-1", retrying=True) is None
 
 
 def test_a_duplicated_start_leaves_a_started_deployment_alone(site, host):
@@ -161,9 +194,30 @@ def test_a_failed_deployment_never_goes_live(site, host):
     instance = Instance.objects.create(host=host, name=f"site-shop-v1-d{deployment.pk}", site_label="shop",
                                        release_label="v1", state="running", container_address="10.0.0.5")
 
-    deploys.finish_deployment(deployment.pk, instance.pk)
+    machine.switch_to(deployment.pk, instance.pk, SENDER)
 
     assert Site.objects.get(pk=site.pk).current_instance_id is None
+
+
+def test_an_older_deployment_does_not_switch_after_a_newer_one_went_live(site, host, monkeypatch):
+    def releasing() -> tuple[Deployment, Instance]:
+        deployment = Deployment.objects.create(site=site, trigger="restart", state="releasing", host_name="h1",
+                                               release=site.current_release, task_id="taken")
+        instance = Instance.objects.create(host=host, name=f"site-shop-v1-d{deployment.pk}", site_label="shop",
+                                           release_label="v1", state="running", container_address="10.0.0.5")
+        return deployment, instance
+
+    (older, its_instance), (newer, new_instance) = releasing(), releasing()
+    stopped = []
+    monkeypatch.setattr(SENDER, "stop_instance", lambda instance, delay=0: stopped.append(instance.pk))
+
+    machine.switch_to(newer.pk, new_instance.pk, SENDER)
+    machine.switch_to(older.pk, its_instance.pk, SENDER)  # its switch task came late
+
+    assert Site.objects.get(pk=site.pk).current_instance_id == new_instance.pk
+    older.refresh_from_db()
+    assert (older.state, older.error) == ("failed", "Not switched: a newer deployment went live first.")
+    assert stopped == [its_instance.pk]
 
 
 # --- an agent that starts again ----------------------------------------------------------------
@@ -195,7 +249,8 @@ def test_it_fails_what_the_previous_agent_left_half_done_and_removes_its_contain
     def make(state: str, **extra) -> Deployment:
         return Deployment.objects.create(site=site, trigger="push", state=state, **extra)
 
-    building = make("building", host_name="h1")
+    building = make("building", host_name="h1", task_id="taken")
+    sent = make("building", host_name="h1")  # its build message is still in the queue
     starting = make("releasing", host_name="h1", task_id="taken")
     waiting = make("releasing", host_name="h1")  # its start message is still in the queue
     queued = make("queued", host_name="h1")
@@ -211,7 +266,8 @@ def test_it_fails_what_the_previous_agent_left_half_done_and_removes_its_contain
     states = {d.pk: (d.state, d.error) for d in Deployment.objects.all()}
     assert states[building.pk][0] == states[starting.pk][0] == "failed"
     assert "restarted during this deployment" in states[building.pk][1]
-    assert {states[pk][0] for pk in (waiting.pk, queued.pk, elsewhere.pk)} == {"releasing", "queued", "building"}
+    assert [states[pk][0] for pk in (waiting.pk, queued.pk, elsewhere.pk, sent.pk)] == [
+        "releasing", "queued", "building", "building"]
     assert sorted(engine.removed) == sorted([f"site-shop-build-d{building.pk}", f"site-shop-v2-d{starting.pk}"])
     assert Site.objects.get(pk=site.pk).current_instance_id == serving.pk  # the previous release keeps serving
     assert recovery.fail_interrupted_deployments(host, FakeEngine([])) == 0  # once
@@ -234,7 +290,7 @@ def test_a_deployment_whose_task_the_queue_refused_ends_failed_not_queued(site, 
     def refuse(task, args, queue):
         raise QueueUnavailable()
 
-    monkeypatch.setattr(deploys, "send_now", refuse)  # Redis went away between the check and the send
+    monkeypatch.setattr(pipeline_tasks, "send_now", refuse)  # Redis went away between the check and the send
 
     with pytest.raises(QueueUnavailable), django_capture_on_commit_callbacks(execute=True):
         services.restart(site)  # the API answers QueueUnavailable with 503 (above)

@@ -12,7 +12,8 @@ from proxy import services as proxy
 from proxy.edge import EdgeNginx, EdgeUnreachable
 from proxy.models import Route, Upstream, VerificationToken
 from proxy.validation import InvalidRouteValue
-from sites import deploys, tasks
+from sites import tasks
+from sites.pipeline import routes
 from sites.domains import add_domain
 from sites.models import Site
 from sites.services import create_site, delete_site
@@ -45,7 +46,7 @@ def test_it_refuses_a_site_name_as_a_route_group():
 
 def test_it_keys_a_sites_routes_by_its_uuid():
     site = create_site(create_organization("acme", "owner@example.com"), "shop")
-    deploys.show_starting_page(site)
+    routes.show_starting_page(site)
     assert list(Route.objects.values_list("hostname", "group")) == [("shop.apps.localhost", site.uuid.hex)]
 
 
@@ -85,7 +86,7 @@ def test_deleting_a_site_unroutes_it_before_returning_then_purges_by_uuid(events
                                        site_label="shop", release_label="v1", container_address="172.30.0.9",
                                        state=Instance.State.RUNNING)
     Instance.objects.create(host=host, name="site-shop-v1-d999999", site_label="shop", release_label="v1")  # not its own
-    deploys.route_live(site, instance)
+    routes.route_live(site, instance)
     pending = add_domain(site, "www.example.com")
     group = site.uuid.hex
 

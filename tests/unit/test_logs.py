@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 
 from config.celery import app
 from core.logs import JSONFormatter, TextFormatter, logging_config
+
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def record(message: str = "deployment failed: %s", *args, **extra) -> logging.LogRecord:
@@ -75,3 +80,23 @@ def test_a_celery_worker_logs_through_the_platforms_formatter(log_format, settin
         assert json.loads(line)["host"] == "h1"
     else:
         assert line.endswith("WARNING hosting.agent heartbeat skipped host=h1")
+
+
+def manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "DATA_DIR": str(tmp_path / "data"), **env})
+
+
+def test_the_setting_reaches_every_process_started_with_it(tmp_path):
+    emit = "import logging; logging.getLogger('sites.deploys').warning('went live', extra={'site': 'blog'})"
+
+    result = manage(tmp_path, "shell", "-c", emit, LOG_FORMAT="json")
+
+    event = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (event["message"], event["site"]) == ("went live", "blog")
+
+
+def test_it_names_the_setting_when_its_value_is_unknown(tmp_path):
+    result = manage(tmp_path, "check", LOG_FORMAT="xml")
+
+    assert result.returncode != 0 and "LOG_FORMAT must be one of json, text, not 'xml'" in result.stderr

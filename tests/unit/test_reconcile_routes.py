@@ -11,7 +11,7 @@ from hosting.engine import ContainerState
 from hosting.models import Host, Instance
 from hosting.reconcile import reconcile_host
 from proxy.models import Route
-from sites import deploys
+from sites.pipeline import routes
 from sites.models import Site
 from sites.services import create_site
 
@@ -52,7 +52,7 @@ def live_site(org, name: str, host: Host, address: str) -> Instance:
     instance = Instance.objects.create(host=host, name=f"site-{name}-v1-d1{name}", site_label=name, release_label="v1",
                                        container_address=address, state=Instance.State.RUNNING)
     Site.objects.filter(pk=site.pk).update(current_instance=instance)
-    deploys.route_live(Site.objects.get(pk=site.pk), instance)
+    routes.route_live(Site.objects.get(pk=site.pk), instance)
     return instance
 
 

@@ -130,14 +130,14 @@ def test_the_deploy_pipeline_refuses_a_suspended_organization_too(world):
     """Whatever calls it (a hook, healing, a future view): the pipeline checks again."""
     from django.core.exceptions import PermissionDenied
 
-    from sites import deploys, services
+    from sites import services
 
     suspend_organization(world["org"], "abuse")
     site = Site.objects.get(name="shop")
     with pytest.raises(PermissionDenied, match="suspended"):
         services.restart(site)
     with pytest.raises(PermissionDenied, match="suspended"):
-        deploys.deploy_source(site, "push", "abc", lambda path_for: None)
+        services.deploy_source(site, "push", "abc", lambda path_for: None)
 
 
 def test_suspension_is_recorded_with_its_reason_and_time(world):

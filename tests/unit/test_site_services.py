@@ -4,7 +4,7 @@ import pytest
 
 from accounts.services import create_organization
 from sites import git
-from sites.deploys import create_release
+from sites.pipeline.machine import create_release
 from sites.models import Deployment, Release, Site, Slug
 from sites.services import create_site, delete_site
 

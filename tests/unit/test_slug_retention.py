@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.services import create_organization
 from core.errors import CustomerError
-from sites.deploys import create_release
+from sites.pipeline.machine import create_release
 from sites.models import Site, Slug
 from sites.running import merged_writable_paths
 from sites.services import create_site, rollback

@@ -11,7 +11,7 @@ from proxy.models import Route
 from proxy import services as proxy
 from sites import healing
 from sites.config_crypto import encrypt
-from sites.deploys import create_release
+from sites.pipeline.machine import create_release
 from sites.models import Deployment, Site, Slug
 from sites.services import create_site
 

@@ -6,7 +6,7 @@ import sites.validation
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sites', '0003_deployment_host_name'),
+        ('sites', '0004_pipeline_internal_error'),
     ]
 
     operations = [
