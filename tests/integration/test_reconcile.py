@@ -98,7 +98,8 @@ def test_reconcile_removes_containers_of_failed_deployments_and_of_deleted_sites
     started = [fleet.start_instance(engine, host, replace(spec, instance=instance), HealthCheck(), timeout=30)
                for instance in (f"d{failed.pk}", "d999999")]
     Instance.objects.filter(pk=started[1].pk).delete()
-    assert all(engine.state(instance.name).running for instance in started)
+    # Both ran healthy (beat's own reconcile may already be removing the first while this test goes on).
+    assert [instance.state for instance in started] == ["running", "running"]
 
     reconcile_now()
 
