@@ -84,6 +84,7 @@ def run(edge_port: int) -> str:
     from django.db import transaction
 
     from hosting.engine import ContainerEngine, ContainerSpec, ResourceLimits
+    from hosting.readiness import HealthCheck, wait_until_healthy
     from hosting.images import runtime_image
     from proxy import services
     from proxy.edge import EdgeNginx
@@ -144,7 +145,7 @@ def run(edge_port: int) -> str:
     spec = ContainerSpec(**{**spec.__dict__, "network": settings.SITE_NETWORK})
     engine.start(spec)
     try:
-        engine.wait_until_answering(spec.name, "127.0.0.1", port, timeout=30)
+        wait_until_healthy(engine, spec.name, "127.0.0.1", port, spec.container_port, HealthCheck(), timeout=30)
         container_ip = engine.inspect(spec.name)["NetworkSettings"]["Networks"][settings.SITE_NETWORK]["IPAddress"]
         with transaction.atomic():  # as for an instance on the edge's own machine (Instance.upstream)
             services.set_routes(uuid.uuid4().hex, ["benchstatic.apps.localhost"], [f"{container_ip}:5000"], "live")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from hosting import fleet
+from hosting import tasks
 from hosting.models import Host
 
 
@@ -20,7 +20,7 @@ class HostAdmin(admin.ModelAdmin):
     @admin.action(description="Ask the selected hosts' agents to refresh their capacity")
     def refresh_capacity(self, request, queryset):
         for host in queryset:
-            fleet.request_capacity_refresh(host)
+            tasks.request_capacity_refresh(host)
         self.message_user(request, f"Asked {queryset.count()} host(s) to refresh their capacity.")
 
     actions = ["refresh_capacity"]

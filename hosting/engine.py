@@ -5,14 +5,15 @@ non-root user, a read-only root, a size-limited /tmp, the slug read-only at /app
 quota-limited /data, no capabilities, no-new-privileges, the default seccomp profile, memory
 (with swap equal to memory), CPU and PIDs limits, log rotation, a deterministic name and labels,
 the port published on the host's service address only, and the isolated site network.
+
+The spec and its values live in hosting/spec.py, Docker's errors in hosting/engine_errors.py;
+both are importable from here too, as the engine's interface. Waiting until a started container
+is healthy is hosting/readiness.py.
 """
 from __future__ import annotations
 
-import http.client
 import io
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -20,162 +21,18 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from core.errors import PlatformError
 from hosting import log_pipes
-from core.errors import CustomerError, PlatformError, TransientError
-from core.names import is_dns_label, is_env_key
+# Re-exported: the spec, its values and Docker's errors are the engine's interface.
+from hosting.engine_errors import ContainerNotFound, DockerUnavailable, ImageMissing, PortInUse, translate  # noqa: F401
+from hosting.spec import (  # noqa: F401
+    DEFAULT_UID, LABEL_FLEET, LABEL_HOST, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PREFIX,
+    LABEL_RELEASE, LABEL_SITE, NO_NETWORK, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity, Mount,
+    OneOffResult, ResourceLimits, container_name,
+)
 
-LABEL_PREFIX = "hosting"
-LABEL_MANAGED = f"{LABEL_PREFIX}.managed"
-LABEL_SITE = f"{LABEL_PREFIX}.site"
-LABEL_RELEASE = f"{LABEL_PREFIX}.release"
-LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
-# Values that become parts of container names and labels: short DNS-label-like tokens only.
-DEFAULT_UID = 10000  # the images' own user; sites run as their own uid (ContainerSpec.uid)
-NO_NETWORK = "none"
-MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in pieces  # one-off containers that need no network at all (unpacking)
-
-
-@dataclass(frozen=True)
-class DaemonCapacity:
-    """What a host's Docker daemon reports about the machine it runs on."""
-
-    cpus: int
-    memory_mb: int
-    docker_version: str
-    kernel_version: str
-    operating_system: str
-
-
-@dataclass(frozen=True)
-class ResourceLimits:
-    """A container's share of its host, from the site's plan."""
-
-    memory_mb: int
-    cpu_millicores: int
-    pids: int
-    tmp_mb: int = 64
-
-    def __post_init__(self) -> None:
-        if self.memory_mb < 16 or self.cpu_millicores < 10 or self.pids < 8 or self.tmp_mb < 1:
-            raise ValueError(f"limits too small to run anything: {self}")
-
-
-@dataclass(frozen=True)
-class Mount:
-    source: Path
-    target: str
-    read_only: bool
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    """Everything needed to start one site container; the engine adds the contract."""
-
-    site: str
-    release: str
-    instance: str
-    image: str
-    command: tuple[str, ...]
-    limits: ResourceLimits
-    slug_dir: Path
-    data_dir: Path | None
-    host_port: int | None  # None: nothing published (one-off containers)
-    service_address: str = "127.0.0.1"
-    env: dict[str, str] = field(default_factory=dict)
-    extra_mounts: tuple[Mount, ...] = ()  # e.g. writable paths: parts of /data mounted under /app
-    container_port: int = 5000
-    network: str = "hosting-sites"
-    app_writable: bool = False  # builds write into /app; running sites never do
-    uid: int = DEFAULT_UID  # the site's own uid and gid: all of its containers and files use it
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.uid, int) or self.uid < 1000:
-            raise ValueError(f"uid {self.uid!r} is not an unprivileged user id")
-        for what, value in (("site", self.site), ("release", self.release), ("instance", self.instance)):
-            if not is_dns_label(value):
-                raise ValueError(f"{what} {value!r} is not a lowercase DNS label")
-        for key in self.env:
-            if not is_env_key(key):
-                raise ValueError(f"environment key {key!r} is not allowed")
-
-    @property
-    def name(self) -> str:
-        return container_name(self.site, self.release, self.instance)
-
-
-def container_name(site: str, release: str, instance: str) -> str:
-    return f"site-{site}-{release}-{instance}"
-
-
-@dataclass(frozen=True)
-class ContainerState:
-    name: str
-    id: str
-    status: str  # created, running, exited, ...
-    running: bool
-    exit_code: int | None
-    oom_killed: bool
-    labels: dict[str, str]
-    host_port: int | None
-    address: str | None = None  # the container's own address on its network
-
-
-@dataclass(frozen=True)
-class OneOffResult:
-    exit_code: int | None  # None: killed at the timeout
-    oom_killed: bool
-    output: str
-    timed_out: bool
-
-
-@dataclass(frozen=True)
-class ContainerStats:
-    cpu_seconds: float
-    memory_bytes: int
-    memory_limit_bytes: int
-    pids: int
-
-
-class DockerUnavailable(TransientError):
-    """The Docker daemon does not answer (not started, restarting, or the socket is wrong)."""
-
-
-class ImageMissing(PlatformError):
-    pass
-
-
-class PortInUse(TransientError):
-    pass
-
-
-class ContainerNotFound(PlatformError):
-    pass
-
-
-class AppExited(CustomerError):
-    """The site's process ended while we waited for it to answer."""
-
-
-class AppNeverAnswered(CustomerError):
-    """The site's process kept running but never answered HTTP on its port."""
-
-
-def _translate(exc: Exception, doing: str) -> Exception:
-    """Docker's errors as ours: whose fault, and what a person can do about it."""
-    if isinstance(exc, docker.errors.ImageNotFound):
-        return ImageMissing(f"{doing}: the image is missing on this host; run `python manage.py build_images`.")
-    if isinstance(exc, docker.errors.NotFound):
-        return ContainerNotFound(f"{doing}: {exc.explanation or exc}")
-    if isinstance(exc, docker.errors.APIError):
-        text = str(exc.explanation or exc)
-        if "port is already allocated" in text or "address already in use" in text:
-            return PortInUse(f"{doing}: the host port is taken by something else ({text}).")
-        if exc.status_code and exc.status_code >= 500:
-            return PlatformError(f"{doing}: the Docker daemon failed: {text}")
-        return PlatformError(f"{doing}: Docker refused the request: {text}")
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, docker.errors.DockerException)):
-        return DockerUnavailable(f"{doing}: the Docker daemon does not answer ({exc}).")
-    return exc
+MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in pieces
+MAX_EXEC_OUTPUT = 256 * 1024  # what a probe inside a tenant's container may hand back, at most
 
 
 class ContainerEngine:
@@ -213,7 +70,7 @@ class ContainerEngine:
         try:
             return fn(*args, **kwargs)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _translate(exc, doing) from exc
+            raise translate(exc, doing) from exc
 
     # --- the daemon ---------------------------------------------------------------------------
 
@@ -267,7 +124,7 @@ class ContainerEngine:
                         tail = (tail + [line.strip()])[-20:]
                         on_line(line.strip())
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _translate(exc, f"building image {tag}") from exc
+            raise translate(exc, f"building image {tag}") from exc
         if not self.image_exists(tag):
             raise PlatformError(f"building image {tag} ended without an image: {' | '.join(tail[-5:])}")
 
@@ -294,7 +151,7 @@ class ContainerEngine:
         except docker.errors.APIError as exc:
             if exc.status_code == 409:  # created meanwhile by another worker
                 return
-            raise _translate(exc, f"creating network {name}") from exc
+            raise translate(exc, f"creating network {name}") from exc
 
     # --- containers ---------------------------------------------------------------------------
 
@@ -355,11 +212,11 @@ class ContainerEngine:
             response = api._get(api._url("/containers/{0}/archive", name), params={"path": path}, stream=True)
             api._raise_for_status(response)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _translate(exc, doing) from exc
+            raise translate(exc, doing) from exc
         try:
             consume(response.iter_content(chunk_size=1024 * 1024))
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _translate(exc, doing) from exc
+            raise translate(exc, doing) from exc
         finally:
             response.close()
 
@@ -390,12 +247,7 @@ class ContainerEngine:
             user=f"{spec.uid}:{spec.uid}",
             environment=environment,
             working_dir="/app",
-            labels={
-                LABEL_MANAGED: "true",
-                LABEL_SITE: spec.site,
-                LABEL_RELEASE: spec.release,
-                LABEL_INSTANCE: spec.instance,
-            },
+            labels=spec.all_labels,
             read_only=True,
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
             mounts=mounts,
@@ -455,9 +307,9 @@ class ContainerEngine:
         except docker.errors.APIError as exc:
             if exc.status_code in (404, 409):  # gone already, or another worker is removing it
                 return
-            raise _translate(exc, f"removing container {name}") from exc
+            raise translate(exc, f"removing container {name}") from exc
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise _translate(exc, f"removing container {name}") from exc
+            raise translate(exc, f"removing container {name}") from exc
 
     def list_site_containers(self, site: str | None = None) -> list[ContainerState]:
         filters = {"label": [f"{LABEL_MANAGED}=true"] + ([f"{LABEL_SITE}={site}"] if site else [])}
@@ -496,6 +348,15 @@ class ContainerEngine:
         if buffer:
             yield buffer.decode(errors="replace")
 
+    def probe_output(self, name: str, command: list[str]) -> str:
+        """Run a read-only probe (`command`) inside the running container, as its own user, and
+        return at most MAX_EXEC_OUTPUT of what it printed. The text is the tenant's to shape:
+        callers parse it strictly."""
+        container = self._call(f"probing {name}", self.client.containers.get, name)
+        result = self._call(f"probing {name}", container.exec_run, ["head", "-c", str(MAX_EXEC_OUTPUT), *command],
+                            stdout=True, stderr=False, demux=False)
+        return (result.output or b"")[:MAX_EXEC_OUTPUT].decode("ascii", errors="replace")
+
     def stats(self, name: str) -> ContainerStats:
         container = self._call(f"reading stats of {name}", self.client.containers.get, name)
         raw = self._call(f"reading stats of {name}", container.stats, stream=False)
@@ -506,25 +367,6 @@ class ContainerEngine:
             memory_limit_bytes=int(memory.get("limit", 0)),
             pids=int(raw.get("pids_stats", {}).get("current", 0)),
         )
-
-    def wait_until_answering(self, name: str, address: str, port: int, timeout: float) -> None:
-        """Wait until the container answers HTTP (any status) on its published port."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if _answers_http(address, port):
-                return
-            state = self.state(name)
-            if not state.running:
-                raise AppExited(
-                    f"The app exited with code {state.exit_code} before answering on $PORT. Last lines:\n"
-                    + _last_lines(self.logs(name, tail=20))
-                )
-            time.sleep(0.1)
-        raise AppNeverAnswered(
-            f"The app did not answer HTTP on $PORT within {timeout:.0f} s. Last lines:\n"
-            + _last_lines(self.logs(name, tail=20))
-        )
-
 
 def _state_of(container) -> ContainerState:
     attrs = container.attrs
@@ -547,19 +389,3 @@ def _state_of(container) -> ContainerState:
         host_port=host_port,
         address=address,
     )
-
-
-def _answers_http(address: str, port: int) -> bool:
-    connection = http.client.HTTPConnection(address, port, timeout=2)
-    try:
-        connection.request("GET", "/", headers={"User-Agent": "hosting-readiness"})
-        connection.getresponse().read(0)
-        return True
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
-
-
-def _last_lines(text: str, count: int = 20) -> str:
-    return "\n".join(text.strip().splitlines()[-count:]) or "(the app printed nothing)"

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from hosting.engine import DaemonCapacity
+from hosting.spec import DaemonCapacity
 from hosting.models import Host, validate_host_name
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,3 @@ def mark_silent_hosts_down() -> int:
         log.warning("host is down: no heartbeat for %ss", settings.HOST_DOWN_AFTER, extra={"host": name})
     return count
 
-
-def request_capacity_refresh(host: Host) -> None:
-    """Ask the host's own agent to re-read its daemon's capacity (sent after the transaction commits)."""
-    from hosting.tasks import refresh_capacity
-
-    refresh_capacity.apply_async_on_commit(args=[host.name], queue=host.queue)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from accounts.models import Plan
-from hosting.engine import ResourceLimits
+from hosting.spec import ResourceLimits
 
 
 def limits_for_plan(plan: Plan) -> ResourceLimits:

@@ -20,6 +20,11 @@ import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import docker
+import docker.errors
+
+from hosting.spec import LABEL_SITE
+
 log = logging.getLogger(__name__)
 
 SOCKET_NAME = "docker.sock"
@@ -137,10 +142,6 @@ def _answers(path: Path) -> bool:
 def start_log_relay(data_dir: Path, group: str) -> LogRelay | None:
     """Serve the relay in a thread of this (root) process; None where it cannot be offered, or
     another agent on this data directory already serves it."""
-    import docker
-
-    from hosting.engine import LABEL_SITE
-
     upstream = docker_unix_socket()
     if os.geteuid() != 0 or upstream is None or _answers(relay_socket(data_dir)):
         return None

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.names import DNS_LABEL_PATTERN
+from core.routing import host_queue
 
 validate_host_name = RegexValidator(
     DNS_LABEL_PATTERN, "A host name is a DNS label: lowercase letters, digits and inner hyphens, at most 63."
@@ -45,8 +46,6 @@ class Host(models.Model):
 
     @property
     def queue(self) -> str:
-        from core.routing import host_queue
-
         return host_queue(self.name)
 
     def is_up(self, now=None) -> bool:

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from hosting import fleet
 from core.tasks import PlatformTask
+from hosting import fleet
+from hosting.engine import ContainerEngine
+from hosting.models import Host
+from hosting.reconcile import reconcile_host
+
 
 @shared_task(base=PlatformTask, name="hosting.check_host_heartbeats")
 def check_host_heartbeats() -> int:
@@ -14,20 +18,18 @@ def check_host_heartbeats() -> int:
 @shared_task(base=PlatformTask, name="hosting.agent.refresh_capacity")
 def refresh_capacity(host_name: str) -> None:
     """Runs on the host's own agent: re-read what its Docker daemon reports."""
-    from hosting.engine import ContainerEngine
-
-    engine = ContainerEngine()
-    try:
+    with ContainerEngine() as engine:
         fleet.record_heartbeat(host_name, engine.capacity())
-    finally:
-        engine.close()
+
+
+def request_capacity_refresh(host: Host) -> None:
+    """Ask the host's own agent to re-read its daemon's capacity (sent after the transaction commits)."""
+    refresh_capacity.apply_async_on_commit(args=[host.name], queue=host.queue)
 
 
 @shared_task(base=PlatformTask, name="hosting.reconcile_hosts")
 def reconcile_hosts() -> int:
     """Beat: ask every live host's agent to reconcile its containers."""
-    from hosting.models import Host
-
     hosts = [host for host in Host.objects.all() if host.is_up()]
     for host in hosts:
         reconcile.apply_async(args=[host.name], queue=host.queue)
@@ -36,9 +38,5 @@ def reconcile_hosts() -> int:
 
 @shared_task(base=PlatformTask, name="hosting.agent.reconcile")
 def reconcile(host_name: str) -> dict:
-    from hosting.engine import ContainerEngine
-    from hosting.models import Host
-    from hosting.reconcile import reconcile_host
-
     with ContainerEngine() as engine:
         return reconcile_host(Host.objects.get(name=host_name), engine)

@@ -104,7 +104,7 @@ def read_manifest(source: UnpackedSource) -> AppManifest:
         if "Procfile" in source.texts:
             manifest.processes = parse_procfile(source.texts["Procfile"])
         if "hosting.toml" in source.texts:
-            manifest.writable_paths = parse_hosting_toml(source.texts["hosting.toml"])
+            parse_hosting_toml(source.texts["hosting.toml"], manifest)
     except ValidationError as exc:
         raise BuildFailed(" ".join(exc.messages)) from None
     return manifest
@@ -240,6 +240,7 @@ def _build(deployment: Deployment, host_name: str, engine: ContainerEngine, arch
         return Slug.objects.create(
             site=site, sha256=sha, size_bytes=size, runtime=runtime.name, source=deployment.source[:80],
             processes=manifest.processes, writable_paths=manifest.writable_paths,
+            health_check_path=manifest.health_check_path,
         )
     finally:
         for name in names:

@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from core.errors import HostingError
 from sites import services
-from sites.models import Site
+from sites.models import Deployment, Site
 from sites.pipeline.routes import route_live, route_without_instance
 
 log = logging.getLogger(__name__)
+
+# A site's web instances are named after their deployment: site-<site>-<release>-d<deployment id>.
+DEPLOYMENT_OF_INSTANCE = re.compile(r"-d(\d+)$")
+# A replaced release keeps serving its last requests for DRAIN_SECONDS before it is stopped.
+DRAIN_MARGIN = timedelta(minutes=2)
 
 
 def _site_served_by(instance) -> Site | None:
@@ -55,3 +64,27 @@ def replace_lost_instance(sender, instance, **kwargs) -> None:
         services.restart(site)
     except HostingError as exc:
         log.error("could not restart %s: %s", site.name, exc, extra={"site": site.name})
+
+
+def unwanted_instances(sender, instances, **kwargs) -> list:
+    """Of these running instances, the ones no site needs: not a site's current instance, and their
+    deployment failed, was deleted (with its site), or went live and was replaced longer ago than
+    the drain (its stop was lost). An instance whose deployment is still under way is kept."""
+    current = set(Site.objects.filter(current_instance__in=instances).values_list("current_instance_id", flat=True))
+    own = {instance.pk: _deployment_id(instance.name) for instance in instances if instance.pk not in current}
+    deployments = {d.pk: d for d in Deployment.objects.filter(pk__in=[d for d in own.values() if d is not None])}
+    replaced_before = timezone.now() - timedelta(seconds=settings.DRAIN_SECONDS) - DRAIN_MARGIN
+    unwanted = []
+    for instance in instances:
+        if instance.pk in current or own[instance.pk] is None:  # current, or not a site's web instance
+            continue
+        deployment = deployments.get(own[instance.pk])
+        if deployment is None or deployment.state == Deployment.State.FAILED or (
+                deployment.state == Deployment.State.SUCCEEDED and (deployment.finished_at or replaced_before) < replaced_before):
+            unwanted.append(instance)
+    return unwanted
+
+
+def _deployment_id(instance_name: str) -> int | None:
+    match = DEPLOYMENT_OF_INSTANCE.search(instance_name)
+    return int(match.group(1)) if match else None

@@ -10,6 +10,7 @@ from django.db import models
 from accounts.models import Organization, Plan
 from proxy import services as proxy
 from sites.logstream import DeploymentLog
+from sites.validation import validate_health_check_path
 
 # How a customer proves a custom domain is theirs: a TXT record at this name, or this path served
 # with the token (sites.domains checks them).
@@ -46,6 +47,10 @@ class Site(models.Model):
     writable_paths = models.JSONField(default=list, blank=True, help_text="Paths under /app kept in /data.")
     force_https = models.BooleanField(default=False, help_text="Redirect HTTP to HTTPS.")
     hsts = models.BooleanField(default=False, help_text="Send Strict-Transport-Security over HTTPS.")
+    health_check_path = models.CharField(
+        max_length=200, blank=True, validators=[validate_health_check_path], help_text="Path a new release must answer with 2xx/3xx before it goes live "
+        "(empty: hosting.toml's, else any answer below 500 on /)."
+    )
     current_release = models.ForeignKey("Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     current_instance = models.ForeignKey(
         "hosting.Instance", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -65,6 +70,11 @@ class Site(models.Model):
         """The key of the site's routes, certificates and traffic at the edge: its uuid. Never its
         name, which the next site of that name (in any organization) takes over."""
         return self.uuid.hex
+
+    def set_health_check_path(self, path: str) -> None:
+        """The path each new release must answer with 2xx/3xx before it goes live; empty: none."""
+        self.health_check_path = validate_health_check_path(path)
+        self.save(update_fields=["health_check_path"])
 
     @property
     def default_hostname(self) -> str:
@@ -173,6 +183,7 @@ class Slug(models.Model):
     source = models.CharField(max_length=80, help_text="Commit id or archive name it was built from.")
     processes = models.JSONField(default=dict, help_text="Procfile: process name -> command.")
     writable_paths = models.JSONField(default=list, help_text="From hosting.toml.")
+    health_check_path = models.CharField(max_length=200, blank=True, help_text="From hosting.toml.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

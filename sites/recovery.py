@@ -15,9 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from hosting import instances as fleet
 from hosting.engine import LABEL_INSTANCE, ContainerEngine
 from hosting.models import Host, Instance
-from hosting.ports import release_port
 from sites.models import Deployment, Site
 from sites.pipeline import machine
 from sites.pipeline.tasks import SENDER
@@ -74,9 +74,8 @@ def _remove_leftovers(deployment: Deployment, host: Host, engine: ContainerEngin
             engine.remove(container.name)
             log.info("removed %s", container.name, extra={"deployment": deployment.pk, "host": host.name})
     for instance in Instance.objects.filter(host=host, name__endswith=_own_suffix(deployment)).exclude(
-            state=Instance.State.STOPPED):
-        release_port(host, instance.name)
-        Instance.objects.filter(pk=instance.pk).update(state=Instance.State.FAILED, port=None)
+            state=Instance.State.STOPPED).select_related("host"):
+        fleet.discard_instance(engine, instance)
 
 
 def fail_interrupted_deployments_on_start(sender, host: Host, engine: ContainerEngine, **kwargs) -> int:

@@ -1,5 +1,5 @@
-"""Running releases, on a host's agent: unpack the slug, run the release phase, start the instance
-and wait until it answers.
+"""Running releases, on a host's agent: unpack the slug, run the release phase, and have the fleet
+start the instance and wait until it is healthy (hosting/instances.py).
 
 The slug is the tenant's build output: it is unpacked by a one-off container as the site's uid
 (never by the root agent), into a folder of the site's build disk that the site's containers then
@@ -14,19 +14,20 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, PortInUse, container_name
 from core.errors import CustomerError, HostingError, PlatformError
+from hosting import instances as fleet
+from hosting.engine import ContainerEngine
 from hosting.images import PLATFORM_SCRIPTS, runtime_image
 from hosting.limits import limits_for_plan, network_for_plan
 from hosting.models import Host, Instance
-from hosting.ports import allocate_port, release_port
+from hosting.readiness import HealthCheck
 from hosting.runtimes import CATALOG
+from hosting.spec import NO_NETWORK, ContainerSpec, Mount
 from hosting.volumes import QuotaVolumes
 from proxy import services as proxy
 from sites.config_crypto import decrypt_config
@@ -117,7 +118,7 @@ def with_writable_paths(command: tuple[str, ...], paths: list[str]) -> tuple[str
 
 
 def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -> Instance:
-    """Start the deployment's release on `host` and wait until it answers HTTP on $PORT."""
+    """Start the deployment's release on `host` and wait until it is healthy (see hosting/readiness.py)."""
     site, release = deployment.site, deployment.release
     slug = release.slug
     runtime = CATALOG[slug.runtime]
@@ -127,91 +128,57 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
         paths = merged_writable_paths(site.writable_paths, slug.writable_paths)
         slug_dir = unpacked_slug(site, slug, paths, engine, space)
         volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, site.uid)
-        env = decrypt_config(release.encrypted_config)
-        limits = limits_for_plan(site.plan)
         base = dict(
-            site=site.name, release=release.label, image=runtime_image(runtime.name), limits=limits,
-            slug_dir=slug_dir, data_dir=volume, env=env, network=network_for_plan(site.plan),
-            service_address=host.service_address, uid=site.uid,
+            site=site.name, release=release.label, image=runtime_image(runtime.name), limits=limits_for_plan(site.plan),
+            slug_dir=slug_dir, data_dir=volume, env=decrypt_config(release.encrypted_config),
+            network=network_for_plan(site.plan), service_address=host.service_address, uid=site.uid,
         )
         if "release" in slug.processes:
-            stream.write(f"-----> Running the release command: {slug.processes['release']}")
-            result = engine.run_once(
-                ContainerSpec(**base, instance=f"r{deployment.id}", host_port=None,
-                              command=with_writable_paths(("bash", "-c", slug.processes["release"]), paths)),
-                timeout=site.plan.build_timeout_seconds,
-                on_line=lambda line: stream.write(f"       {line}", from_app=True),
-            )
-            if result.exit_code != 0:
-                raise ReleasePhaseFailed(
-                    "The release command failed" + (" (timed out)" if result.timed_out else f" with exit code {result.exit_code}")
-                    + "; the previous release keeps serving."
-                )
+            _run_release_command(deployment, engine, stream, base, paths)
         command = ("bash", "-c", slug.processes["web"]) if "web" in slug.processes else runtime.web_command
-        command = with_writable_paths(command, paths)
-        name = container_name(site.name, release.label, f"d{deployment.id}")
-        stream.write(f"-----> Starting {release.label} on {host.name}")
-        port, instance = _start_on_a_free_port(engine, host, name, ContainerSpec(
-            **base, instance=f"d{deployment.id}", command=command, host_port=None,
-        ), site.route_group)
-        try:
-            engine.wait_until_answering(name, host.service_address, port, timeout=settings.START_TIMEOUT)
-        except HostingError:
-            _discard(engine, host, instance)
-            raise
-        Instance.objects.filter(pk=instance.pk).update(state=Instance.State.RUNNING)
-        stream.write("       It answers HTTP; switching traffic to it")
+        spec = ContainerSpec(**base, instance=f"d{deployment.id}", command=with_writable_paths(command, paths),
+                             host_port=None)
+        check = health_check(site, slug)
+        stream.write(f"-----> Starting {release.label} on {host.name}; waiting until {check.path} answers")
+        # Docker hands a stopped container's address to the next one at once: no other site's
+        # route may name it while this one starts.
+        instance = fleet.start_instance(
+            engine, host, spec, check, settings.START_TIMEOUT,
+            on_started=lambda started: proxy.claim_upstreams(site.route_group, [started.upstream]),
+        )
+        stream.write("       It is healthy; switching traffic to it")
         forget_slugs_not_running(site, engine, space)
         return instance
     finally:
         stream.close()
 
 
-def _start_on_a_free_port(engine: ContainerEngine, host: Host, name: str, spec: ContainerSpec,
-                          group: str) -> tuple[int, Instance]:
-    """Allocate a port and start; a port Docker finds taken (by something the table does not
-    know of) is avoided and the next one tried."""
-    avoid: set[int] = set()
-    for attempt in range(5):
-        port = allocate_port(host, name, avoid=frozenset(avoid), check_local=True)
-        instance, _ = Instance.objects.update_or_create(
-            name=name,
-            defaults=dict(host=host, site_label=spec.site, release_label=spec.release, port=port,
-                          memory_mb=spec.limits.memory_mb, cpu_millicores=spec.limits.cpu_millicores,
-                          state=Instance.State.STARTING),
+def health_check(site: Site, slug: Slug) -> HealthCheck:
+    """The site's health check path (its own setting, else its hosting.toml's), asked as the edge
+    asks: with the site's own hostname."""
+    path = site.health_check_path or slug.health_check_path
+    return HealthCheck(path=path or "/", host=site.default_hostname, declared=bool(path))
+
+
+def _run_release_command(deployment: Deployment, engine: ContainerEngine, stream: DeploymentLog, base: dict,
+                         paths: list[str]) -> None:
+    command = deployment.release.slug.processes["release"]
+    stream.write(f"-----> Running the release command: {command}")
+    result = engine.run_once(
+        ContainerSpec(**base, instance=f"r{deployment.id}", host_port=None,
+                      command=with_writable_paths(("bash", "-c", command), paths)),
+        timeout=deployment.site.plan.build_timeout_seconds,
+        on_line=lambda line: stream.write(f"       {line}", from_app=True),
+    )
+    if result.exit_code != 0:
+        raise ReleasePhaseFailed(
+            "The release command failed" + (" (timed out)" if result.timed_out else f" with exit code {result.exit_code}")
+            + "; the previous release keeps serving."
         )
-        try:
-            state = engine.start(replace(spec, host_port=port))
-            Instance.objects.filter(pk=instance.pk).update(container_address=state.address)
-            instance.container_address = state.address
-            # Docker hands a stopped container's address to the next one at once: no other site's
-            # route may name it while this one starts.
-            proxy.claim_upstreams(group, [instance.upstream])
-            return port, instance
-        except PortInUse:
-            avoid.add(port)
-            if attempt < 4:
-                continue
-            _discard(engine, host, instance)
-            raise
-        except HostingError:
-            _discard(engine, host, instance)
-            raise
-    raise AssertionError("unreachable")
-
-
-def _discard(engine: ContainerEngine, host: Host, instance: Instance) -> None:
-    """An instance that never went live: nothing of it stays behind."""
-    engine.remove(instance.name)
-    release_port(host, instance.name)
-    Instance.objects.filter(pk=instance.pk).update(state=Instance.State.FAILED, port=None)
 
 
 def stop_instance(instance: Instance, engine: ContainerEngine) -> None:
-    engine.stop(instance.name, timeout=10)
-    engine.remove(instance.name)
-    release_port(instance.host, instance.name)
-    Instance.objects.filter(pk=instance.pk).update(state=Instance.State.STOPPED, port=None)
+    fleet.stop_instance(engine, instance)
 
 
 def forget_slugs_not_running(site: Site, engine: ContainerEngine, space: Workspace) -> None:
@@ -246,10 +213,6 @@ def forget_slug_tarballs(shas: list[str]) -> None:
 def purge_site(host: Host, engine: ContainerEngine, site_name: str, site_uuid: str, instances: list[str],
                slugs: list[str]) -> None:
     """Remove what a deleted site left on this host: containers, volume, build disk, slugs."""
-    for name in instances:
-        engine.remove(name)
-        release_port(host, name)
-    Instance.objects.filter(host=host, name__in=instances).delete()
-    QuotaVolumes(settings.VOLUMES_DIR).remove(site_uuid)
+    fleet.purge(engine, host, instances, volume=site_uuid)
     remove_workspace(site_uuid)
     forget_slug_tarballs(slugs)

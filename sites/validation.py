@@ -18,6 +18,9 @@ PROCESS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 MAX_PROCFILE_COMMAND = 2000
 WRITABLE_PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
 MAX_WRITABLE_PATHS = 10
+# A path and optional query the platform requests before a release goes live: printable URL characters only.
+HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
+MAX_HEALTH_CHECK_PATH = 200
 DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
 
 
@@ -78,12 +81,27 @@ def validate_writable_paths(paths: list) -> list[str]:
     return cleaned
 
 
+def validate_health_check_path(path: str) -> str:
+    """`/healthz`, `/status?full=1`: a path starting with `/` that the platform requests on each new release.
+    Empty means none."""
+    if not isinstance(path, str):
+        raise ValidationError("The health check path must be a string.")
+    if path and (len(path) > MAX_HEALTH_CHECK_PATH or not HEALTH_CHECK_PATH.match(path)):
+        raise ValidationError(
+            f"{path[:MAX_HEALTH_CHECK_PATH]!r} is not a valid health check path: it starts with '/', is at most "
+            f"{MAX_HEALTH_CHECK_PATH} characters, and has only letters, digits and URL punctuation (no spaces), "
+            "like '/healthz'."
+        )
+    return path
+
+
 @dataclass
 class AppManifest:
     """What a repository declares about itself: its Procfile and hosting.toml."""
 
     processes: dict[str, str] = field(default_factory=dict)
     writable_paths: list[str] = field(default_factory=list)
+    health_check_path: str = ""
 
 
 def parse_procfile(text: str) -> dict[str, str]:
@@ -106,13 +124,18 @@ def parse_procfile(text: str) -> dict[str, str]:
     return processes
 
 
-def parse_hosting_toml(text: str) -> list[str]:
-    """hosting.toml: `writable_paths = ["uploads"]` at the top level."""
+def parse_hosting_toml(text: str, manifest: AppManifest) -> AppManifest:
+    """hosting.toml at the top level: `writable_paths = ["uploads"]`, `health_check_path = "/healthz"`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"hosting.toml is not valid TOML: {exc}") from None
-    unknown = set(data) - {"writable_paths"}
+    unknown = set(data) - {"writable_paths", "health_check_path"}
     if unknown:
         raise ValidationError(f"hosting.toml has unknown settings: {', '.join(sorted(unknown))}.")
-    return validate_writable_paths(data.get("writable_paths", []))
+    manifest.writable_paths = validate_writable_paths(data.get("writable_paths", []))
+    try:
+        manifest.health_check_path = validate_health_check_path(data.get("health_check_path", ""))
+    except ValidationError as exc:
+        raise ValidationError(f"hosting.toml: {' '.join(exc.messages)}") from None
+    return manifest

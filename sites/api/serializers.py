@@ -20,7 +20,7 @@ class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
         fields = ["name", "organization", "url", "git_url", "status", "runtime", "current_release", "writable_paths",
-                  "force_https", "hsts", "domains", "created_at"]
+                  "force_https", "hsts", "health_check_path", "domains", "created_at"]
 
 
 class SiteCreateSerializer(serializers.Serializer):
@@ -34,6 +34,7 @@ class SiteUpdateSerializer(serializers.Serializer):
     writable_paths = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
     force_https = serializers.BooleanField(required=False, help_text="Redirect HTTP to HTTPS.")
     hsts = serializers.BooleanField(required=False, help_text="Send Strict-Transport-Security over HTTPS.")
+    health_check_path = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
 class DomainSerializer(serializers.ModelSerializer):

@@ -40,6 +40,9 @@ class SiteDetail(SiteView):
         data.is_valid(raise_exception=True)
         for action in services.actions_to_update(data.validated_data):
             self.member.authorize_site(site, action)
+        if "health_check_path" in data.validated_data:  # the site's app config, as writable paths are
+            self.member.authorize_site(site, Action.CONFIGURE)
+            site.set_health_check_path(data.validated_data.pop("health_check_path"))
         return Response(SiteSerializer(services.update_site(site, **data.validated_data)).data)
 
     @extend_schema(responses={204: None})

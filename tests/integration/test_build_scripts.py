@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from hosting.engine import ContainerSpec, Mount, OneOffResult, ResourceLimits
+from hosting.readiness import HealthCheck, wait_until_healthy
 from hosting.images import APP_UID
 from hosting.runtimes import CATALOG
 from tests.integration.support.sitelab import RunningSite, SiteLab, write_slug
@@ -95,7 +96,8 @@ class BuildLab:
         spec = self.web_spec(runtime, slug, **changes)
         assert not spec.app_writable
         self.sites.engine.start(spec)
-        self.sites.engine.wait_until_answering(spec.name, spec.service_address, spec.host_port, timeout=60)
+        wait_until_healthy(self.sites.engine, spec.name, spec.service_address, spec.host_port, spec.container_port,
+                           HealthCheck(), timeout=60)
         return RunningSite(spec, self.sites.engine)
 
 

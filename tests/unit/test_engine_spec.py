@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from hosting.engine import ContainerSpec, PlatformError, ResourceLimits, _translate
+from core.errors import PlatformError
+from hosting.engine_errors import translate as _translate
+from hosting.spec import ContainerSpec, ResourceLimits
 from core.errors import TransientError
 
 LIMITS = ResourceLimits(memory_mb=128, cpu_millicores=250, pids=64)

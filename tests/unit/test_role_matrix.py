@@ -37,6 +37,7 @@ def _archive() -> bytes:
 ENDPOINTS = [
     ("get", "", None, Action.READ),
     ("patch", "", {"writable_paths": ["uploads"]}, Action.CONFIGURE),
+    ("patch", "", {"health_check_path": "/healthz"}, Action.CONFIGURE),
     ("patch", "", {"force_https": True}, Action.MANAGE_HTTPS),
     ("patch", "", {"hsts": True}, Action.MANAGE_HTTPS),
     ("delete", "", None, Action.DELETE_SITE),

@@ -6,9 +6,11 @@ from django.core.exceptions import ValidationError
 from proxy.validation import InvalidRouteValue, validate_hostname
 from sites.hooks import parse_updates
 from sites.validation import (
+    AppManifest,
     parse_hosting_toml,
     parse_procfile,
     validate_env_key,
+    validate_health_check_path,
     validate_site_name,
     validate_writable_paths,
 )
@@ -49,11 +51,29 @@ def test_it_explains_a_bad_procfile(text, message):
 
 
 def test_it_reads_writable_paths_from_hosting_toml():
-    assert parse_hosting_toml('writable_paths = ["uploads", "wp-content/uploads/"]') == ["uploads", "wp-content/uploads"]
+    manifest = parse_hosting_toml('writable_paths = ["uploads", "wp-content/uploads/"]', AppManifest())
+    assert manifest.writable_paths == ["uploads", "wp-content/uploads"] and manifest.health_check_path == ""
     with pytest.raises(ValidationError, match="unknown settings"):
-        parse_hosting_toml('writeable = ["x"]')
+        parse_hosting_toml('writeable = ["x"]', AppManifest())
     with pytest.raises(ValidationError, match="not valid TOML"):
-        parse_hosting_toml("writable_paths = [")
+        parse_hosting_toml("writable_paths = [", AppManifest())
+
+
+def test_it_reads_the_health_check_path_from_hosting_toml():
+    assert parse_hosting_toml('health_check_path = "/healthz?full=1"', AppManifest()).health_check_path == "/healthz?full=1"
+    with pytest.raises(ValidationError, match="hosting.toml: .* starts with '/'"):
+        parse_hosting_toml('health_check_path = "healthz"', AppManifest())
+
+
+@pytest.mark.parametrize("path", ["healthz", "/health check", "/a\nb", "/x\r\nHost: evil", "/" + "a" * 200, "/é", "/<x>"])
+def test_it_rejects_bad_health_check_paths(path):
+    with pytest.raises(ValidationError, match="not a valid health check path"):
+        validate_health_check_path(path)
+
+
+@pytest.mark.parametrize("path", ["", "/", "/healthz", "/status?full=1&x=y", "/api/v1/ping.json"])
+def test_it_accepts_health_check_paths(path):
+    assert validate_health_check_path(path) == path
 
 
 @pytest.mark.parametrize("paths", [["../etc"], ["/"], ["a/../b"], ["up loads"], ["data", "data/sub"], ["x"] * 11 + ["y"]])

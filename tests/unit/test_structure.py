@@ -33,18 +33,11 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 
 # Today's offenders, each fixed by a merge in flight: drop the mark when its test passes (strict xfail fails then).
-KNOWN_CYCLES = {
-    "hosting": "hosting.fleet <-> hosting.tasks (the fleet's entry point is being rewritten)",
-}
-KNOWN_WRONG_IMPORTS = {
-}
-KNOWN_LONG_MODULES = {
-    "hosting.engine": "568 lines, split by the fleet rewrite",
-}
+KNOWN_CYCLES: dict[str, str] = {}
+KNOWN_WRONG_IMPORTS: dict[tuple[str, str], str] = {}
+KNOWN_LONG_MODULES: dict[str, str] = {}
 KNOWN_LONG_FUNCTIONS: dict[str, str] = {}
-KNOWN_DEFERRED_IMPORTS = {
-    "hosting": "about 9, in the fleet rewritten by its own step",
-}
+KNOWN_DEFERRED_IMPORTS: dict[str, str] = {}
 
 
 def known(offenders: dict, key, reason_prefix: str = "known offender"):

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 
 from hosting.engine import ContainerEngine, ContainerSpec, ResourceLimits
+from hosting.readiness import HealthCheck, wait_until_healthy
 from hosting.images import APP_UID, runtime_image
 from hosting.runtimes import CATALOG
 from hosting.volumes import QuotaVolumes
@@ -68,14 +69,15 @@ class SiteLab:
             host_port=None, network=settings.SITE_NETWORK,
         )
         if publish:
-            spec = replace(spec, host_port=allocate_port(self.host, spec.name))
+            spec = replace(spec, host_port=allocate_port(self.host, spec.name, check_local=True))
         return spec
 
     def start(self, runtime: str, files: dict[str, str], command=None, wait: bool = True, **kwargs) -> RunningSite:
         spec = self.make_spec(runtime, files, command, **kwargs)
         self.engine.start(spec)
         if wait:
-            self.engine.wait_until_answering(spec.name, spec.service_address, spec.host_port, timeout=60)
+            wait_until_healthy(self.engine, spec.name, spec.service_address, spec.host_port, spec.container_port,
+                               HealthCheck(), timeout=60)
         return RunningSite(spec, self.engine)
 
     def run_once(self, runtime: str, command, timeout: float = 60, files: dict[str, str] | None = None, **kwargs):
