@@ -83,7 +83,8 @@ def wrk(url: str, host: str) -> tuple[float, float]:
 def run(edge_port: int) -> str:
     from django.db import transaction
 
-    from hosting.engine import ContainerEngine, ContainerSpec, ResourceLimits
+    from hosting.engine import ContainerEngine
+    from hosting.spec import ContainerSpec, ResourceLimits
     from hosting.readiness import HealthCheck, wait_until_healthy
     from hosting.images import runtime_image
     from proxy import services

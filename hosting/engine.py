@@ -23,13 +23,8 @@ import requests.exceptions
 
 from core.errors import PlatformError
 from hosting import log_pipes
-# Re-exported: the spec, its values and Docker's errors are the engine's interface.
-from hosting.engine_errors import ContainerNotFound, DockerUnavailable, ImageMissing, PortInUse, translate  # noqa: F401
-from hosting.spec import (  # noqa: F401
-    DEFAULT_UID, LABEL_FLEET, LABEL_HOST, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PREFIX,
-    LABEL_RELEASE, LABEL_SITE, NO_NETWORK, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity, Mount,
-    OneOffResult, ResourceLimits, container_name,
-)
+from hosting.engine_errors import ContainerNotFound, DockerUnavailable, ImageMissing, translate
+from hosting.spec import LABEL_MANAGED, LABEL_SITE, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity, OneOffResult
 
 MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in pieces
 MAX_EXEC_OUTPUT = 256 * 1024  # what a probe inside a tenant's container may hand back, at most

@@ -27,7 +27,8 @@ from typing import Iterator
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from hosting.engine import NO_NETWORK, ContainerEngine, ContainerSpec, Mount, ResourceLimits, container_name
+from hosting.engine import ContainerEngine
+from hosting.spec import NO_NETWORK, ContainerSpec, Mount, ResourceLimits, container_name
 from core.errors import CustomerError, PlatformError
 from hosting.images import PLATFORM_SCRIPTS, os_image, runtime_image
 from hosting.runtimes import CATALOG, Runtime

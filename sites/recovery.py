@@ -16,7 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hosting import instances as fleet
-from hosting.engine import LABEL_INSTANCE, ContainerEngine
+from hosting.engine import ContainerEngine
+from hosting.spec import LABEL_INSTANCE
 from hosting.models import Host, Instance
 from sites.models import Deployment, Site
 from sites.pipeline import machine

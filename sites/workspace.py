@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from hosting.engine import NO_NETWORK, ContainerSpec, Mount
+from hosting.spec import NO_NETWORK, ContainerSpec, Mount
 from hosting.images import os_image
 from hosting.limits import limits_for_plan
 from hosting.volumes import QuotaVolumes

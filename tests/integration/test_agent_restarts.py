@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from hosting.engine import LABEL_INSTANCE
+from hosting.spec import LABEL_INSTANCE
 from hosting.models import Host, Instance
 from sites.pipeline import machine as deploys
 from sites.pipeline.tasks import SENDER

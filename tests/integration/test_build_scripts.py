@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hosting.engine import ContainerSpec, Mount, OneOffResult, ResourceLimits
+from hosting.spec import ContainerSpec, Mount, OneOffResult, ResourceLimits
 from hosting.readiness import HealthCheck, wait_until_healthy
 from hosting.images import APP_UID
 from hosting.runtimes import CATALOG

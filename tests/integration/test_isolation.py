@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from django.conf import settings
 
-from hosting.engine import ResourceLimits
+from hosting.spec import ResourceLimits
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from hosting.engine import ResourceLimits
+from hosting.spec import ResourceLimits
 from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db

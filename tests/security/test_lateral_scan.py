@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from hosting.engine import PortInUse
+from hosting.engine_errors import PortInUse
 from hosting.firewall import firewall_problems
 from hosting.host_setup import blocked_networks, ensure_site_firewall, site_bridges
 from launcher.processes import tcp_port_open

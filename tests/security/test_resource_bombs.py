@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from hosting.engine import PortInUse, ResourceLimits
+from hosting.engine_errors import PortInUse
+from hosting.spec import ResourceLimits
 
 pytestmark = pytest.mark.django_db
 

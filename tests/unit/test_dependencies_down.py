@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import create_organization, get_or_create_user, issue_token
-from hosting.engine import LABEL_INSTANCE, LABEL_SITE
+from hosting.spec import LABEL_INSTANCE, LABEL_SITE
 from core.errors import QueueUnavailable
 from hosting.models import Host, Instance
 from sites import recovery, tasks

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from hosting import fleet
-from hosting.engine import DaemonCapacity
+from hosting.spec import DaemonCapacity
 from hosting.models import Host
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.services import create_organization
-from hosting.engine import ContainerState
+from hosting.spec import ContainerState
 from hosting.models import Host, Instance
 from hosting.reconcile import reconcile_host
 from proxy.models import Route

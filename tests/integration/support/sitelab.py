@@ -7,7 +7,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from hosting.engine import ContainerEngine, ContainerSpec, ResourceLimits
+from hosting.engine import ContainerEngine
+from hosting.spec import ContainerSpec, ResourceLimits
 from hosting.readiness import HealthCheck, wait_until_healthy
 from hosting.images import APP_UID, runtime_image
 from hosting.runtimes import CATALOG
