@@ -39,7 +39,7 @@ from hosting.models import Host
 from proxy.models import Certificate
 from sites.git import Repository
 from sites.models import Release, Site, Slug
-from sites.running import slug_tarball_path
+from sites.pipeline.release import slug_tarball_path
 from sites.slugs import kept_slug_ids
 
 log = logging.getLogger(__name__)

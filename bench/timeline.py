@@ -24,7 +24,7 @@ STEPS = [
     (re.compile(r"       [\d.]+ MB, sha256"), "slug exported, compressed, stored"),
     (re.compile(r"-----> Released"), "release recorded, start task sent"),
     (re.compile(r"-----> Starting"), "start task reached the agent; slug unpacked, volume ready"),
-    (re.compile(r"       It answers HTTP"), "container started and answering"),
+    (re.compile(r"       It (answers HTTP|is healthy)"), "container started and healthy"),
     (re.compile(r"-----> v\d+ is live"), "switch task; routes switched"),
 ]
 AFTER_LAST = "the hook reporting back to git"

@@ -21,9 +21,11 @@ from core.queue import send_now
 from core.tasks import PlatformTask
 from hosting.engine import ContainerEngine
 from hosting.models import Host, Instance
-from sites import builds, git, running
+from sites import git
 from sites.models import Deployment, Site
+from sites.pipeline import build as build_step
 from sites.pipeline import machine
+from sites.pipeline import release as release_step
 from sites.workspace import empty_trash as empty_site_trash
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def build(self, deployment_id: int, host_name: str) -> None:
         with ContainerEngine() as engine, deployment_step(self, deployment):
             if archive is None:
                 raise CustomerError("The uploaded source is gone; push again.")
-            slug = builds.build(deployment, host_name, engine, archive)
+            slug = build_step.build(deployment, host_name, engine, archive)
             machine.after_build(deployment, slug, host_name, SENDER)
     finally:
         if archive is not None and Deployment.objects.filter(pk=deployment_id, state__in=[
@@ -121,7 +123,7 @@ def start_release(self, deployment_id: int, host_name: str) -> None:
         return
     host = Host.objects.get(name=host_name)
     with ContainerEngine() as engine, deployment_step(self, deployment):
-        instance = running.start_release(deployment, host, engine)
+        instance = release_step.start_release(deployment, host, engine)
         SENDER.switch(deployment, instance)
     SENDER.empty_trash(deployment.site_id, host_name)
 
@@ -140,7 +142,7 @@ def stop_instance(instance_id: int) -> None:
     if instance is None:
         return
     with ContainerEngine() as engine:
-        running.stop_instance(instance, engine)
+        release_step.stop_instance(instance, engine)
 
 
 @shared_task(base=PlatformTask, name="sites.stop_site")
@@ -163,7 +165,7 @@ def purge_site_routes_and_repo(site_name: str, site_uuid: str) -> None:
 @shared_task(base=PlatformTask, name="sites.agent.purge_site")
 def purge_site_on_host(host_name: str, site_name: str, site_uuid: str, instances: list[str], slugs: list[str]) -> None:
     with ContainerEngine() as engine:
-        running.purge_site(Host.objects.get(name=host_name), engine, site_name, site_uuid, instances, slugs)
+        release_step.purge_site(Host.objects.get(name=host_name), engine, site_name, site_uuid, instances, slugs)
 
 
 @shared_task(base=PlatformTask, name="sites.agent.empty_trash")
@@ -180,4 +182,4 @@ def empty_trash(site_id: int) -> int:
 def forget_slugs(shas: list[str]) -> None:
     """Slug tarballs of releases too old to roll back to leave this host."""
     log.info("forgetting slugs %s", ", ".join(sha[:12] for sha in shas))
-    running.forget_slug_tarballs(shas)
+    release_step.forget_slug_tarballs(shas)

@@ -155,7 +155,7 @@ def test_a_build_redelivered_after_its_agent_died_builds_again(site, host, setti
     slug = Slug.objects.create(site=site, sha256="1" * 64, size_bytes=1, runtime="static", source="def")
     started = []
     monkeypatch.setattr(pipeline_tasks, "ContainerEngine", NoDocker)
-    monkeypatch.setattr(pipeline_tasks.builds, "build", lambda *args: slug)
+    monkeypatch.setattr(pipeline_tasks.build_step, "build", lambda *args: slug)
     monkeypatch.setattr(SENDER, "start", lambda deployment: started.append(deployment.pk))
     monkeypatch.setattr(SENDER, "empty_trash", lambda *args: None)
 

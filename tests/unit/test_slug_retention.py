@@ -11,7 +11,7 @@ from accounts.services import create_organization
 from core.errors import CustomerError
 from sites.pipeline.machine import create_release
 from sites.models import Site, Slug
-from sites.running import merged_writable_paths
+from sites.pipeline.release import merged_writable_paths
 from sites.services import create_site, rollback
 from sites.slugs import KEEP_RELEASES, check_rollback, slugs_to_forget
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 
-from sites.builds import detect_runtime, parse_unpack_report
+from sites.pipeline.build import detect_runtime, parse_unpack_report
 
 NONCE = "a" * 32
 

@@ -122,8 +122,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
     site, release = deployment.site, deployment.release
     slug = release.slug
     runtime = CATALOG[slug.runtime]
-    stream = DeploymentLog(deployment.id)
-    try:
+    with DeploymentLog(deployment.id) as stream:
         space = workspace(site)
         paths = merged_writable_paths(site.writable_paths, slug.writable_paths)
         slug_dir = unpacked_slug(site, slug, paths, engine, space)
@@ -149,8 +148,6 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
         stream.write("       It is healthy; switching traffic to it")
         forget_slugs_not_running(site, engine, space)
         return instance
-    finally:
-        stream.close()
 
 
 def health_check(site: Site, slug: Slug) -> HealthCheck:
