@@ -130,7 +130,7 @@ def _stream_backend(request, site: Site, user, path: str, push_limit: int, slot:
     cgi_env = _cgi_env(request, site, user)
     # A push's pre-receive hook is served by this worker (sites/push_hook.py), over a socket git
     # hands down to the hook.
-    hook = push_hook.HookChannel(site.uuid.hex) if _is_push(path) else None
+    hook = push_hook.HookChannel(site.uuid.hex, user) if _is_push(path) else None
     if hook is not None:
         cgi_env["HOSTING_HOOK_FD"] = str(hook.child_fd)
     try:

@@ -35,8 +35,8 @@ def parse_updates(lines: list[str]) -> list[tuple[str, str, str]]:
     return updates
 
 
-def pre_receive(site_uuid: str, lines: list[str], out: TextIO, quarantine: dict[str, str]) -> int:
-    """Deploy a push to main (or master); `quarantine` names where git keeps the push's objects."""
+def pre_receive(site_uuid: str, pusher, lines: list[str], out: TextIO, quarantine: dict[str, str]) -> int:
+    """Deploy `pusher`'s push to main (or master); `quarantine` names where git keeps the push's objects."""
     def say(line: str) -> None:
         out.write(line + "\n")
         out.flush()
@@ -79,7 +79,8 @@ def pre_receive(site_uuid: str, lines: list[str], out: TextIO, quarantine: dict[
                                   f"({site.plan.max_push_mb * 4} MB).") from None
 
     try:
-        deployment = services.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive)
+        deployment = services.deploy_source(site, Deployment.Trigger.PUSH, f"{commit[:12]} ({branch})", write_archive,
+                                            by=pusher)
     except (HostingError, ValidationError, PermissionDenied) as exc:  # PermissionDenied: suspended meanwhile
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         say(f" !     The push was not deployed: {message}")

@@ -216,6 +216,22 @@ class Release(models.Model):
     def label(self) -> str:
         return f"v{self.version}"
 
+    @property
+    def making(self) -> "Deployment | None":
+        """The deployment that made this release (later ones restart or start it again)."""
+        return min(self.deployments.all(), key=lambda deployment: deployment.pk, default=None)
+
+    @property
+    def status(self) -> str:
+        """current (serving now), succeeded (went live before), failed (never went live: no
+        rollback to it), or pending (its deployment still runs)."""
+        if self.site.current_release_id == self.pk:
+            return "current"
+        states = {deployment.state for deployment in self.deployments.all()}
+        if Deployment.State.SUCCEEDED in states or not states:  # no deployment: made before they were linked
+            return "succeeded"
+        return "failed" if states == {Deployment.State.FAILED} else "pending"
+
 
 class Deployment(models.Model):
     class State(models.TextChoices):
@@ -251,6 +267,9 @@ class Deployment(models.Model):
     internal_error = models.TextField(blank=True)
     # The host whose agent runs it: an agent that starts again fails what it left unfinished.
     host_name = models.CharField(max_length=63, blank=True)
+    # Who asked for it: the member whose push, upload or API call it was (none for the platform's own).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     objects = TenantQuerySet.as_manager()
 

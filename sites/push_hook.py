@@ -35,8 +35,8 @@ FAILED = "The platform could not take this push; nothing was deployed. Try again
 class HookChannel:
     """One push's socket pair: `child_fd` goes to git http-backend, the other end is served here."""
 
-    def __init__(self, site_uuid: str) -> None:
-        self.site_uuid = site_uuid
+    def __init__(self, site_uuid: str, pusher) -> None:
+        self.site_uuid, self.pusher = site_uuid, pusher
         self._ours, self._theirs = socket.socketpair()
         self.child_fd = self._theirs.fileno()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -57,7 +57,8 @@ class HookChannel:
                 return  # the push ended before its hook ran (refused by git, or nothing to update)
             out = _FrameWriter(self._ours)
             repository = Repository(self.site_uuid).path
-            status = pre_receive(self.site_uuid, request["lines"], out, quarantine_env(request["env"], repository))
+            status = pre_receive(self.site_uuid, self.pusher, request["lines"], out,
+                                 quarantine_env(request["env"], repository))
             _send(self._ours, b"x", str(status).encode())
         except OSError as exc:  # git's client left, and git with it: the deployment goes on without them
             log.info("the push hook's connection ended: %s", exc, extra={"site": self.site_uuid})

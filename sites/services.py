@@ -78,16 +78,16 @@ def delete_site(site: Site) -> None:
     deletion.delete_site(site, SENDER)
 
 
-def deploy_source(site: Site, trigger: str, source: str, write_archive) -> Deployment:
+def deploy_source(site: Site, trigger: str, source: str, write_archive, by=None) -> Deployment:
     """Build and release a pushed commit or an uploaded archive; `write_archive(path_for_suffix)`
     stores the source before the build is sent."""
-    return machine.deploy_source(site, trigger, source, write_archive, SENDER)
+    return machine.deploy_source(site, trigger, source, write_archive, SENDER, by=by)
 
 
 # --- config --------------------------------------------------------------------------------------
 
 
-def set_env(site: Site, values: dict[str, str]) -> Deployment | None:
+def set_env(site: Site, values: dict[str, str], by=None) -> Deployment | None:
     """Set env vars and roll out a new release with them (no build), after the site's deployments
     before it."""
     if not isinstance(values, dict) or not values:
@@ -97,23 +97,23 @@ def set_env(site: Site, values: dict[str, str]) -> Deployment | None:
         machine.lock_site(site)  # first: the EnvVar rows lock the site's row too (a deadlock otherwise)
         for key, value in cleaned.items():
             EnvVar.objects.update_or_create(site=site, key=key, defaults={"encrypted_value": encrypt(value)})
-        return _release_config(site, f"Set {', '.join(sorted(cleaned))}")
+        return _release_config(site, f"Set {', '.join(sorted(cleaned))}", by)
 
 
-def unset_env(site: Site, keys: list[str]) -> Deployment | None:
+def unset_env(site: Site, keys: list[str], by=None) -> Deployment | None:
     keys = [validate_env_key(k) for k in keys]
     with transaction.atomic():
         machine.lock_site(site)
         deleted, _ = EnvVar.objects.filter(site=site, key__in=keys).delete()
         if not deleted:
             raise ValidationError(f"{', '.join(keys)} is not set.")
-        return _release_config(site, f"Unset {', '.join(sorted(keys))}")
+        return _release_config(site, f"Unset {', '.join(sorted(keys))}", by)
 
 
-def _release_config(site: Site, description: str) -> Deployment | None:
+def _release_config(site: Site, description: str, by) -> Deployment | None:
     if site.current_release_id is None:
         return None  # nothing deployed yet: the first deploy picks the config up
-    return machine.roll_out(site, Deployment.Trigger.CONFIG, description, SENDER)
+    return machine.roll_out(site, Deployment.Trigger.CONFIG, description, SENDER, by=by)
 
 
 # --- releases and process state ------------------------------------------------------------------
@@ -127,7 +127,7 @@ def parse_version(version: int | str) -> int:
     return int(text)
 
 
-def rollback(site: Site, version: int | str) -> Deployment:
+def rollback(site: Site, version: int | str, by=None) -> Deployment:
     """A new release with the slug and config of release `version` (as Heroku does). The site's
     config becomes that release's config at once, so the API shows what will run and the next
     push builds with it."""
@@ -135,7 +135,7 @@ def rollback(site: Site, version: int | str) -> Deployment:
     target = Release.objects.filter(site=site, version=number).first()
     if target is None:
         raise ValidationError(f"There is no release v{number}.")
-    if target.deployments.exists() and not target.deployments.filter(state=Deployment.State.SUCCEEDED).exists():
+    if target.status == "failed":
         raise ValidationError(f"{target.label} never went live (its deployment failed); roll back to one that did.")
     slugs.check_rollback(target)
     with transaction.atomic():
@@ -144,21 +144,21 @@ def rollback(site: Site, version: int | str) -> Deployment:
         EnvVar.objects.bulk_create([EnvVar(site=site, key=key, encrypted_value=encrypt(value))
                                     for key, value in decrypt_config(target.encrypted_config).items()])
         return machine.roll_out(site, Deployment.Trigger.ROLLBACK, f"Rollback to {target.label}", SENDER,
-                                target=target)
+                                target=target, by=by)
 
 
-def restart(site: Site) -> Deployment:
+def restart(site: Site, by=None) -> Deployment:
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
-    return machine.roll_out(site, Deployment.Trigger.RESTART, "Restart", SENDER)
+    return machine.roll_out(site, Deployment.Trigger.RESTART, "Restart", SENDER, by=by)
 
 
-def start(site: Site) -> Deployment:
+def start(site: Site, by=None) -> Deployment:
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
     ensure_queue_reachable()  # before the site is marked running
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.RUNNING)
-    return machine.roll_out(site, Deployment.Trigger.START, "Start", SENDER)
+    return machine.roll_out(site, Deployment.Trigger.START, "Start", SENDER, by=by)
 
 
 def stop(site: Site) -> None:

@@ -24,7 +24,7 @@ class EnvVars(SiteView):
         site = self.member.site(name, Action.CONFIGURE)
         data = EnvSetSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return accepted(services.set_env(site, data.validated_data["vars"]))
+        return accepted(services.set_env(site, data.validated_data["vars"], by=request.user))
 
 
 class EnvVar(SiteView):
@@ -32,4 +32,4 @@ class EnvVar(SiteView):
     @django_errors
     def delete(self, request, name: str, key: str):
         site = self.member.site(name, Action.CONFIGURE)
-        return accepted(services.unset_env(site, [key]))
+        return accepted(services.unset_env(site, [key], by=request.user))

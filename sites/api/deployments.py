@@ -26,7 +26,7 @@ class DeploymentList(SiteView):
     @extend_schema(responses=DeploymentSerializer(many=True))
     def get(self, request, name: str):
         site = self.member.site(name)
-        return Response(DeploymentSerializer(site.deployments.select_related("release")[:100], many=True).data)
+        return Response(DeploymentSerializer(site.deployments.select_related("release", "created_by")[:100], many=True).data)
 
     @extend_schema(request={"multipart/form-data": ArchiveSerializer}, responses={202: DeploymentSerializer})
     @django_errors
@@ -45,7 +45,7 @@ class DeploymentList(SiteView):
                 shutil.copyfileobj(upload, out)
 
         label = f"archive {upload.name[:100]}"
-        return accepted(services.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive))
+        return accepted(services.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive, by=request.user))
 
 
 class DeploymentDetail(SiteView):
@@ -58,7 +58,7 @@ class ReleaseList(SiteView):
     @extend_schema(responses=ReleaseSerializer(many=True))
     def get(self, request, name: str):
         site = self.member.site(name)
-        return Response(ReleaseSerializer(site.releases.select_related("slug")[:100], many=True).data)
+        return Response(ReleaseSerializer(site.releases.select_related("slug", "site").prefetch_related("deployments__created_by")[:100], many=True).data)
 
 
 class Rollback(SiteView):
@@ -68,4 +68,4 @@ class Rollback(SiteView):
         site = self.member.site(name, Action.OPERATE)
         data = RollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return accepted(services.rollback(site, data.validated_data["release"]))
+        return accepted(services.rollback(site, data.validated_data["release"], by=request.user))

@@ -53,10 +53,11 @@ class DomainCreateSerializer(serializers.Serializer):
 
 class DeploymentSerializer(serializers.ModelSerializer):
     release = serializers.CharField(source="release.label", read_only=True, allow_null=True)
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Deployment
-        fields = ["id", "trigger", "state", "source", "release", "error", "created_at", "started_at",
+        fields = ["id", "trigger", "state", "source", "release", "created_by", "error", "created_at", "started_at",
                   "build_finished_at", "finished_at"]
 
 
@@ -70,10 +71,14 @@ class DeploymentDetailSerializer(DeploymentSerializer):
 class ReleaseSerializer(serializers.ModelSerializer):
     slug = serializers.CharField(source="slug.sha256")
     runtime = serializers.CharField(source="slug.runtime")
+    commit = serializers.CharField(source="slug.source", help_text="The commit (and branch) or archive it was built from.")
+    trigger = serializers.CharField(source="making.trigger", allow_null=True, default=None)
+    created_by = serializers.EmailField(source="making.created_by.email", allow_null=True, default=None)
 
     class Meta:
         model = Release
-        fields = ["version", "description", "slug", "runtime", "created_at"]
+        fields = ["version", "label", "status", "description", "commit", "trigger", "created_by", "slug", "runtime",
+                  "created_at"]
 
 
 class ArchiveSerializer(serializers.Serializer):

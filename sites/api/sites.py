@@ -62,4 +62,4 @@ class SiteAction(SiteView):
         if self.action == "stop":
             services.stop(site)
             return Response({"status": "stopping"}, status=status.HTTP_202_ACCEPTED)
-        return accepted({"restart": services.restart, "start": services.start}[self.action](site))
+        return accepted({"restart": services.restart, "start": services.start}[self.action](site, by=request.user))

@@ -82,21 +82,23 @@ def _admit(site: Site) -> Host:
     return place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
 
 
-def deploy_source(site: Site, trigger: str, source: str, write_archive, sender: Sender) -> Deployment:
+def deploy_source(site: Site, trigger: str, source: str, write_archive, sender: Sender, by=None) -> Deployment:
     """A deployment that builds a source archive; `write_archive(path_for_suffix)` stores it.
 
     The Deployment row exists before any task is sent, and the task goes only after commit."""
     host = _admit(site)
     with transaction.atomic():
         lock_site(site)
-        deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200], host_name=host.name)
+        deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200], host_name=host.name,
+                                               created_by=by)
         append_to_log(deployment.id, f"-----> Deployment #{deployment.id} of {site.name}: {source}")
         write_archive(lambda suffix: source_archive_path(deployment.id, suffix))
         dispatch_next(site.pk, sender)
     return deployment
 
 
-def roll_out(site: Site, trigger: str, description: str, sender: Sender, target: Release | None = None) -> Deployment:
+def roll_out(site: Site, trigger: str, description: str, sender: Sender, target: Release | None = None,
+             by=None) -> Deployment:
     """A deployment that starts a release without a build, then switches to it. Its release is
     made when its turn comes: the current one (restart, start), the current code with the config
     then (config), or `target`'s code with the config then (rollback)."""
@@ -104,7 +106,7 @@ def roll_out(site: Site, trigger: str, description: str, sender: Sender, target:
     with transaction.atomic():
         lock_site(site)
         deployment = Deployment.objects.create(site=site, trigger=trigger, source=description[:200], release=target,
-                                               host_name=host.name)
+                                               host_name=host.name, created_by=by)
         append_to_log(deployment.id, f"-----> {description}: queued for {host.name}")
         dispatch_next(site.pk, sender)
     return deployment

@@ -35,6 +35,10 @@ def test_a_static_site_goes_live_with_a_git_push(deploy_env, tmp_path):
     assert "remote: -----> Static site (nginx) app (detected)" in result.stderr
     response = served(platform, site)
     assert response.status_code == 200 and "hello from static v1" in response.text
+    owner = deploy_env[1]["owner"]
+    release = api(platform, owner, "GET", f"sites/{site}/releases/").json()[0]
+    assert (release["label"], release["status"], release["trigger"], release["created_by"]) == (
+        "v1", "current", "push", owner.email)  # the pusher, as the token said
 
 
 def test_a_second_push_serves_new_content_without_a_failed_request(deploy_env, tmp_path):

@@ -22,8 +22,8 @@ def run_hook(channel: push_hook.HookChannel, stdin: str, env: dict[str, str]) ->
 def test_the_hook_relays_the_updates_the_output_and_the_status(monkeypatch, settings, tmp_path):
     seen = {}
 
-    def pre_receive(site_uuid, lines, out, quarantine):
-        seen.update(site=site_uuid, lines=lines, env=quarantine)
+    def pre_receive(site_uuid, pusher, lines, out, quarantine):
+        seen.update(site=site_uuid, pusher=pusher, lines=lines, env=quarantine)
         out.write("-----> building\n")
         out.write("       \x00 tenant bytes \x01x\n")  # the build's output may hold anything
         return 3
@@ -34,13 +34,13 @@ def test_the_hook_relays_the_updates_the_output_and_the_status(monkeypatch, sett
     (repository / "objects" / "tmp_objdir-incoming-1").mkdir(parents=True)
     quarantine = str(repository / "objects" / "tmp_objdir-incoming-1")
 
-    result = run_hook(push_hook.HookChannel("abc"), "0" * 40 + " " + "1" * 40 + " refs/heads/main\n",
+    result = run_hook(push_hook.HookChannel("abc", "alice"), "0" * 40 + " " + "1" * 40 + " refs/heads/main\n",
                       {"GIT_OBJECT_DIRECTORY": quarantine, "GIT_QUARANTINE_PATH": "/etc"})
 
     assert result.returncode == 3
     assert result.stdout == b"-----> building\n       \x00 tenant bytes \x01x\n"
     assert seen["lines"] == ["0" * 40 + " " + "1" * 40 + " refs/heads/main"]
-    assert seen["site"] == "abc"
+    assert (seen["site"], seen["pusher"]) == ("abc", "alice")
     assert seen["env"] == {"GIT_OBJECT_DIRECTORY": quarantine}  # /etc is not the repository's
 
 
@@ -50,7 +50,7 @@ def test_a_hook_that_crashes_rejects_the_push_with_a_sentence(monkeypatch, tmp_p
 
     monkeypatch.setattr(push_hook, "pre_receive", pre_receive)
 
-    result = run_hook(push_hook.HookChannel("abc"), "", {})
+    result = run_hook(push_hook.HookChannel("abc", "alice"), "", {})
 
     assert result.returncode == 1
     assert b"could not take this push" in result.stdout and b"boom" not in result.stdout
