@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from core.commands import CommandFailed, run
 from accounts.models import Organization
 from backups import archive
 from backups.archive import BackupRefused
@@ -61,7 +61,11 @@ def file_parts() -> list[Part]:
 
 
 def platform_revision() -> str:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=settings.BASE_DIR, capture_output=True, text=True)
+    try:
+        result = run(["git", "rev-parse", "HEAD"], doing="reading the platform's revision", timeout=30,
+                     cwd=settings.BASE_DIR, check=False)
+    except CommandFailed:  # no git, or it hung: the archive still says what it can
+        return "unknown"
     return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 

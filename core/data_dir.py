@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import pwd
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.commands import run
 from core.errors import OperatorError
 
 PLATFORM, ROOT = "platform", "root"
@@ -95,7 +95,9 @@ def _check_reachable(data_dir: Path, account: Account) -> None:
     """The platform user must pass through every directory above DATA_DIR (asked of the system as
     that user, so ACLs count, as scripts/install.sh grants them)."""
     def passes(directory: Path) -> bool:
-        return subprocess.run(as_user(account, ["test", "-x", str(directory)]), capture_output=True).returncode == 0
+        result = run(as_user(account, ["test", "-x", str(directory)]), doing="checking the data directory's path",
+                     timeout=30, check=False)
+        return result.returncode == 0
 
     if passes(data_dir.resolve().parent):
         return

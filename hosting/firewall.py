@@ -23,6 +23,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from core.commands import run
 from core.errors import PlatformError
 
 INPUT_CHAIN = "HOSTING-SITES-IN"
@@ -61,10 +62,7 @@ def _run(binary: str, *args: str, stdin: str | None = None, check: bool = True) 
     path = shutil.which(binary)
     if path is None:
         raise PlatformError(f"{binary} is not installed; run `make run` to install it.")
-    result = subprocess.run([path, *args], input=stdin, capture_output=True, text=True, timeout=30)
-    if check and result.returncode != 0:
-        raise PlatformError(f"{binary} {' '.join(args)} failed: {result.stderr.strip()}")
-    return result
+    return run([path, *args], doing=f"{binary} {' '.join(args)}", timeout=30, input=stdin, check=check)
 
 
 def _reject(*match: str) -> list[list[str]]:

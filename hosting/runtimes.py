@@ -75,15 +75,3 @@ NODE = Runtime(
 
 # Auto-detection tries these in order; static matches everything else.
 CATALOG: dict[str, Runtime] = {runtime.name: runtime for runtime in (PHP, PYTHON, NODE, STATIC)}
-RUNTIME_CHOICES = [(runtime.name, runtime.label) for runtime in (STATIC, PHP, PYTHON, NODE)]
-
-
-class UnknownRuntime(ValueError):
-    pass
-
-
-def get_runtime(name: str) -> Runtime:
-    try:
-        return CATALOG[name]
-    except KeyError:
-        raise UnknownRuntime(f"{name!r} is not a runtime; choose one of {', '.join(sorted(CATALOG))}.") from None

@@ -13,26 +13,17 @@ import fcntl
 import os
 import shutil
 import stat
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from core.commands import run
 from core.errors import PlatformError
 from core.names import is_dns_label
 
 MOUNT_OPTIONS = "loop,nosuid,nodev,noatime"
 
 
-@dataclass(frozen=True)
-class VolumeUsage:
-    used_mb: float
-    size_mb: float
-
-
-def _run(command: list[str], doing: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise PlatformError(f"{doing} failed: {(result.stderr or result.stdout).strip()}")
+def _run(command: list, doing: str) -> None:
+    run(command, doing=doing, timeout=120)
 
 
 class QuotaVolumes:
@@ -105,18 +96,12 @@ class QuotaVolumes:
         return path
 
     def _loop_device(self, mountpoint: Path) -> str:
-        result = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(mountpoint)], capture_output=True, text=True)
+        result = run(["findmnt", "-n", "-o", "SOURCE", mountpoint], doing="finding the volume's loop device",
+                     timeout=30, check=False)
         device = result.stdout.strip()
         if not device.startswith("/dev/loop"):
             raise PlatformError(f"{mountpoint} is not a loop-mounted volume ({device or 'not mounted'}).")
         return device
-
-    def usage(self, name: str) -> VolumeUsage:
-        _, mountpoint = self._paths(name)
-        stat = os.statvfs(mountpoint)
-        size = stat.f_blocks * stat.f_frsize
-        free = stat.f_bfree * stat.f_frsize
-        return VolumeUsage(used_mb=(size - free) / 2**20, size_mb=size / 2**20)
 
     def remove(self, name: str) -> None:
         """Unmount and delete the volume and its data. Idempotent."""

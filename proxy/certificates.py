@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from django.conf import settings
 
+from core.commands import run
 from proxy.certificate_files import certificate_dir, readable_by_workers
 
 RENEW_WITHIN = datetime.timedelta(days=30)
@@ -67,7 +67,7 @@ class Certbot:
         return env
 
     def _run(self, command: list[str], cert_name: str, install_as: str) -> IssuedFiles:
-        result = subprocess.run(command, capture_output=True, text=True, env=self._env(), timeout=600)
+        result = run(command, doing="certbot", timeout=600, env=self._env(), check=False)
         if result.returncode != 0:
             raise IssuanceFailed(_reason(result.stdout + "\n" + result.stderr))
         return self._install(cert_name, install_as)
@@ -106,10 +106,7 @@ class Certbot:
         return IssuedFiles(target, certificate.not_valid_after_utc)
 
     def delete(self, cert_name: str) -> None:
-        subprocess.run(
-            [settings.CERTBOT_BINARY, "delete", "--non-interactive", "--cert-name", cert_name,
-             "--config-dir", str(self.root / "config"), "--work-dir", str(self.root / "work"),
-             "--logs-dir", str(self.root / "logs")],
-            capture_output=True, text=True, env=self._env(), timeout=120,
-        )
+        run([settings.CERTBOT_BINARY, "delete", "--non-interactive", "--cert-name", cert_name,
+             "--config-dir", self.root / "config", "--work-dir", self.root / "work", "--logs-dir", self.root / "logs"],
+            doing="deleting a certificate", timeout=120, env=self._env(), check=False)
         shutil.rmtree(certificate_dir(cert_name), ignore_errors=True)

@@ -17,7 +17,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import time
 import uuid
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 
+from core.commands import run
 from proxy.certificate_files import CertificateFiles, installed_certificates, write_self_signed
 from proxy.edge_files import atomic_write, gate_to_platform, write_private
 from proxy.models import Route, VerificationToken
@@ -177,7 +177,7 @@ class EdgeNginx:
         self.journal.clear()
 
     def check(self, config: Path) -> None:
-        result = subprocess.run(self._command(config, "-t", "-q"), capture_output=True, text=True, timeout=120)
+        result = run(self._command(config, "-t", "-q"), doing="checking the edge's config", timeout=120, check=False)
         if result.returncode != 0:
             raise EdgeConfigInvalid((result.stderr or result.stdout).strip())
 
@@ -244,7 +244,8 @@ class EdgeNginx:
             self.write_config(generation=generation)
             if not self.running():
                 return  # the edge reads it when it starts
-            result = subprocess.run(self._command(self.config_path, "-s", "reload"), capture_output=True, text=True, timeout=60)
+            result = run(self._command(self.config_path, "-s", "reload"), doing="reloading the edge", timeout=60,
+                         check=False)
             if result.returncode != 0:
                 raise EdgeConfigInvalid(f"nginx did not reload: {result.stderr.strip()}")
             deadline = time.monotonic() + timeout

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from hosting import images
-from hosting.runtimes import CATALOG, get_runtime
+from hosting.runtimes import CATALOG
 
 CERT_A = "-----BEGIN CERTIFICATE-----\nAAAA\nBBBB\n-----END CERTIFICATE-----\n"
 CERT_B = "-----BEGIN CERTIFICATE-----\nCCCC\n-----END CERTIFICATE-----\n"
@@ -23,7 +23,7 @@ def test_the_os_tag_changes_with_the_recipe_only():
 
 
 def test_a_runtime_tag_follows_its_os_image_and_files():
-    python = get_runtime("python")
+    python = CATALOG["python"]
     one = images.runtime_image_recipe(python, "hosting/os:1")
     assert one.tag == images.runtime_image_recipe(python, "hosting/os:1").tag
     assert one.tag != images.runtime_image_recipe(python, "hosting/os:2").tag
