@@ -11,6 +11,7 @@ adopts them.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -98,6 +99,9 @@ def run(supervisor: Supervisor, env: dict[str, str]) -> int:
 
 
 def main() -> int:
+    # Ctrl-C (SIGINT) stops everything, even when whoever started us ignores it (a shell script's
+    # background job does): Python then installs no handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     supervisor = None
     try:
         load_django()
