@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -99,8 +100,10 @@ class Repository:
                 "uploadpack.allowFilter": "true",
             }),
         }
+        # A session of its own: `git` runs git-http-backend as a child, which runs receive-pack and
+        # the hooks; kill_backend ends them all together.
         return subprocess.Popen(["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=env, pass_fds=pass_fds)
+                                stderr=subprocess.DEVNULL, env=env, pass_fds=pass_fds, start_new_session=True)
 
 
 def _copy_capped(process: subprocess.Popen, destination: Path, max_bytes: int) -> None:
@@ -121,3 +124,11 @@ def _config_env(entries: dict[str, str]) -> dict[str, str]:
         env[f"GIT_CONFIG_KEY_{index}"] = key
         env[f"GIT_CONFIG_VALUE_{index}"] = value
     return env
+
+
+def kill_backend(process: subprocess.Popen) -> None:
+    """End a `git http-backend` and every process it started (its session's process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # already gone

@@ -26,6 +26,7 @@ from sites.models import Site
 from sites.tenancy import SiteMember
 
 SERVICES = {"git-upload-pack", "git-receive-pack"}
+BACKEND_EXIT_SECONDS = 10  # for git to notice that its client left, before it is killed
 PATHS = re.compile(r"^(info/refs|git-upload-pack|git-receive-pack|HEAD)$")
 
 
@@ -147,17 +148,25 @@ def _stream_backend(request, site: Site, user, path: str, push_limit: int, slot:
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     source = request.environ["wsgi.input"] if chunked else request
 
+    declared = None if chunked else int(request.META.get("CONTENT_LENGTH") or 0)
+
     def feed() -> None:
+        sent = 0
         try:
             while chunk := source.read(64 * 1024):
                 process.stdin.write(chunk)
-        except (BrokenPipeError, OSError):
+                sent += len(chunk)
+        except Exception:  # noqa: BLE001 (the client left: the server's reader says so in its own way)
             pass
         finally:
             try:
                 process.stdin.close()
             except OSError:
                 pass
+            if declared is not None and sent < declared:
+                # The client left in the middle of its body. git http-backend reads a declared
+                # length to its end and spins at full speed on an input that ends early: stop it.
+                git.kill_backend(process)
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
@@ -238,5 +247,9 @@ class _BackendOutput:
         # Closing our end makes git fail its next write: a push whose client left stops there,
         # as it would have when the server wrote to the dead client.
         self.process.stdout.close()
-        self.process.wait()
+        try:
+            self.process.wait(BACKEND_EXIT_SECONDS)
+        except subprocess.TimeoutExpired:  # waiting for input that will never come
+            git.kill_backend(self.process)
+            self.process.wait()
         self.feeder.join(5)
