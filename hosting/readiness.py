@@ -23,6 +23,8 @@ POLL_SECONDS = 0.1
 # A process seen listening elsewhere (twice, this far apart) is not going to listen on $PORT.
 WRONG_PORT_AFTER_SECONDS = 1.0
 SOCKET_CHECK_EVERY_SECONDS = 0.5
+# Not before this: an app binds within a second, and a probe costs the CPU its start needs.
+FIRST_SOCKET_CHECK_SECONDS = 1.0
 # An app that answers with errors for this long is broken, not warming up.
 UNHEALTHY_FOR_SECONDS = 15.0
 # /proc/net/tcp and tcp6 lines of listening sockets: "  0: 0100007F:1F90 00000000:0000 0A ..."
@@ -132,6 +134,7 @@ class Watch:
     def until_healthy(self, address: str, port: int, timeout: float) -> None:
         started = time.monotonic()
         deadline = started + timeout
+        self.next_socket_check = started + FIRST_SOCKET_CHECK_SECONDS
         while time.monotonic() < deadline:
             status = http_status(address, port, self.check)
             now = time.monotonic()
