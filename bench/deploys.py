@@ -131,8 +131,8 @@ def run(bench: Bench) -> str:
         "",
         "| what | median | min | max | goal |",
         "|---|---|---|---|---|",
-        row("static site, git push to live", static_warm, "at most 3 s"),
-        row("Python site, git push to live, unchanged requirements (warm cache)", python_warm, "at most 8 s"),
+        row("static site, git push to live", static_warm, "at most 1.5 s"),
+        row("Python site, git push to live, unchanged requirements (warm cache)", python_warm, "at most 2.5 s"),
         row("config-only release (env var set, no build)", config, "-"),
         "",
         "Where the time of a warm push goes (median per step; `bench/timeline.py` times the steps by "
