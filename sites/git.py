@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from core.commands import CommandFailed, run
+from core.commands import run
 from core.errors import PlatformError
 
 HOOKS_DIR = Path(__file__).resolve().parent / "git_hooks"
@@ -41,11 +41,9 @@ class Repository:
         if self.path.exists():
             return self.path
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            run(["git", "init", "--quiet", "--bare", "--initial-branch=main", self.path],
-                doing="creating the site's git repository", timeout=GIT_TIMEOUT)
-        except CommandFailed as exc:
-            raise PlatformError(f"Could not create the git repository: {exc}") from None
+        # A failure is already a PlatformError that says what was being done (core.commands).
+        run(["git", "init", "--quiet", "--bare", "--initial-branch=main", self.path],
+            doing="creating the site's git repository", timeout=GIT_TIMEOUT)
         return self.path
 
     def remove(self) -> None:
