@@ -24,7 +24,9 @@ install-services: install
 	@$(PYTHON) -m launcher.install_services $(ARGS)
 
 # Pass pytest arguments with ARGS, e.g. `make test ARGS="tests/unit -k healthz"`.
-test: install
+# The tests need a little more than the platform: Debian's chromium for the browser tests.
+test:
+	@scripts/install.sh --test
 	@$(PYTHON) -m launcher.test $(ARGS)
 
 # Benchmarks, measured side by side in one run; they write their tables to BENCHMARKS.md.

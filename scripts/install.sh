@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the platform needs and is missing: Debian packages, then the project's virtualenv.
 # Idempotent: a second run checks and installs nothing. Used by `make run` and `make test`.
+#   scripts/install.sh          what the platform needs to run
+#   scripts/install.sh --test   and what its tests need besides (Debian's chromium for the browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+for_tests=0
+case "${1:-}" in
+  --test) for_tests=1 ;;
+  "") ;;
+  *) printf 'usage: %s [--test]\n' "$0" >&2; exit 2 ;;
+esac
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -31,6 +40,9 @@ for package in libnginx-mod-http-lua lua-resty-core certbot python3-certbot-dns-
   installed "$package" || packages+=("$package")
 done
 pg_initdb || packages+=(postgresql)
+# The browser tests (tests/e2e) drive Debian's Chromium through Playwright: Playwright's own browser
+# download is not used, so the browser comes from Debian like everything else.
+if [ $for_tests = 1 ]; then have chromium || packages+=(chromium); fi
 # Debian's own python3 runs the platform (see the virtualenv below).
 /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 
