@@ -22,6 +22,11 @@ from tests.integration.conftest import *  # noqa: F401,F403  (pytest finds fixtu
 
 ARTIFACTS_ENV = "E2E_ARTIFACTS"
 
+# Playwright's sync API keeps an asyncio loop running in the test's thread while the browser is
+# open, and Django then refuses database calls (fixtures' flushes, the journey's look-ups) as if they
+# came from async code. They do not: every call here is synchronous, in one thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 
 @pytest.fixture(scope="session")
 def artifacts_dir(request, tmp_path_factory) -> Path:
