@@ -22,11 +22,6 @@ from tests.integration.conftest import *  # noqa: F401,F403  (pytest finds fixtu
 
 ARTIFACTS_ENV = "E2E_ARTIFACTS"
 
-# Playwright's sync API keeps an asyncio loop running in the test's thread while the browser is
-# open, and Django then refuses database calls (fixtures' flushes, the journey's look-ups) as if they
-# came from async code. They do not: every call here is synchronous, in one thread.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
 def artifacts_dir(request, tmp_path_factory) -> Path:
@@ -49,13 +44,36 @@ def pytest_terminal_summary(terminalreporter, config):
 @pytest.fixture(scope="session")
 def browser():
     """One Chromium for the whole run; each test gets its own contexts (profiles) in it."""
-    with chromium() as launched:
-        yield launched
+    # Playwright's sync API keeps an asyncio loop running in the test's thread while the browser is
+    # open, and Django then refuses database calls (fixtures' flushes, the journey's look-ups) as if
+    # they came from async code. They do not: every call here is synchronous, in one thread.
+    allowed = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with chromium() as launched:
+            yield launched
+    finally:
+        if allowed is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = allowed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED_KEY] = report.failed
+    return report
+
+
+_FAILED_KEY = pytest.StashKey[bool]()
 
 
 @pytest.fixture
-def new_browser_context(browser):
-    """Open another person's browser profile (e.g. a teammate's); closed after the test."""
+def new_browser_context(request, browser, test_artifacts):
+    """Open another person's browser profile (e.g. a teammate's); closed after the test, each open
+    page screenshotted first when the test failed (failed-<n>.png)."""
     opened = []
 
     def open_context(base_url: str | None = None):
@@ -64,6 +82,11 @@ def new_browser_context(browser):
         return context
 
     yield open_context
+    failed = request.node.stash.get(_FAILED_KEY, False)
+    pages = [page for context in opened for page in context.pages]
+    for number, page in enumerate(pages if failed else [], 1):
+        test_artifacts.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(test_artifacts / f"failed-{number}.png"), full_page=True)
     for context in opened:
         context.close()
 
