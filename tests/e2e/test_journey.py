@@ -36,6 +36,7 @@ def test_it_walks_the_whole_customer_journey(deploy_env, new_browser_context, sh
     sites.add_env_var(journey, customer, site)
     sites.roll_back(journey, customer, site)
     sites.see_charts(journey, customer, site)
+    sites.see_usage(journey, customer, site)
 
     teammate = team.invite_teammate(journey, customer)
     if teammate:

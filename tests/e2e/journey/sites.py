@@ -159,3 +159,14 @@ def see_charts(journey: Journey, person: Person, site: str) -> None:
     expect(charts.first).to_be_visible()
     journey.record(page, "charts")
     journey.finished("see the charts fill")
+
+
+def see_usage(journey: Journey, person: Person, site: str) -> None:
+    """The plan's limits and what the organization uses of them, the new site among its sites."""
+    page = person.page
+    if not journey.visit(page, "/usage/", "see the usage"):
+        return
+    expect(page.get_by_role("meter", name="Sites used")).to_have_attribute("aria-valuenow", "1")
+    expect(page.get_by_role("link", name=site)).to_be_visible()
+    journey.record(page, "usage of the plan")
+    journey.finished("see the plan's usage")
