@@ -32,10 +32,10 @@ def test_it_walks_the_whole_customer_journey(deploy_env, new_browser_context, sh
     sites.watch_deploy(journey, customer, site, pusher)
     assert "is live at http://" in sites.finish_push(pusher)
     sites.open_site_through_edge(journey, customer, site, APP_TEXT)
+    sites.see_it_running_in_the_list(journey, customer, site)
 
     sites.add_env_var(journey, customer, site)
     sites.roll_back(journey, customer, site)
-    sites.see_charts(journey, customer, site)
     sites.see_usage(journey, customer, site)
 
     teammate = team.invite_teammate(journey, customer)
@@ -44,6 +44,7 @@ def test_it_walks_the_whole_customer_journey(deploy_env, new_browser_context, sh
     secret = accounts.enable_two_factor(journey, customer)
     if secret:
         accounts.log_in_with_two_factor(journey, customer, secret)
+    sites.see_charts(journey, customer, site)  # last: the edge's traffic is collected once a minute
 
     print("journey steps done in the browser:", *journey.done, sep="\n  ")
     if journey.waiting:

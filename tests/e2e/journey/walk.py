@@ -3,13 +3,14 @@ accessibility check, the mailbox, and the steps still waiting for their page."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
 from django.contrib.auth import get_user_model
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from accounts.services import issue_token
 
@@ -66,15 +67,29 @@ class Journey:
             return False
         return True
 
+    def api_token_of(self, person: Person) -> str:
+        """A token made behind the portal, for steps whose page waits."""
+        if not person.api_token:
+            person.api_token = issue_token(get_user_model().objects.get(email=person.email), name="behind the portal")
+        return person.api_token
+
     def api(self, person: Person, method: str, path: str, **kwargs) -> requests.Response:
         """The REST API as `person`, for a step whose page waits: the web process does the work, as
         the page would (files it writes belong to the platform user, not to this root test)."""
-        if not person.api_token:
-            person.api_token = issue_token(get_user_model().objects.get(email=person.email), name="behind the portal")
         response = requests.request(method, self.url(f"/api/v1/{path}"), timeout=60,
-                                    headers={"Authorization": f"Bearer {person.api_token}"}, **kwargs)
+                                    headers={"Authorization": f"Bearer {self.api_token_of(person)}"}, **kwargs)
         assert response.ok, f"{method} {path}: {response.status_code} {response.text}"
         return response
 
     def expect_message(self, page: Page, text: str | re.Pattern) -> None:
+        """The page's message (the base template's live region) says `text`."""
         expect(page.get_by_role("status")).to_contain_text(text)
+
+    def reload_until(self, page: Page, locator: Callable[[], Locator], timeout: float, what: str) -> Locator:
+        """Reload the page until `locator()` finds something (state that a background task changes)."""
+        deadline = time.monotonic() + timeout
+        while not locator().count():
+            assert time.monotonic() < deadline, f"{what}: not seen on {page.url} after {timeout:.0f} s"
+            time.sleep(1)
+            page.reload()
+        return locator()
