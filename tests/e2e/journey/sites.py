@@ -157,7 +157,9 @@ def roll_back(journey: Journey, person: Person, site: str) -> None:
 
 
 def _expect_current_release(journey: Journey, page: Page, site: str, label: str, step: str) -> None:
-    page.goto(journey.url(f"/sites/{site}/deployments/"))
+    if not journey.visit(page, f"/sites/{site}/deployments/", step):
+        _wait_deployed(site, {"id": Deployment.objects.filter(site__name=site).latest("pk").pk})
+        return
     releases = page.get_by_role("region", name="Releases")
 
     def current():

@@ -61,8 +61,11 @@ class Journey:
         assert response is not None and response.ok, f"{step}: {path} answered {response and response.status}"
         return self.built(page, step)
 
+    def is_stub(self, page: Page) -> bool:
+        return bool(page.get_by_text(STUB_TEXT).count())
+
     def built(self, page: Page, step: str) -> bool:
-        if page.get_by_text(STUB_TEXT).count():
+        if self.is_stub(page):
             self.waiting.append(f"{step} (waits for {urlsplit(page.url).path})")
             return False
         return True
