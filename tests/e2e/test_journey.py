@@ -37,6 +37,7 @@ def test_it_walks_the_whole_customer_journey(deploy_env, new_browser_context, sh
     sites.add_env_var(journey, customer, site)
     sites.roll_back(journey, customer, site)
     sites.see_usage(journey, customer, site)
+    sites.on_a_phone(journey, customer, site)
 
     teammate = team.invite_teammate(journey, customer)
     if teammate:

@@ -12,11 +12,13 @@ from playwright.sync_api import Page, expect
 
 from sites.models import Deployment
 from tests.e2e.journey.walk import Journey, Person
+from tests.e2e.support.browser import VIEWPORT
 from tests.integration.support.deploying import git
 from tests.integration.support.processes import wait_for
 
 DEPLOY_TIMEOUT = 180  # seconds: a build and a release on a busy two-core machine
 UNFINISHED = re.compile(r"queued|building|releasing")
+PHONE = {"width": 375, "height": 740}
 
 
 def create_site(journey: Journey, person: Person) -> str:
@@ -202,3 +204,18 @@ def see_usage(journey: Journey, person: Person, site: str) -> None:
     expect(page.get_by_role("link", name=site)).to_be_visible()
     journey.record(page, "usage of the plan")
     journey.finished("see the plan's usage")
+
+
+def on_a_phone(journey: Journey, person: Person, site: str) -> None:
+    """The site's overview in a phone's width: nothing wider than the screen (no sideways scrolling)."""
+    page = person.page
+    if not journey.visit(page, f"/sites/{site}/", "the site on a phone"):
+        return
+    page.set_viewport_size(PHONE)
+    try:
+        wider = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        journey.record(page, "the site's overview on a phone")
+        assert wider <= 0, f"the overview is {wider}px wider than a {PHONE['width']}px phone screen"
+    finally:
+        page.set_viewport_size(VIEWPORT)
+    journey.finished("the site's overview on a phone")
