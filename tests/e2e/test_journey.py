@@ -38,6 +38,7 @@ def test_it_walks_the_whole_customer_journey(deploy_env, new_browser_context, sh
     sites.roll_back(journey, customer, site)
     sites.see_usage(journey, customer, site)
     sites.on_a_phone(journey, customer, site)
+    sites.look_around(journey, customer, site)
 
     teammate = team.invite_teammate(journey, customer)
     if teammate:

@@ -219,3 +219,20 @@ def on_a_phone(journey: Journey, person: Person, site: str) -> None:
     finally:
         page.set_viewport_size(VIEWPORT)
     journey.finished("the site's overview on a phone")
+
+
+# The portal's other pages, each opened once so the accessibility check covers them too:
+# (path under the portal, the heading a person sees there).
+OTHER_PAGES = (("/sites/{site}/domains/", "{site}"), ("/sites/{site}/logs/", "{site}"),
+               ("/sites/{site}/settings/", "{site}"), ("/audit/", "Audit log"), ("/account/", "Account"),
+               ("/support/", "Support"))
+
+
+def look_around(journey: Journey, person: Person, site: str) -> None:
+    page = person.page
+    for path, heading in OTHER_PAGES:
+        path, heading = path.format(site=site), heading.format(site=site)
+        if journey.visit(page, path, f"look at {path}"):
+            expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+            journey.record(page, f"a look at {path}")
+            journey.finished(f"a look at {path}")
