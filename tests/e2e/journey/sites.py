@@ -233,6 +233,6 @@ def look_around(journey: Journey, person: Person, site: str) -> None:
     for path, heading in OTHER_PAGES:
         path, heading = path.format(site=site), heading.format(site=site)
         if journey.visit(page, path, f"look at {path}"):
-            expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+            expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(re.escape(heading), re.I))
             journey.record(page, f"a look at {path}")
             journey.finished(f"a look at {path}")
