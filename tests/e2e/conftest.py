@@ -21,6 +21,8 @@ from tests.e2e.support.screenshots import Screenshots
 from tests.integration.conftest import *  # noqa: F401,F403  (pytest finds fixtures by name)
 
 ARTIFACTS_ENV = "E2E_ARTIFACTS"
+_ARTIFACTS_KEY = pytest.StashKey[Path]()  # the run's folder, for the summary line
+_FAILED_KEY = pytest.StashKey[bool]()  # whether a test's call failed, for its teardown
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +32,6 @@ def artifacts_dir(request, tmp_path_factory) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     request.config.stash[_ARTIFACTS_KEY] = folder
     return folder
-
-
-_ARTIFACTS_KEY = pytest.StashKey[Path]()
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -65,9 +64,6 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         item.stash[_FAILED_KEY] = report.failed
     return report
-
-
-_FAILED_KEY = pytest.StashKey[bool]()
 
 
 @pytest.fixture

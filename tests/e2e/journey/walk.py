@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.services import issue_token
-
 from tests.e2e.support.mailbox import Mailbox
 from tests.e2e.support.screenshots import Screenshots
 from tests.integration.support.deploying import Platform
