@@ -2,7 +2,8 @@
 
 On start it registers its Host row with the capacity its Docker daemon reports, then a
 heartbeat thread refreshes the row every HEARTBEAT_INTERVAL seconds while the daemon answers, and
-puts the site firewall back when something (a dockerd restart, a flush) took part of it away.
+puts the site firewall back when something (a dockerd restart, a flush) took part of it away. A
+second thread samples the site containers' usage (hosting/sampler.py).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from hosting.host_setup import ensure_site_firewall, prepare_host
 from hosting.log_relay import start_log_relay
 from hosting.models import Host
 from hosting.reconcile import agent_starting, reconcile_host
+from hosting.sampler import SamplerStep
 from core.routing import host_queue
 
 log = logging.getLogger(__name__)
@@ -115,9 +117,11 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     if start_log_relay(Path(settings.DATA_DIR), settings.PLATFORM_USER):
         log.info("serving site logs to the platform user", extra={"host": host_name})
     HeartbeatStep.host_name = host_name
+    SamplerStep.host_name = host_name
     # The project's Celery app (config.celery), loaded with the settings package: the fleet does not
     # import the project.
     current_app.steps["worker"].add(HeartbeatStep)
+    current_app.steps["worker"].add(SamplerStep)
     current_app.worker_main(
         [
             "worker",
