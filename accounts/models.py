@@ -96,3 +96,29 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class AuditEvent(models.Model):
+    """One write to an organization's objects: who (a member, staff, or the platform itself), what,
+    when, from which address. Written by the services (accounts.audit.record), never edited."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The actor's e-mail when it happened: kept when the user is gone or changes address.
+    actor_label = models.CharField(max_length=254, blank=True, help_text="Empty: the platform itself.")
+    by_staff = models.BooleanField(default=False, help_text="Done by the hosting company's staff.")
+    action = models.CharField(max_length=64, help_text="What was done, e.g. env.set, site.create.")
+    target = models.CharField(max_length=300, blank=True, help_text="What it was done to, as shown.")
+    # The site's name at the time (a string: accounts knows nothing of sites; a deleted site's events stay).
+    site_name = models.CharField(max_length=40, blank=True, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="audit_by_org_time"),
+                   models.Index(fields=["organization", "site_name", "-created_at"], name="audit_by_org_site_time")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'platform'} {self.action} {self.target}"

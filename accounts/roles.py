@@ -1,6 +1,6 @@
-"""The role matrix: what each role of an organization may do to its sites, in one table.
+"""The role matrix: what each role of an organization may do to its sites and team, in one table.
 
-Every API view and git over HTTP asks `accounts.services.authorize` with one of these actions;
+Every API view, portal view and git over HTTP asks `accounts.services.authorize` with one of these actions;
 nothing else decides who may do what. The README's role table is this one, written out.
 """
 from __future__ import annotations
@@ -20,6 +20,9 @@ class Action(str, Enum):
     OPERATE = "operate"              # restart, stop, start, rollback
     MANAGE_DOMAINS = "manage_domains"  # add, remove, verify custom domains
     MANAGE_HTTPS = "manage_https"    # force_https, hsts (HSTS pins browsers for months)
+    REVEAL_ENV = "reveal_env"        # read an env var's value (the portal masks them until asked)
+    MANAGE_TEAM = "manage_team"      # invite, change roles, remove members (only owners touch owners)
+    READ_AUDIT = "read_audit"        # the organization's audit log
 
 
 _ALL = frozenset(Role)
@@ -37,10 +40,13 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.OPERATE: _DEPLOYERS,
     Action.MANAGE_DOMAINS: _MANAGERS,
     Action.MANAGE_HTTPS: _MANAGERS,
+    Action.REVEAL_ENV: _DEPLOYERS,
+    Action.MANAGE_TEAM: _MANAGERS,
+    Action.READ_AUDIT: _MANAGERS,
 }
 
 # Actions that change what a site is or serves: refused while the organization is suspended.
-READ_ONLY = frozenset({Action.READ, Action.READ_LOGS})
+READ_ONLY = frozenset({Action.READ, Action.READ_LOGS, Action.REVEAL_ENV, Action.READ_AUDIT})
 
 
 def role_may(role: str, action: Action) -> bool:

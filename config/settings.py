@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_htmx",
+    "core",  # the portal's base templates and static files
     "accounts",
     "hosting",
     "proxy",
@@ -70,7 +72,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.audit.AuditMiddleware",  # who and from where, for the audit log
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -87,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.portal.context",
             ],
         },
     },
@@ -129,6 +134,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# The apps' own static files (htmx, the portal's CSS) are served even before `collectstatic` ran
+# (the test platform never runs it); collected files win when they exist.
+WHITENOISE_USE_FINDERS = True
 
 # --- Redis and Celery -------------------------------------------------------------------------
 # Without REDIS_URL, `make run` starts its own Redis on a unix socket in the data directory: no
@@ -276,6 +284,22 @@ ACME_WEBROOT = DATA_DIR / "acme-webroot"
 PROXY_CONNECT_TIMEOUT = env_int("PROXY_CONNECT_TIMEOUT", 5)
 PROXY_READ_TIMEOUT = env_int("PROXY_READ_TIMEOUT", 60)
 EDGE_DIR = DATA_DIR / "edge"
+
+# --- Portal: sign-in and e-mail -----------------------------------------------------------------
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "sites:list"
+LOGOUT_REDIRECT_URL = "accounts:login"
+# E-mail (sign-up confirmation, password reset, invitations): written to files under
+# DATA_DIR/mail unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.filebased.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"hosting@{PLATFORM_DOMAIN}")
 
 # --- HTTPS through the edge (production) -------------------------------------------------------
 # With PLATFORM_HTTPS the portal, the API and git are served by the edge at https://PORTAL_HOSTNAME/

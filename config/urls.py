@@ -12,6 +12,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(sites_urls.api_urlpatterns)),
     path("git/", include(sites_urls.git_urlpatterns)),
+    path("", include("accounts.urls")),
+    path("", include("support.urls")),
+    path("", include("sites.portal.urls")),
 ]
 
 handler500 = "core.unavailable.server_error"

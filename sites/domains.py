@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import audit
 from proxy import services as proxy
 from proxy.validation import InvalidRouteValue, validate_hostname
 from sites.models import TXT_PREFIX, VERIFICATION_PATH, Domain, Site
@@ -99,6 +100,7 @@ def add_domain(site: Site, raw_hostname: str) -> Domain:
     except IntegrityError:
         # The same answer whoever has it: nothing about another organization leaks.
         raise ValidationError(f"{hostname} is already in use on this platform.") from None
+    audit.record(site.organization, "domain.add", hostname, site=site.name)
     return domain
 
 
@@ -123,6 +125,7 @@ def verify_domain(domain: Domain) -> Domain:
         proxy.withdraw_verification_token(domain.hostname)
         refresh_routes(domain.site)
     proxy.request_certificate(domain.hostname, domain.site.route_group)
+    audit.record(domain.site.organization, "domain.verify", domain.hostname, site=domain.site.name)
     return domain
 
 
@@ -135,6 +138,7 @@ def remove_domain(domain: Domain) -> None:
         proxy.withdraw_verification_token(domain.hostname)
         refresh_routes(site)
         proxy.remove_certificate(domain.hostname)
+        audit.record(site.organization, "domain.remove", domain.hostname, site=site.name)
 
 
 def expire_pending_domains(now=None) -> int:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import Organization
 from accounts.roles import Action
 from accounts.services import ensure_active, mark_suspended
@@ -44,8 +45,13 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
         site = Site.objects.create(name=name, organization=org, runtime=runtime, plan=org.plan, writable_paths=paths)
         Domain.objects.create(site=site, hostname=site.default_hostname, is_default=True, verified_at=timezone.now())
     git.Repository.of(site).create()
+    audit.record(org, "site.create", site.name, site=site.name, runtime=runtime)
     log.info("site created", extra={"site": site.name})
     return site
+
+
+def _audit(site: Site, action: str, target: str = "", by=None, **detail) -> None:
+    audit.record(site.organization, action, target or site.name, site=site.name, by=by, **detail)
 
 
 def actions_to_update(fields: dict) -> list[Action]:
@@ -69,19 +75,32 @@ def update_site(site: Site, writable_paths: list | None = None, force_https: boo
             site.hsts = hsts
         site.save(update_fields=["writable_paths", "force_https", "hsts"])
         proxy.set_tls_options(site.route_group, site.force_https, site.hsts)
+        changed = {name: value for name, value in
+                   (("writable_paths", writable_paths), ("force_https", force_https), ("hsts", hsts)) if value is not None}
+        if changed:
+            _audit(site, "site.update", **changed)
+    return site
+
+
+def set_health_check_path(site: Site, path: str) -> Site:
+    site.set_health_check_path(path)
+    _audit(site, "site.update", health_check_path=site.health_check_path)
     return site
 
 
 def delete_site(site: Site) -> None:
     """Delete the site now: its names stop routing before this returns; its containers, volume,
     repository and slugs are removed by tasks."""
+    _audit(site, "site.delete")
     deletion.delete_site(site, SENDER)
 
 
 def deploy_source(site: Site, trigger: str, source: str, write_archive, by=None) -> Deployment:
     """Build and release a pushed commit or an uploaded archive; `write_archive(path_for_suffix)`
     stores the source before the build is sent."""
-    return machine.deploy_source(site, trigger, source, write_archive, SENDER, by=by)
+    deployment = machine.deploy_source(site, trigger, source, write_archive, SENDER, by=by)
+    _audit(site, f"deploy.{trigger}", source, by=by, deployment=deployment.pk)
+    return deployment
 
 
 # --- config --------------------------------------------------------------------------------------
@@ -97,6 +116,7 @@ def set_env(site: Site, values: dict[str, str], by=None) -> Deployment | None:
         machine.lock_site(site)  # first: the EnvVar rows lock the site's row too (a deadlock otherwise)
         for key, value in cleaned.items():
             EnvVar.objects.update_or_create(site=site, key=key, defaults={"encrypted_value": encrypt(value)})
+        _audit(site, "env.set", ", ".join(sorted(cleaned)), by=by)
         return _release_config(site, f"Set {', '.join(sorted(cleaned))}", by)
 
 
@@ -107,6 +127,7 @@ def unset_env(site: Site, keys: list[str], by=None) -> Deployment | None:
         deleted, _ = EnvVar.objects.filter(site=site, key__in=keys).delete()
         if not deleted:
             raise ValidationError(f"{', '.join(keys)} is not set.")
+        _audit(site, "env.unset", ", ".join(sorted(keys)), by=by)
         return _release_config(site, f"Unset {', '.join(sorted(keys))}", by)
 
 
@@ -143,6 +164,7 @@ def rollback(site: Site, version: int | str, by=None) -> Deployment:
         EnvVar.objects.filter(site=site).delete()
         EnvVar.objects.bulk_create([EnvVar(site=site, key=key, encrypted_value=encrypt(value))
                                     for key, value in decrypt_config(target.encrypted_config).items()])
+        _audit(site, "release.rollback", target.label, by=by)
         return machine.roll_out(site, Deployment.Trigger.ROLLBACK, f"Rollback to {target.label}", SENDER,
                                 target=target, by=by)
 
@@ -150,7 +172,9 @@ def rollback(site: Site, version: int | str, by=None) -> Deployment:
 def restart(site: Site, by=None) -> Deployment:
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
-    return machine.roll_out(site, Deployment.Trigger.RESTART, "Restart", SENDER, by=by)
+    deployment = machine.roll_out(site, Deployment.Trigger.RESTART, "Restart", SENDER, by=by)
+    _audit(site, "site.restart", by=by)
+    return deployment
 
 
 def start(site: Site, by=None) -> Deployment:
@@ -158,13 +182,16 @@ def start(site: Site, by=None) -> Deployment:
         raise ValidationError("Nothing is deployed yet.")
     ensure_queue_reachable()  # before the site is marked running
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.RUNNING)
-    return machine.roll_out(site, Deployment.Trigger.START, "Start", SENDER, by=by)
+    deployment = machine.roll_out(site, Deployment.Trigger.START, "Start", SENDER, by=by)
+    _audit(site, "site.start", by=by)
+    return deployment
 
 
-def stop(site: Site) -> None:
+def stop(site: Site, by=None) -> None:
     ensure_queue_reachable()  # else the site would be marked stopped with nothing sent to stop it
     Site.objects.filter(pk=site.pk).update(desired_state=Site.DesiredState.STOPPED)
     SENDER.stop_site(site)
+    _audit(site, "site.stop", by=by)
 
 
 # --- suspension ----------------------------------------------------------------------------------
@@ -185,6 +212,7 @@ def suspend_organization(organization: Organization, reason: str) -> None:
                 # desired_state stays: unsuspend starts again what was running.
                 Site.objects.filter(pk=site.pk).update(current_instance=None)
                 SENDER.stop_instance(instance)
+    audit.record(organization, "organization.suspend", organization.slug, reason=reason)
     log.warning("organization suspended: %s", reason, extra={"organization": organization.slug})
 
 
@@ -192,6 +220,7 @@ def unsuspend_organization(organization: Organization) -> None:
     """Lift a suspension: sites that were running start again from their current release."""
     with transaction.atomic():
         mark_suspended(organization, False)
+        audit.record(organization, "organization.unsuspend", organization.slug)
         sites = list(Site.objects.select_for_update(of=("self",)).filter(organization=organization)
                      .select_related("current_release"))
     for site in sites:

@@ -42,7 +42,7 @@ class SiteDetail(SiteView):
             self.member.authorize_site(site, action)
         if "health_check_path" in data.validated_data:  # the site's app config, as writable paths are
             self.member.authorize_site(site, Action.CONFIGURE)
-            site.set_health_check_path(data.validated_data.pop("health_check_path"))
+            services.set_health_check_path(site, data.validated_data.pop("health_check_path"))
         return Response(SiteSerializer(services.update_site(site, **data.validated_data)).data)
 
     @extend_schema(responses={204: None})
@@ -60,6 +60,6 @@ class SiteAction(SiteView):
     def post(self, request, name: str):
         site = self.member.site(name, Action.OPERATE)
         if self.action == "stop":
-            services.stop(site)
+            services.stop(site, by=request.user)
             return Response({"status": "stopping"}, status=status.HTTP_202_ACCEPTED)
         return accepted({"restart": services.restart, "start": services.start}[self.action](site, by=request.user))
