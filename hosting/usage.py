@@ -1,5 +1,5 @@
-"""Recording what a host's sampler measured: each site's CPU and memory into buckets of a minute,
-ten minutes and an hour (core.timeseries), each volume's fill level, and pruning what is old."""
+"""What hosts' samplers measured: each site's CPU and memory in buckets of a minute, ten minutes
+and an hour (core.timeseries), each volume's fill level; recording, pruning and reading them."""
 from __future__ import annotations
 
 import datetime
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from core import timeseries
-from hosting.models import Host, UsageSample, VolumeUsage
+from hosting.models import Host, Instance, UsageSample, VolumeUsage
 
 BUCKETS = timeseries.Columns(
     key=("volume", "resolution", "start"),
@@ -67,3 +67,23 @@ def forget_volume(volume: str) -> None:
     """A deleted site's samples and fill levels, on every host."""
     UsageSample.objects.filter(volume=volume).delete()
     VolumeUsage.objects.filter(volume=volume).delete()
+
+
+def usage_buckets(volume: str, resolution: int, since: datetime.datetime) -> dict[datetime.datetime, UsageSample]:
+    """The volume's buckets of `resolution` seconds from `since` on, by their start (one query)."""
+    rows = UsageSample.objects.filter(volume=volume, resolution=resolution, start__gte=since)
+    return {row.start: row for row in rows}
+
+
+def volume_fills(wanted: dict[str, int | None]) -> dict[str, VolumeUsage]:
+    """How full each volume is (`wanted`: volume -> the id of its site's current instance, or None):
+    as measured on the host of that instance, else as measured last (a site that moved may leave
+    its old volume on the old host for a while). Two queries, however many volumes."""
+    hosts = dict(Instance.objects.filter(pk__in=[i for i in wanted.values() if i]).values_list("pk", "host_id"))
+    chosen: dict[str, VolumeUsage] = {}
+    for row in VolumeUsage.objects.filter(volume__in=list(wanted)).order_by("measured_at", "pk"):
+        preferred = hosts.get(wanted[row.volume])
+        current = chosen.get(row.volume)
+        if current is None or row.host_id == preferred or current.host_id != preferred:
+            chosen[row.volume] = row
+    return chosen
