@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 640, 200
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 18, 30  # room for the labels around the plot
+WIDTH, HEIGHT = 480, 200
+LEFT, RIGHT, TOP, BOTTOM = 64, 8, 20, 28  # room for the labels around the plot
 LINE = "#1f5fbf"  # 5.6:1 on white
 LIMIT = "#b42318"  # 6.4:1 on white
 TEXT = "#4f5b6b"  # 6.9:1 on white
@@ -34,6 +34,7 @@ class Chart:
     format_value: Callable[[float], str]
     limit: float | None = None
     limit_label: str = "limit"
+    binary: bool = False  # bytes: the top of the scale is round in KiB, MiB, GiB
 
 
 def nice_ceiling(value: float) -> float:
@@ -47,10 +48,19 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
+def nice_binary_ceiling(value: float) -> float:
+    """nice_ceiling in the binary unit of `value` (a scale of bytes tops out at 200 MiB, not 209.7)."""
+    unit = 1
+    while value >= unit * 1024:
+        unit *= 1024
+    return nice_ceiling(value / unit) * unit
+
+
 def scale_top(chart: Chart) -> float:
     highest = max([v for v in chart.values if v is not None] + [chart.limit or 0])
     # Room above a limit, so its line and label stay inside the plot.
-    return nice_ceiling(highest * 1.1 if chart.limit else highest)
+    highest = highest * 1.1 if chart.limit else highest
+    return nice_binary_ceiling(highest) if chart.binary else nice_ceiling(highest)
 
 
 def point_x(index: int, count: int) -> float:
@@ -64,7 +74,7 @@ def point_y(value: float, top: float) -> float:
 
 def time_label(moment: datetime.datetime, seconds: int) -> str:
     local = timezone.localtime(moment)
-    return local.strftime("%a %H:%M" if seconds >= 3600 else "%H:%M")
+    return local.strftime("%a %H:%M" if seconds >= 600 else "%H:%M")
 
 
 def summary(chart: Chart) -> str:
@@ -105,13 +115,13 @@ def render(chart: Chart) -> SafeString:
     parts = [
         f'<svg class="chart" data-chart="{escape(chart.key)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" '
-        f'font-size="12">',
+        f'font-size="13">',
         f'<title>{escape(label)}</title>',
     ]
     if all(value is None for value in chart.values):
         parts += _frame(None, chart)
         parts.append(f'<text x="{WIDTH / 2:.0f}" y="{HEIGHT / 2:.0f}" text-anchor="middle" fill="{TEXT}" '
-                     f'font-size="14">No data yet</text>')
+                     f'font-size="15">No data yet</text>')
     else:
         top = scale_top(chart)
         parts += _frame(top, chart)
@@ -128,12 +138,12 @@ def _frame(top: float | None, chart: Chart) -> list[str]:
     if top is not None:
         parts.append(f'<line x1="{LEFT}" y1="{TOP}" x2="{WIDTH - RIGHT}" y2="{TOP}" stroke="{GRID}" stroke-width="1"/>')
         for value, y in ((top, TOP), (0, base)):
-            parts.append(f'<text x="{LEFT - 6}" y="{y + 4}" text-anchor="end" fill="{TEXT}">'
+            parts.append(f'<text x="{LEFT - 6}" y="{y + 5}" text-anchor="end" fill="{TEXT}">'
                          f'{escape(chart.format_value(value))}</text>')
     count, seconds = len(chart.starts), _bucket_seconds(chart)
     for index, anchor in ((0, "start"), (count // 2, "middle"), (count - 1, "end")):
         if 0 <= index < count:
-            parts.append(f'<text x="{point_x(index, count):.1f}" y="{HEIGHT - 10}" text-anchor="{anchor}" '
+            parts.append(f'<text x="{point_x(index, count):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" '
                          f'fill="{TEXT}">{escape(time_label(chart.starts[index], seconds))}</text>')
     return parts
 

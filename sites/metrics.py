@@ -84,6 +84,11 @@ def disk_usages(sites: Iterable[Site]) -> dict[int, DiskUsage | None]:
     return {pk: DiskUsage(f.used_bytes, f.size_bytes, f.measured_at) if f else None for pk, f in found.items()}
 
 
+def disk_bytes_of(sites: Iterable[Site]) -> dict[int, int]:
+    """{site id: bytes its /data volume holds} of the sites measured so far (the usage page's `disk_of`)."""
+    return {pk: disk.used_bytes for pk, disk in disk_usages(sites).items() if disk is not None}
+
+
 def disk_usage(site: Site) -> DiskUsage | None:
     """How full the site's /data volume is, as its host's agent measured last."""
     return disk_usages([site])[site.pk]

@@ -27,7 +27,8 @@ def site_charts(series: SiteSeries) -> list[dict]:
         ("bandwidth", "Bandwidth", f"Bytes sent per {per}", series.bytes_sent, format_bytes, None),
     ]
     return [
-        {"key": key, "heading": heading, "svg": render(Chart(key, title, period, series.starts, values, fmt, limit))}
+        {"key": key, "heading": heading,
+         "svg": render(Chart(key, title, period, series.starts, values, fmt, limit, binary=fmt is format_bytes))}
         for key, title, heading, values, fmt, limit in charts
     ]
 
