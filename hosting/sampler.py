@@ -10,18 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from pathlib import Path
 
-from celery import bootsteps
-from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
 from core.errors import PlatformError, TransientError
 from hosting.cgroups import CGROUP_ROOT, ContainerUsage, read_usage
 from hosting.engine import ContainerEngine
+from hosting.periodic import PeriodicThread
 from hosting.spec import RunningContainer
 from hosting.usage import SiteUsage, VolumeFill, prune_usage, record_usage
 
@@ -117,20 +115,12 @@ def _site_usage(volume: str, readings: list[tuple[ContainerUsage, float | None]]
     )
 
 
-class SamplerThread(threading.Thread):
+class SamplerThread(PeriodicThread):
     def __init__(self, sampler: UsageSampler, interval: float) -> None:
-        super().__init__(name="usage-sampler", daemon=True)
+        super().__init__("usage-sampler", interval)
         self.sampler = sampler
-        self.interval = interval
-        self._stopped = threading.Event()
 
-    def run(self) -> None:
-        while not self._stopped.is_set():
-            started = time.monotonic()
-            self.round()
-            self._stopped.wait(max(self.interval - (time.monotonic() - started), 1.0))
-
-    def round(self) -> None:
+    def once(self) -> None:
         try:
             self.sampler.sample_once()
         except TransientError as exc:
@@ -139,25 +129,3 @@ class SamplerThread(threading.Thread):
             log.exception("usage sampling failed", extra={"host": self.sampler.host_name})
         finally:
             close_old_connections()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-
-class SamplerStep(bootsteps.StartStopStep):
-    """Runs the sampler thread for as long as the agent's worker runs."""
-
-    host_name = ""  # set by run_agent before the worker starts
-
-    def __init__(self, worker, **kwargs) -> None:
-        super().__init__(worker, **kwargs)
-        self.thread: SamplerThread | None = None
-
-    def start(self, worker) -> None:
-        sampler = UsageSampler(self.host_name, ContainerEngine(), settings.VOLUMES_DIR)
-        self.thread = SamplerThread(sampler, settings.METRICS_INTERVAL)
-        self.thread.start()
-
-    def stop(self, worker) -> None:
-        if self.thread is not None:
-            self.thread.stop()
