@@ -118,6 +118,24 @@ def test_the_metrics_tab_shows_four_charts_and_switches_windows(world):
     assert "over the last week" in text
 
 
+def test_the_metrics_tab_costs_the_same_queries_however_many_points(world):
+    site = world["site"]
+    client = client_of("viewer")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/sites/shop/metrics/?window=hour").status_code == 200
+        return len(captured)
+
+    queries()  # the first visit also picks the organization for the session
+    empty = queries()
+    now = timezone.now()
+    for minute in range(60):
+        sample(site, now - datetime.timedelta(minutes=minute))
+    record_usage("h1", [], [VolumeFill(site.uuid.hex, 1, 2)], now)
+    assert queries() == empty
+
+
 def test_another_organizations_member_cannot_see_the_metrics(world):
     assert client_of("outsider").get("/sites/shop/metrics/").status_code == 404
     assert Client().get("/sites/shop/metrics/").status_code == 302

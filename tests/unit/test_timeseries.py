@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import importlib
 
 import pytest
 
@@ -117,3 +118,16 @@ def test_the_volume_rows_of_a_host_are_what_its_last_round_saw():
     record_usage("h1", [], [VolumeFill("v1", 15, 100)], at(14, 1))
 
     assert list(VolumeUsage.objects.values_list("volume", "used_bytes", "measured_at")) == [("v1", 15, at(14, 1))]
+
+
+def test_the_migration_rolls_the_minutes_recorded_before_it_up_into_coarser_buckets():
+    from django.apps import apps
+
+    migration = importlib.import_module("proxy.migrations.0003_metrics_traffic_resolutions")
+    for minute, requests in ((at(14, 31), 3), (at(14, 38), 4), (at(14, 41), 5)):
+        SiteTraffic.objects.create(group=GROUP, resolution=60, minute=minute, requests=requests, bytes_sent=requests)
+
+    migration.roll_up_minutes(apps, None)
+
+    coarse = {(r.resolution, r.minute): r.requests for r in SiteTraffic.objects.exclude(resolution=60)}
+    assert coarse == {(600, at(14, 30)): 7, (600, at(14, 40)): 5, (3600, at(14, 0)): 12}
