@@ -46,8 +46,10 @@ class UsageSampler:
         by_volume: dict[str, list[tuple[ContainerUsage, float | None]]] = {}
         for container in containers:
             volume = self.volume_of(container)
+            if volume is None:
+                continue
             usage = read_usage(container.id, self.cgroup_root) or self._usage_from_daemon(container)
-            if volume is None or usage is None:
+            if usage is None:
                 continue
             by_volume.setdefault(volume, []).append((usage, self._cpu_millicores(container.id, usage.cpu_ns)))
         running = {container.id for container in containers}

@@ -4,11 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from hosting.cgroups import read_usage
-from hosting.models import Host, UsageSample
+from hosting.instances import purge
+from hosting.models import Host, UsageSample, VolumeUsage
 from hosting.sampler import UsageSampler
 from hosting.spec import RunningContainer
+from hosting.usage import SiteUsage, VolumeFill, record_usage
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +101,18 @@ def test_a_round_records_its_samples(tmp_path):
     assert sampler.sample_once() == 1
     assert sorted(UsageSample.objects.filter(volume="v1").values_list("resolution", "memory_max_bytes")) == [
         (60, 7 * 2**20), (600, 7 * 2**20), (3600, 7 * 2**20)]
+
+
+def test_purging_a_deleted_sites_leftovers_forgets_its_usage():
+    class RemovingEngine:
+        def remove(self, name: str) -> None:
+            pass
+
+    host = Host.objects.create(name="h1")
+    record_usage("h1", [SiteUsage("v1", 1.0, 1, 1, 1), SiteUsage("v2", 1.0, 1, 1, 1)],
+                 [VolumeFill("v1", 1, 2), VolumeFill("v2", 1, 2)], timezone.now())
+
+    purge(RemovingEngine(), host, [], volume="v1")
+
+    assert set(UsageSample.objects.values_list("volume", flat=True)) == {"v2"}
+    assert list(VolumeUsage.objects.values_list("volume", flat=True)) == ["v2"]
