@@ -24,6 +24,11 @@ def roll_up_minutes(apps, schema_editor):
     )
 
 
+def drop_coarse_buckets(apps, schema_editor):
+    # Back to one row per site and minute, as the older unique constraint wants.
+    apps.get_model("proxy", "SiteTraffic").objects.exclude(resolution=60).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -57,5 +62,5 @@ class Migration(migrations.Migration):
             model_name='sitetraffic',
             constraint=models.UniqueConstraint(fields=('group', 'resolution', 'minute'), name='one_traffic_bucket'),
         ),
-        migrations.RunPython(roll_up_minutes, migrations.RunPython.noop),
+        migrations.RunPython(roll_up_minutes, drop_coarse_buckets),
     ]
