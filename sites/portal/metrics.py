@@ -38,7 +38,8 @@ def metrics(request, site):
     window = request.GET.get("window", "hour")
     if window not in WINDOWS:
         window = "hour"
-    template = "sites/metrics_charts.html" if request.htmx else "sites/metrics.html"
+    # Only the charts when htmx swaps them (window switch, refresh); the whole page otherwise.
+    template = "sites/metrics_charts.html" if request.htmx.target == "charts" else "sites/metrics.html"
     disk = disk_usage(site)
     return render_tab(
         request, site, "metrics", template,

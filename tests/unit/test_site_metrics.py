@@ -111,7 +111,8 @@ def test_the_metrics_tab_shows_four_charts_and_switches_windows(world):
     assert 'class="limit"' in html and "limit 128 MiB" in html
     assert 'aria-current="page">The last hour' in html
 
-    fragment = client_of("viewer").get("/sites/shop/metrics/?window=week", HTTP_HX_REQUEST="true")
+    fragment = client_of("viewer").get("/sites/shop/metrics/?window=week", HTTP_HX_REQUEST="true",
+                                       HTTP_HX_TARGET="charts")
     assert fragment.status_code == 200
     text = fragment.content.decode()
     assert text.lstrip().startswith('<div id="charts"') and "<html" not in text
