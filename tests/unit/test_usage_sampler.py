@@ -116,3 +116,16 @@ def test_purging_a_deleted_sites_leftovers_forgets_its_usage():
 
     assert set(UsageSample.objects.values_list("volume", flat=True)) == {"v2"}
     assert list(VolumeUsage.objects.values_list("volume", flat=True)) == ["v2"]
+
+
+def test_it_asks_only_mount_points_never_links_or_plain_folders(tmp_path):
+    """A link where a volume would be (to the host's root) or a folder that is not a mounted volume
+    is never measured: statvfs would report the host's disk as the site's."""
+    volumes = tmp_path / "volumes"
+    volumes.mkdir()
+    (volumes / "linked").symlink_to("/")
+    (volumes / "plain").mkdir()
+    (volumes / "v1-build").symlink_to("/")
+    sampler = UsageSampler("h1", FakeEngine([]), volumes, cgroup_root=tmp_path / "cgroup")
+
+    assert sampler.volume_fills() == []
