@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import redis
 from django.conf import settings
@@ -31,6 +32,16 @@ class TenantQuerySet(models.QuerySet):
 
 class SiteQuerySet(TenantQuerySet):
     organization_path = "organization"
+
+    def with_overview(self) -> "SiteQuerySet":
+        """Sites with what a list of them shows, in one query whatever their number: the
+        organization, plan and current release, and the latest deployment's state and time
+        (annotations `latest_deployment_state`, `latest_deployment_at`, read by `Site.status`)."""
+        latest = Deployment.objects.filter(site=models.OuterRef("pk")).order_by("-created_at", "-id")
+        return self.select_related("organization", "plan", "current_release").annotate(
+            latest_deployment_state=models.Subquery(latest.values("state")[:1]),
+            latest_deployment_at=models.Subquery(latest.values("created_at")[:1]),
+        )
 
 
 class Site(models.Model):
@@ -99,8 +110,11 @@ class Site(models.Model):
             return "stopped"
         if self.current_instance_id:
             return "running"
-        latest = self.deployments.first()
-        return "deploying" if latest and not latest.finished else "not deployed"
+        if hasattr(self, "latest_deployment_state"):  # SiteQuerySet.with_overview: no query per site
+            state = self.latest_deployment_state
+        else:
+            state = self.deployments.values_list("state", flat=True).first()
+        return "deploying" if state and state not in Deployment.FINISHED else "not deployed"
 
     def routed_hostnames(self) -> list[str]:
         """The default domain and the verified custom domains; unverified ones are never routed."""
@@ -282,6 +296,13 @@ class Deployment(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in self.FINISHED
+
+    @property
+    def duration(self) -> timedelta | None:
+        """From the start of its work (or its creation) to its end; None while it runs."""
+        if self.finished_at is None:
+            return None
+        return self.finished_at - (self.started_at or self.created_at)
 
     @property
     def log_so_far(self) -> str:
