@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import path
 
@@ -15,6 +16,8 @@ from sites import services
 from sites.portal.abilities import abilities
 from sites.portal.base import member_view
 
+# A page of sites renders in well under 150 ms on a busy machine; 200 rows of the template did not.
+SITES_PER_PAGE = 50
 RUNTIME_CHOICES = [("auto", "Detect from the code (auto)")] + [(runtime.name, runtime.label) for runtime in CATALOG.values()]
 
 
@@ -28,12 +31,13 @@ def list(request):  # noqa: A001 (the URL name is `list`)
     if membership is None:
         return _no_organization(request)
     sites = request.member.sites().filter(organization=membership.organization).with_overview()
-    if request.htmx:  # the list's rows polling for their live status
-        return render(request, "sites/_site_rows.html", {"sites": sites})
-    sites = [*sites]
+    page = Paginator(sites, SITES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"sites": page, "platform_domain": settings.PLATFORM_DOMAIN}
+    if request.htmx:  # the rows of the page polling for their live status
+        return render(request, "sites/_site_rows.html", context)
     return render(request, "sites/list.html", {
-        "nav": "sites", "sites": sites, "can": abilities(request),
-        "used": len(sites), "allowed": membership.organization.plan.max_sites,
+        **context, "nav": "sites", "can": abilities(request),
+        "used": page.paginator.count, "allowed": membership.organization.plan.max_sites,
     })
 
 
