@@ -204,7 +204,7 @@ def test_it_checks_the_name_as_it_is_typed(world, name, answer):
 
 def test_the_create_form_checks_the_name_while_typing(world):
     form = signed_in("owner").get(reverse("sites:create")).content.decode()
-    assert f'hx-get="{reverse("sites:check-name")}"' in form and 'hx-trigger="keyup changed delay:300ms"' in form
+    assert f'hx-get="{reverse("sites:check-name")}"' in form and 'hx-trigger="input changed delay:300ms"' in form  # typing, pasting, autofill
     assert '<label for="site-name">Site name</label>' in form and '<label for="site-runtime">Runtime</label>' in form
 
 
