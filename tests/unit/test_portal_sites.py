@@ -14,11 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Organization, Plan
+from accounts.roles import Action
 from accounts.services import add_member, get_or_create_user
 from sites.config_crypto import encrypt
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Release, Site, Slug
 from sites.pipeline.machine import create_release
+from sites.portal import deployments as portal_deployments
 
 pytestmark = pytest.mark.django_db
 
@@ -288,6 +290,24 @@ def test_an_uploaded_archive_starts_a_deployment(world):
     upload = Deployment.objects.get(site=world["site"], trigger="archive")
     assert response.status_code == 302 and response["Location"] == site_url("deployment", "shop", upload.pk)
     assert upload.source == "archive app.tar.gz"
+
+
+def test_an_upload_still_needs_the_forms_csrf_token(world):
+    # The view reads the form itself (after the plan's limit is in place), so it checks CSRF itself.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(get_or_create_user("developer@example.com"))
+    assert client.post(site_url("deployments"), {"archive": archive()}).status_code == 403
+    assert not Deployment.objects.filter(trigger="archive").exists()
+
+    client.get(site_url("overview"))  # sets the CSRF cookie, as the page with the form does
+    token = client.cookies["csrftoken"].value
+    assert client.post(site_url("deployments"), {"csrfmiddlewaretoken": token, "archive": archive()}).status_code == 302
+    assert Deployment.objects.filter(trigger="archive").count() == 1
+
+
+def test_the_views_declare_the_actions_they_ask(world):
+    # The authorization sweep reads them: the CSRF wrapper of the upload keeps them.
+    assert portal_deployments.deployments.actions == {"GET": Action.READ, "POST": Action.DEPLOY}
 
 
 def test_an_upload_without_an_archive_says_so_and_deploys_nothing(world):
