@@ -44,6 +44,21 @@ class SiteQuerySet(TenantQuerySet):
         )
 
 
+class ReleaseQuerySet(TenantQuerySet):
+    def with_outcome(self) -> "ReleaseQuerySet":
+        """Releases with what a list of them shows, in one query however many deployments each
+        has (a restart deploys the same release again): whether one went live, whether all
+        failed (read by `Release.status`), and who made it (`made_by_email`)."""
+        deployments = Deployment.objects.filter(release=models.OuterRef("pk"))
+        first = deployments.order_by("pk")
+        return self.annotate(
+            any_deployment=models.Exists(deployments),
+            went_live=models.Exists(deployments.filter(state=Deployment.State.SUCCEEDED)),
+            only_failed=~models.Exists(deployments.exclude(state=Deployment.State.FAILED)),
+            made_by_email=models.Subquery(first.values("created_by__email")[:1]),
+        )
+
+
 class Site(models.Model):
     class DesiredState(models.TextChoices):
         RUNNING = "running", "Running"
@@ -217,7 +232,7 @@ class Release(models.Model):
     description = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects = ReleaseQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "version"], name="one_release_per_version")]
@@ -241,6 +256,10 @@ class Release(models.Model):
         rollback to it), or pending (its deployment still runs)."""
         if self.site.current_release_id == self.pk:
             return "current"
+        if hasattr(self, "went_live"):  # ReleaseQuerySet.with_outcome: no query per release
+            if self.went_live or not self.any_deployment:
+                return "succeeded"
+            return "failed" if self.only_failed else "pending"
         states = {deployment.state for deployment in self.deployments.all()}
         if Deployment.State.SUCCEEDED in states or not states:  # no deployment: made before they were linked
             return "succeeded"

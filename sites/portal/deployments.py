@@ -36,8 +36,7 @@ def deployments(request, site):
             return back(request, "sites:overview", site.name)
         return _receive_archive(request, site, limit)
     history = Paginator(site.deployments.select_related("release", "created_by"), DEPLOYMENTS_PER_PAGE)
-    releases = Paginator(site.releases.select_related("slug").prefetch_related("deployments__created_by"),
-                         RELEASES_PER_PAGE)
+    releases = Paginator(site.releases.select_related("slug").with_outcome(), RELEASES_PER_PAGE)
     return render_tab(request, site, "deployments", "sites/deployments.html",
                       page=history.get_page(request.GET.get("page")),
                       releases=releases.get_page(request.GET.get("releases")),

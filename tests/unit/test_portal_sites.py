@@ -346,6 +346,28 @@ def test_the_deployments_page_offers_rollback_to_earlier_releases_only(world):
     assert "git push" in page and "owner@example.com" in page
 
 
+def test_the_releases_show_what_became_of_them_without_loading_their_deployments(world):
+    site = world["site"]
+    add_deployments(site, 1)  # v2: went live, then restarted many times
+    v2 = Release.objects.get(site=site, version=2)
+    Deployment.objects.bulk_create([Deployment(site=site, trigger="restart", release=v2, state="failed")] * 30)
+    for version, state in ((3, "failed"), (4, "building")):
+        slug = Slug.objects.create(site=site, sha256="d" * 64, size_bytes=1, runtime="static", source="ghi")
+        Deployment.objects.create(site=site, trigger="push", state=state,
+                                  release=create_release(site, slug, encrypt("{}"), f"Deploy {version}"))
+    client = signed_in("developer")
+    client.get(site_url("deployments"))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(site_url("deployments")).content.decode()
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('SELECT "sites_deployment"."id", "sites_deployment"."site_id"')
+                and '"release_id" IN' in q["sql"]]  # no deployments of the releases fetched row by row
+    statuses = {version: page.split(f"<strong>v{version}</strong>")[1].split('class="badge ')[1].split('"')[0]
+                for version in (1, 2, 3, 4)}
+    assert statuses == {1: "current", 2: "succeeded", 3: "failed", 4: "pending"}
+    assert "Roll back to v2</button>" in page and "Roll back to v3" not in page and "Roll back to v4" not in page
+    assert "owner@example.com" in page.split("<strong>v2</strong>")[1].split("</tr>")[0]
+
+
 def test_rollback_starts_a_deployment_of_the_release(world):
     add_deployments(world["site"], 1)
     response = signed_in("developer").post(site_url("rollback"), {"release": "v2"})
