@@ -248,7 +248,10 @@ class Release(models.Model):
     @property
     def making(self) -> "Deployment | None":
         """The deployment that made this release (later ones restart or start it again)."""
-        return min(self.deployments.all(), key=lambda deployment: deployment.pk, default=None)
+        if "deployments" in getattr(self, "_prefetched_objects_cache", {}):
+            return min(self.deployments.all(), key=lambda deployment: deployment.pk, default=None)
+        # One row, not all of them: a release restarted thousands of times has as many deployments.
+        return self.deployments.select_related("created_by").order_by("pk").first()
 
     @property
     def status(self) -> str:

@@ -258,6 +258,18 @@ def test_the_overview_shows_the_release_the_git_remote_and_the_first_push(world)
     assert site_url("deployment", "shop", world["deployment"].pk) in page
 
 
+def test_the_overview_reads_one_deployment_of_a_release_deployed_many_times(world):
+    site = world["site"]
+    Deployment.objects.bulk_create([Deployment(site=site, trigger="restart", release=site.current_release,
+                                               state="succeeded")] * 30)
+    with CaptureQueriesContext(connection) as queries:
+        page = signed_in("viewer").get(site_url("overview"))
+    assert page.status_code == 200
+    unbounded = [q["sql"] for q in queries.captured_queries
+                 if '"sites_deployment"."release_id" =' in q["sql"] and "LIMIT" not in q["sql"]]
+    assert unbounded == []
+
+
 def test_restart_starts_a_deployment_and_shows_it(world):
     response = signed_in("developer").post(site_url("restart"))
     restart = Deployment.objects.get(site=world["site"], trigger="restart")
