@@ -270,6 +270,13 @@ def test_the_overview_reads_one_deployment_of_a_release_deployed_many_times(worl
     assert unbounded == []
 
 
+def test_the_overview_points_to_a_deployment_that_runs(world):
+    running = Deployment.objects.create(site=world["site"], trigger="push", state="building")
+    page = signed_in("viewer").get(site_url("overview")).content.decode()
+    assert f'Deployment #{running.pk} (git push) is building.' in page
+    assert f'<a href="{site_url("deployment", "shop", running.pk)}">Follow its log</a>' in page
+
+
 def test_restart_starts_a_deployment_and_shows_it(world):
     response = signed_in("developer").post(site_url("restart"))
     restart = Deployment.objects.get(site=world["site"], trigger="restart")
