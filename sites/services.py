@@ -25,6 +25,9 @@ from sites.validation import validate_env_key, validate_env_value, validate_site
 
 log = logging.getLogger(__name__)
 
+# Names are the platform's hostnames, unique across organizations: say it is taken, never by whom.
+NAME_TAKEN = "This name is taken; choose another."
+
 
 # --- sites ---------------------------------------------------------------------------------------
 
@@ -49,9 +52,6 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
     audit.record(org, "site.create", site.name, site=site.name, runtime=runtime)
     log.info("site created", extra={"site": site.name})
     return site
-
-
-NAME_TAKEN = "This name is taken; choose another."
 
 
 def name_problem(name: str) -> str | None:

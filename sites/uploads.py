@@ -76,11 +76,3 @@ def read_within_plan(request, limit_mb: int):
         raise UploadTooLarge(limit_mb)
     return data
 
-
-def files_within_plan(django_request, limit_mb: int):
-    """A portal form's `request.FILES`, read with the upload stopped at `limit_mb`; UploadTooLarge past it."""
-    handler = limit_upload(django_request, limit_mb)
-    files = django_request.FILES
-    if handler.exceeded:
-        raise UploadTooLarge(limit_mb)
-    return files
