@@ -206,6 +206,8 @@ HOST_NAME = env_str("HOST_NAME", _default_host_name())
 HOST_SERVICE_ADDRESS = env_str("HOST_SERVICE_ADDRESS", "127.0.0.1")
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
 HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
+# How often each agent samples its site containers' CPU and memory and its volumes' fill (hosting/sampler.py).
+METRICS_INTERVAL = env_int("METRICS_INTERVAL", 60)
 # Shared hosting: sites rarely use their whole CPU share at once, so hosts sell each core this often.
 CPU_OVERCOMMIT = env_int("CPU_OVERCOMMIT", 4)
 if HOST_DOWN_AFTER <= HEARTBEAT_INTERVAL:

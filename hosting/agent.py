@@ -2,12 +2,12 @@
 
 On start it registers its Host row with the capacity its Docker daemon reports, then a
 heartbeat thread refreshes the row every HEARTBEAT_INTERVAL seconds while the daemon answers, and
-puts the site firewall back when something (a dockerd restart, a flush) took part of it away.
+puts the site firewall back when something (a dockerd restart, a flush) took part of it away. A
+second thread samples the site containers' usage (hosting/sampler.py).
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 
@@ -22,18 +22,18 @@ from hosting.host_setup import ensure_site_firewall, prepare_host
 from hosting.log_relay import start_log_relay
 from hosting.models import Host
 from hosting.reconcile import agent_starting, reconcile_host
+from hosting.periodic import PeriodicThread
+from hosting.sampler import SamplerThread, UsageSampler
 from core.routing import host_queue
 
 log = logging.getLogger(__name__)
 
 
-class Heartbeat(threading.Thread):
+class Heartbeat(PeriodicThread):
     def __init__(self, host_name: str, engine: ContainerEngine, interval: float) -> None:
-        super().__init__(name="heartbeat", daemon=True)
+        super().__init__("heartbeat", interval)
         self.host_name = host_name
         self.engine = engine
-        self.interval = interval
-        self._stopped = threading.Event()
 
     def beat_once(self) -> None:
         try:
@@ -57,30 +57,30 @@ class Heartbeat(threading.Thread):
         if repaired:
             log.warning("site firewall re-applied: %s", "; ".join(repaired), extra={"host": self.host_name})
 
-    def run(self) -> None:
-        while not self._stopped.wait(self.interval):
-            self.beat_once()
-
-    def stop(self) -> None:
-        self._stopped.set()
+    def once(self) -> None:
+        self.beat_once()
 
 
-class HeartbeatStep(bootsteps.StartStopStep):
-    """Runs the heartbeat thread for as long as the agent's worker runs."""
+class AgentThreads(bootsteps.StartStopStep):
+    """Runs the heartbeat and the usage sampler for as long as the agent's worker runs."""
 
     host_name = ""  # set by run_agent before the worker starts
 
     def __init__(self, worker, **kwargs) -> None:
         super().__init__(worker, **kwargs)
-        self.heartbeat: Heartbeat | None = None
+        self.threads: list[PeriodicThread] = []
 
     def start(self, worker) -> None:
-        self.heartbeat = Heartbeat(self.host_name, ContainerEngine(), settings.HEARTBEAT_INTERVAL)
-        self.heartbeat.start()
+        self.threads = [
+            Heartbeat(self.host_name, ContainerEngine(), settings.HEARTBEAT_INTERVAL),
+            SamplerThread(UsageSampler(self.host_name, ContainerEngine(), settings.VOLUMES_DIR), settings.METRICS_INTERVAL),
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def stop(self, worker) -> None:
-        if self.heartbeat is not None:
-            self.heartbeat.stop()
+        for thread in self.threads:
+            thread.stop()
 
 
 def register_when_docker_answers(host_name: str, engine: ContainerEngine) -> None:
@@ -114,10 +114,10 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     # The web server is not root and has no Docker socket; it reads site logs through this.
     if start_log_relay(Path(settings.DATA_DIR), settings.PLATFORM_USER):
         log.info("serving site logs to the platform user", extra={"host": host_name})
-    HeartbeatStep.host_name = host_name
+    AgentThreads.host_name = host_name
     # The project's Celery app (config.celery), loaded with the settings package: the fleet does not
     # import the project.
-    current_app.steps["worker"].add(HeartbeatStep)
+    current_app.steps["worker"].add(AgentThreads)
     current_app.worker_main(
         [
             "worker",

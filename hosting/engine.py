@@ -24,7 +24,8 @@ import requests.exceptions
 from core.errors import PlatformError
 from hosting import log_pipes
 from hosting.engine_errors import ContainerNotFound, DockerUnavailable, ImageMissing, translate
-from hosting.spec import LABEL_MANAGED, LABEL_SITE, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity, OneOffResult
+from hosting.spec import (LABEL_HOST, LABEL_MANAGED, LABEL_SITE, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity,
+                          OneOffResult, RunningContainer)
 
 MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in pieces
 MAX_EXEC_OUTPUT = 256 * 1024  # what a probe inside a tenant's container may hand back, at most
@@ -318,6 +319,14 @@ class ContainerEngine:
             if LABEL_SITE in container.labels:
                 states.append(_state_of(container))
         return states
+
+    def running_on_host(self, host: str) -> list[RunningContainer]:
+        """The running site containers started for `host` (one call to the daemon, no inspects)."""
+        filters = {"label": [f"{LABEL_MANAGED}=true", f"{LABEL_HOST}={host}"], "status": "running"}
+        listed = self._call("listing running containers", self.client.api.containers, filters=filters)
+        return [RunningContainer(id=item["Id"], site=item["Labels"].get(LABEL_SITE, ""),
+                                 mounts={m.get("Destination"): m.get("Source") for m in item.get("Mounts") or []})
+                for item in listed]
 
     def logs(self, name: str, tail: int = 100) -> str:
         container = self._call(f"reading logs of {name}", self.client.containers.get, name)

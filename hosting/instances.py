@@ -22,6 +22,7 @@ from hosting.engine_errors import PortInUse
 from hosting.models import Host, Instance
 from hosting.ports import allocate_port, release_port
 from hosting.readiness import HealthCheck, wait_until_healthy
+from hosting.usage import forget_volume
 from hosting.spec import LABEL_FLEET, LABEL_HOST, ContainerSpec
 from hosting.volumes import QuotaVolumes
 
@@ -116,6 +117,7 @@ def purge(engine: ContainerEngine, host: Host, names: list[str], volume: str) ->
         release_port(host, name)
     Instance.objects.filter(host=host, name__in=names).delete()
     QuotaVolumes(settings.VOLUMES_DIR).remove(volume)
+    forget_volume(volume)
 
 
 def mark_lost(instance: Instance) -> bool:

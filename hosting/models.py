@@ -119,3 +119,42 @@ class Instance(models.Model):
         if ipaddress.ip_address(self.host.service_address).is_loopback and self.container_address:
             return f"{self.container_address}:{settings.SITE_CONTAINER_PORT}"
         return f"{self.host.service_address}:{self.port}"
+
+
+class UsageSample(models.Model):
+    """A site's CPU and memory in one bucket of time, from its agent's samples of its containers.
+
+    Keyed by the site's volume (its uuid hex, as hosting.instances.purge knows it), never its
+    label: a name passes to the next site that takes it. Each sample adds to a bucket of every
+    resolution (core.timeseries); pruning keeps each resolution for a while only."""
+
+    volume = models.CharField(max_length=63)
+    resolution = models.PositiveIntegerField(help_text="The bucket's length in seconds.")
+    start = models.DateTimeField()
+    cpu_millicores_sum = models.FloatField(default=0, help_text="Sum of the samples' CPU, in thousandths of a core.")
+    cpu_samples = models.PositiveIntegerField(default=0)
+    memory_max_bytes = models.PositiveBigIntegerField(default=0, help_text="The highest memory use sampled.")
+    memory_limit_bytes = models.PositiveBigIntegerField(default=0)
+    cpu_limit_millicores = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["volume", "resolution", "start"], name="one_usage_bucket")]
+        indexes = [models.Index(fields=["resolution", "start"], name="usage_by_age")]
+
+    @property
+    def cpu_millicores(self) -> float | None:
+        """The average over the bucket's samples."""
+        return self.cpu_millicores_sum / self.cpu_samples if self.cpu_samples else None
+
+
+class VolumeUsage(models.Model):
+    """How full a site's /data volume on a host was when its agent last looked."""
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="volume_usages")
+    volume = models.CharField(max_length=63, db_index=True)
+    used_bytes = models.PositiveBigIntegerField()
+    size_bytes = models.PositiveBigIntegerField()
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "volume"], name="one_usage_per_volume_and_host")]

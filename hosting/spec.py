@@ -126,6 +126,13 @@ class ContainerState:
 
 
 @dataclass(frozen=True)
+class RunningContainer:
+    id: str
+    site: str
+    mounts: dict[str, str]  # where inside -> what on the host
+
+
+@dataclass(frozen=True)
 class OneOffResult:
     exit_code: int | None  # None: killed at the timeout
     oom_killed: bool

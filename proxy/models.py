@@ -96,13 +96,16 @@ class EdgeState(models.Model):
 
 
 class SiteTraffic(models.Model):
-    """Requests and bytes per site and minute, from the edge's access log (for the portal's charts)."""
+    """Requests and bytes per site in buckets of a minute, ten minutes and an hour, from the edge's
+    access log (for the portal's charts); each resolution is pruned after a while (core.timeseries)."""
 
     group = models.CharField(max_length=63, help_text="The site's uuid (a name passes to the next site that takes it).")
-    minute = models.DateTimeField()
+    resolution = models.PositiveIntegerField(default=60, help_text="The bucket's length in seconds.")
+    minute = models.DateTimeField(help_text="The start of the bucket.")
     requests = models.PositiveBigIntegerField(default=0)
     bytes_sent = models.PositiveBigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["group", "minute"], name="one_bucket_per_site_minute")]
-        ordering = ["group", "minute"]
+        constraints = [models.UniqueConstraint(fields=["group", "resolution", "minute"], name="one_traffic_bucket")]
+        indexes = [models.Index(fields=["resolution", "minute"], name="traffic_by_age")]
+        ordering = ["group", "resolution", "minute"]

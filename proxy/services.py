@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import timeseries
 from proxy import tasks
 from proxy.applying import apply_edge
 from proxy.edge import EdgeNginx, EdgeUnreachable
@@ -190,8 +191,17 @@ def certificate_summary(hostname: str) -> dict | None:
 
 
 def traffic_of(group: str, minutes: int) -> list[dict]:
-    """Requests and bytes per minute through the edge for `group`'s names, over the last `minutes`."""
+    """Requests and bytes through the edge for `group`'s names over the last `minutes`: per minute
+    for the last two hours, beyond that in the finest buckets still kept (`seconds` says their length)."""
+    resolution = timeseries.resolution_for(minutes)
     since = timezone.now() - timezone.timedelta(minutes=minutes)
-    rows = SiteTraffic.objects.filter(group=group, minute__gte=since).order_by("minute")
-    return [{"minute": row.minute, "requests": row.requests, "bytes": row.bytes_sent} for row in rows]
+    rows = SiteTraffic.objects.filter(group=group, resolution=resolution.seconds, minute__gte=since).order_by("minute")
+    return [{"minute": row.minute, "seconds": row.resolution, "requests": row.requests, "bytes": row.bytes_sent}
+            for row in rows]
+
+
+def traffic_buckets(group: str, resolution: int, since) -> dict:
+    """{bucket start: (requests, bytes)} of `group` in buckets of `resolution` seconds from `since` on."""
+    rows = SiteTraffic.objects.filter(group=group, resolution=resolution, minute__gte=since)
+    return {start: (requests, sent) for start, requests, sent in rows.values_list("minute", "requests", "bytes_sent")}
 

@@ -12,7 +12,7 @@ from proxy import issuance
 from proxy.applying import apply_edge
 from proxy.certificates import Certbot
 from proxy.edge import EdgeNginx
-from proxy.traffic import collect
+from proxy.traffic import collect, prune_traffic
 
 APPLY_COUNTER = "edge:apply-requests"
 
@@ -62,4 +62,6 @@ def renew_certificates() -> int:
 
 @shared_task(base=PlatformTask, name="proxy.collect_traffic")
 def collect_traffic() -> int:
-    return collect(EdgeNginx.from_settings().prefix / "logs" / "access.log")
+    lines = collect(EdgeNginx.from_settings().prefix / "logs" / "access.log")
+    prune_traffic()
+    return lines

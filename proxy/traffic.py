@@ -1,4 +1,5 @@
-"""Per-site requests and bytes, from the edge's one access log, kept per minute."""
+"""Per-site requests and bytes, from the edge's one access log, kept in buckets of a minute, ten
+minutes and an hour (core.timeseries), each pruned after a while."""
 from __future__ import annotations
 
 import datetime
@@ -8,12 +9,14 @@ from collections import defaultdict
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import F
+from django.utils import timezone
 
+from core import timeseries
 from proxy.models import SiteTraffic
 from proxy.validation import GROUP
 
 ROTATE_AT = 64 * 2**20
+BUCKETS = timeseries.Columns(key=("group", "resolution", "minute"), added=("requests", "bytes_sent"))
 
 
 def parse(lines: list[str]) -> dict[tuple[str, datetime.datetime], list[int]]:
@@ -63,13 +66,10 @@ def _collect(log_path: Path) -> int:
         data = f.read()
     complete = data[: data.rfind(b"\n") + 1]
     lines = complete.decode(errors="replace").splitlines()
+    points = [({"group": group, "requests": requests, "bytes_sent": sent}, minute)
+              for (group, minute), (requests, sent) in parse(lines).items()]
     with transaction.atomic():
-        for (group, minute), (requests, sent) in parse(lines).items():
-            updated = SiteTraffic.objects.filter(group=group, minute=minute).update(
-                requests=F("requests") + requests, bytes_sent=F("bytes_sent") + sent
-            )
-            if not updated:
-                SiteTraffic.objects.create(group=group, minute=minute, requests=requests, bytes_sent=sent)
+        timeseries.add_to_buckets(SiteTraffic, BUCKETS, points)
     offset += len(complete)
     if offset >= ROTATE_AT:
         # nginx appends (O_APPEND), so truncating in place is safe; lines written since are lost.
@@ -77,3 +77,8 @@ def _collect(log_path: Path) -> int:
         offset = 0
     offset_path.write_text(str(offset))
     return len(lines)
+
+
+def prune_traffic() -> int:
+    """Drop the buckets each resolution no longer keeps; returns how many went."""
+    return timeseries.prune(SiteTraffic, BUCKETS, timezone.now())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import redis
 from django.conf import settings
@@ -31,6 +32,31 @@ class TenantQuerySet(models.QuerySet):
 
 class SiteQuerySet(TenantQuerySet):
     organization_path = "organization"
+
+    def with_overview(self) -> "SiteQuerySet":
+        """Sites with what a list of them shows, in one query whatever their number: the
+        organization, plan and current release, and the latest deployment's state and time
+        (annotations `latest_deployment_state`, `latest_deployment_at`, read by `Site.status`)."""
+        latest = Deployment.objects.filter(site=models.OuterRef("pk")).order_by("-created_at", "-id")
+        return self.select_related("organization", "plan", "current_release").annotate(
+            latest_deployment_state=models.Subquery(latest.values("state")[:1]),
+            latest_deployment_at=models.Subquery(latest.values("created_at")[:1]),
+        )
+
+
+class ReleaseQuerySet(TenantQuerySet):
+    def with_outcome(self) -> "ReleaseQuerySet":
+        """Releases with what a list of them shows, in one query however many deployments each
+        has (a restart deploys the same release again): whether one went live, whether all
+        failed (read by `Release.status`), and who made it (`made_by_email`)."""
+        deployments = Deployment.objects.filter(release=models.OuterRef("pk"))
+        first = deployments.order_by("pk")
+        return self.annotate(
+            any_deployment=models.Exists(deployments),
+            went_live=models.Exists(deployments.filter(state=Deployment.State.SUCCEEDED)),
+            only_failed=~models.Exists(deployments.exclude(state=Deployment.State.FAILED)),
+            made_by_email=models.Subquery(first.values("created_by__email")[:1]),
+        )
 
 
 class Site(models.Model):
@@ -99,8 +125,11 @@ class Site(models.Model):
             return "stopped"
         if self.current_instance_id:
             return "running"
-        latest = self.deployments.first()
-        return "deploying" if latest and not latest.finished else "not deployed"
+        if hasattr(self, "latest_deployment_state"):  # SiteQuerySet.with_overview: no query per site
+            state = self.latest_deployment_state
+        else:
+            state = self.deployments.values_list("state", flat=True).first()
+        return "deploying" if state and state not in Deployment.FINISHED else "not deployed"
 
     def routed_hostnames(self) -> list[str]:
         """The default domain and the verified custom domains; unverified ones are never routed."""
@@ -203,7 +232,7 @@ class Release(models.Model):
     description = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects = ReleaseQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "version"], name="one_release_per_version")]
@@ -219,7 +248,10 @@ class Release(models.Model):
     @property
     def making(self) -> "Deployment | None":
         """The deployment that made this release (later ones restart or start it again)."""
-        return min(self.deployments.all(), key=lambda deployment: deployment.pk, default=None)
+        if "deployments" in getattr(self, "_prefetched_objects_cache", {}):
+            return min(self.deployments.all(), key=lambda deployment: deployment.pk, default=None)
+        # One row, not all of them: a release restarted thousands of times has as many deployments.
+        return self.deployments.select_related("created_by").order_by("pk").first()
 
     @property
     def status(self) -> str:
@@ -227,6 +259,10 @@ class Release(models.Model):
         rollback to it), or pending (its deployment still runs)."""
         if self.site.current_release_id == self.pk:
             return "current"
+        if hasattr(self, "went_live"):  # ReleaseQuerySet.with_outcome: no query per release
+            if self.went_live or not self.any_deployment:
+                return "succeeded"
+            return "failed" if self.only_failed else "pending"
         states = {deployment.state for deployment in self.deployments.all()}
         if Deployment.State.SUCCEEDED in states or not states:  # no deployment: made before they were linked
             return "succeeded"
@@ -282,6 +318,13 @@ class Deployment(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in self.FINISHED
+
+    @property
+    def duration(self) -> timedelta | None:
+        """From the start of its work (or its creation) to its end; None while it runs."""
+        if self.finished_at is None:
+            return None
+        return self.finished_at - (self.started_at or self.created_at)
 
     @property
     def log_so_far(self) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +25,9 @@ from sites.validation import validate_env_key, validate_env_value, validate_site
 
 log = logging.getLogger(__name__)
 
+# Names are the platform's hostnames, unique across organizations: say it is taken, never by whom.
+NAME_TAKEN = "This name is taken; choose another."
+
 
 # --- sites ---------------------------------------------------------------------------------------
 
@@ -41,13 +45,28 @@ def create_site(organization: Organization, name: str, runtime: str = "auto", wr
         if Site.objects.filter(organization=org).count() >= org.plan.max_sites:
             raise ValidationError(f"Your plan allows {org.plan.max_sites} sites; delete one or change plans.")
         if Site.objects.filter(name=name).exists():
-            raise ValidationError(f"The name {name!r} is taken; choose another.")
+            raise ValidationError(NAME_TAKEN)
         site = Site.objects.create(name=name, organization=org, runtime=runtime, plan=org.plan, writable_paths=paths)
         Domain.objects.create(site=site, hostname=site.default_hostname, is_default=True, verified_at=timezone.now())
     git.Repository.of(site).create()
     audit.record(org, "site.create", site.name, site=site.name, runtime=runtime)
     log.info("site created", extra={"site": site.name})
     return site
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a new site's name (invalid, reserved, or taken by any organization:
+    names are the platform's hostnames), or None if it can. Says nothing of whose it is."""
+    try:
+        validate_site_name(name)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return NAME_TAKEN if Site.objects.filter(name=name).exists() else None
+
+
+def sites_used(organization: Organization) -> tuple[int, int]:
+    """(sites the organization has, sites its plan allows)."""
+    return Site.objects.filter(organization=organization).count(), organization.plan.max_sites
 
 
 def _audit(site: Site, action: str, target: str = "", by=None, **detail) -> None:
@@ -101,6 +120,20 @@ def deploy_source(site: Site, trigger: str, source: str, write_archive, by=None)
     deployment = machine.deploy_source(site, trigger, source, write_archive, SENDER, by=by)
     _audit(site, f"deploy.{trigger}", source, by=by, deployment=deployment.pk)
     return deployment
+
+
+def deploy_archive(site: Site, upload, by=None) -> Deployment:
+    """Build and release an uploaded archive (.tar.gz, .tar or .zip; the build unpacks it as the
+    site's uid): `upload` is a Django UploadedFile, already cut at the plan's size."""
+
+    def write_archive(path_for) -> None:
+        path = path_for(".upload")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as out:
+            upload.seek(0)
+            shutil.copyfileobj(upload, out)
+
+    return deploy_source(site, Deployment.Trigger.ARCHIVE, f"archive {upload.name[:100]}", write_archive, by=by)
 
 
 # --- config --------------------------------------------------------------------------------------

@@ -47,11 +47,10 @@ class PlanLimitUploadHandler(FileUploadHandler):
         return None  # the next handler (memory or temporary file) makes the file
 
 
-def limit_upload(request, limit_mb: int) -> PlanLimitUploadHandler:
-    """Prepare `request` (DRF's) so that reading its files stops at `limit_mb`; call before
-    `request.data` is read. A declared length past the limit is refused at once."""
+def limit_upload(django_request, limit_mb: int) -> PlanLimitUploadHandler:
+    """Prepare `django_request` so that reading its files stops at `limit_mb`; call before its
+    body is read. A declared length past the limit is refused at once."""
     limit = limit_mb * 2**20
-    django_request = request._request
     declared = django_request.META.get("CONTENT_LENGTH") or ""
     if declared.strip():
         try:
@@ -71,8 +70,9 @@ def limit_upload(request, limit_mb: int) -> PlanLimitUploadHandler:
 
 def read_within_plan(request, limit_mb: int):
     """`request.data` (DRF's), read with the upload stopped at `limit_mb`; 413 past it."""
-    handler = limit_upload(request, limit_mb)
+    handler = limit_upload(request._request, limit_mb)
     data = request.data
     if handler.exceeded:
         raise UploadTooLarge(limit_mb)
     return data
+

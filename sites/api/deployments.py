@@ -1,8 +1,6 @@
 """Deployments (list, upload an archive, one with its log), releases, and rollback to one."""
 from __future__ import annotations
 
-import shutil
-
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -17,7 +15,6 @@ from sites.api.serializers import (
     ReleaseSerializer,
     RollbackSerializer,
 )
-from sites.models import Deployment
 
 
 class DeploymentList(SiteView):
@@ -35,17 +32,7 @@ class DeploymentList(SiteView):
         site = self.member.site(name, Action.DEPLOY)
         data = ArchiveSerializer(data=uploads.read_within_plan(request, site.plan.max_push_mb))
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["archive"]
-
-        def write_archive(path_for) -> None:
-            path = path_for(".upload")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as out:
-                upload.seek(0)
-                shutil.copyfileobj(upload, out)
-
-        label = f"archive {upload.name[:100]}"
-        return accepted(services.deploy_source(site, Deployment.Trigger.ARCHIVE, label, write_archive, by=request.user))
+        return accepted(services.deploy_archive(site, data.validated_data["archive"], by=request.user))
 
 
 class DeploymentDetail(SiteView):

@@ -185,6 +185,7 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
         "WORKER_NAME": "control-platform-test",
         "HEARTBEAT_INTERVAL": "2",
         "HOST_DOWN_AFTER": "10",
+        "METRICS_INTERVAL": "5",  # the browser journey sees the charts fill
         "DRAIN_SECONDS": "2",
         "START_TIMEOUT": "10",
         "ACME_DIRECTORY_URL": pebble.directory_url,
