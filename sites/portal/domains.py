@@ -36,20 +36,21 @@ def domains(request, site: Site):
     return redirect("sites:domains", site.name)
 
 
+def _change_domain(request, site: Site, hostname: str, service, done: str):
+    domain = request.member.domain(site.name, hostname, Action.MANAGE_DOMAINS)
+    if not failed(attempt(request, service, domain)):
+        messages.success(request, done.format(hostname=domain.hostname))
+    return redirect("sites:domains", site.name)
+
+
 @site_view(POST=Action.MANAGE_DOMAINS)
 def domain_verify(request, site: Site, hostname: str):
-    domain = request.member.domain(site.name, hostname, Action.MANAGE_DOMAINS)
-    if not failed(attempt(request, verify_domain, domain)):
-        messages.success(request, f"{domain.hostname} is verified: it is routed to your site now.")
-    return redirect("sites:domains", site.name)
+    return _change_domain(request, site, hostname, verify_domain, "{hostname} is verified: it is routed to your site now.")
 
 
 @site_view(POST=Action.MANAGE_DOMAINS)
 def domain_delete(request, site: Site, hostname: str):
-    domain = request.member.domain(site.name, hostname, Action.MANAGE_DOMAINS)
-    if not failed(attempt(request, remove_domain, domain)):
-        messages.success(request, f"Removed {domain.hostname}: it no longer reaches your site.")
-    return redirect("sites:domains", site.name)
+    return _change_domain(request, site, hostname, remove_domain, "Removed {hostname}: it no longer reaches your site.")
 
 
 urlpatterns = [

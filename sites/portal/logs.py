@@ -23,8 +23,7 @@ def _lines(request) -> int:
 
 
 def _output(site: Site, lines: int) -> dict:
-    return {"site": site, "lines": lines, "log_lines": runtime_logs.tail(site, lines),
-            "running": site.current_instance_id is not None}
+    return {"lines": lines, "log_lines": runtime_logs.tail(site, lines), "running": site.current_instance_id is not None}
 
 
 @site_view(GET=Action.READ_LOGS)
@@ -37,7 +36,7 @@ def logs(request, site: Site):
 @site_view(GET=Action.READ_LOGS)
 def logs_tail(request, site: Site):
     """The log's <pre> alone, for the page's poll."""
-    return render(request, "sites/logs_output.html", _output(site, _lines(request)))
+    return render(request, "sites/logs_output.html", {"site": site, **_output(site, _lines(request))})
 
 
 urlpatterns = [
