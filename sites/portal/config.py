@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
 from accounts.roles import Action
-from core.portal import attempt, failed
+from core.portal import attempt, back, failed
 from sites import services
 from sites.dotenv import parse_dotenv
 from sites.models import Deployment, Site
@@ -61,7 +61,7 @@ def env(request, site: Site):
 def env_reveal(request, site: Site, key: str):
     value = attempt(request, services.env_value, site, key, by=request.user)
     if failed(value):
-        return redirect("sites:env", site.name)
+        return back(request, "sites:env", site.name)  # htmx: a whole page, not a page inside the cell
     if request.htmx:
         return render(request, "sites/env_value.html", {"site": site, "key": key, "value": value})
     return _env_page(request, site, revealed={key: value})

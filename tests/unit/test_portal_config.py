@@ -168,3 +168,8 @@ def test_bad_settings_show_the_error_and_change_nothing(world, data, error):
     site = Site.objects.get(pk=world["site"].pk)
     assert response.status_code == 400 and error in response.content.decode()
     assert site.writable_paths == [] and site.health_check_path == ""
+
+
+def test_revealing_a_variable_that_is_gone_sends_htmx_back_to_the_page(world):
+    response = signed_in("owner").post(ENV + "GONE/reveal/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Redirect"].endswith(ENV)
