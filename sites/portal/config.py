@@ -16,6 +16,7 @@ from sites.portal.abilities import abilities
 from sites.portal.base import site_view
 from sites.portal.pages import render_tab
 
+
 def _env_page(request, site: Site, status: int = 200, revealed: dict | None = None, form: dict | None = None):
     revealed = revealed or {}
     rows = [{"var": var, "revealed": var.key in revealed, "value": revealed.get(var.key)} for var in site.env_vars.all()]
@@ -49,7 +50,9 @@ def env(request, site: Site):
         values = attempt(request, parse_dotenv, form["dotenv"])
     else:
         values = {form["key"].strip(): form["value"]}
-    deployment = values if failed(values) else attempt(request, services.set_env, site, values, by=request.user)
+    if failed(values):
+        return _env_page(request, site, status=400, form=form)
+    deployment = attempt(request, services.set_env, site, values, by=request.user)
     if failed(deployment):
         return _env_page(request, site, status=400, form=form)
     _announce(request, site, f"Set {', '.join(sorted(values))}", deployment)
@@ -105,8 +108,8 @@ def settings(request, site: Site):
         return _settings_page(request, site, status=400)
     if failed(attempt(request, services.configure_site, site, fields)):
         return _settings_page(request, site, status=400, form=request.POST)
-    messages.success(request, "Settings saved." if "hsts" in fields
-                     else "Settings saved: writable paths apply from the next deploy or restart.")
+    messages.success(request, "HTTPS settings saved: the edge applies them now." if "hsts" in fields
+                     else "App settings saved: they apply from the next deploy or restart.")
     return redirect("sites:settings", site.name)
 
 
