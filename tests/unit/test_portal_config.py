@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import AuditEvent
+from accounts.services import mark_suspended
 from sites.config_crypto import decrypt, encrypt
 from sites.models import Deployment, EnvVar, Site
 from tests.unit.portal_client import queries_of, signed_in
@@ -173,3 +174,11 @@ def test_bad_settings_show_the_error_and_change_nothing(world, data, error):
 def test_revealing_a_variable_that_is_gone_sends_htmx_back_to_the_page(world):
     response = signed_in("owner").post(ENV + "GONE/reveal/", HTTP_HX_REQUEST="true")
     assert response.status_code == 204 and response["HX-Redirect"].endswith(ENV)
+
+
+def test_a_suspended_organization_sees_no_change_controls_and_is_refused(world, secret):
+    mark_suspended(world["org"], True, "unpaid invoice")
+    page = signed_in("owner").get(ENV).content.decode()
+    assert "This organization is suspended" in page and "Set variable" not in page and "/delete/" not in page
+    assert "/reveal/" in page  # reading stays allowed
+    assert signed_in("owner").post(ENV, {"key": "B", "value": "2"}).status_code == 403
