@@ -8,17 +8,15 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts import totp
-from accounts.services import create_organization, get_or_create_user
+from tests.unit.portal_logins import PASSWORD, fast_password_hashing, owner_with_password  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct horse battery staple"
 ATTACKER, OWNER = "203.0.113.9", "198.51.100.7"
 
 
 @pytest.fixture(autouse=True)
 def small_limits(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.LOGIN_FAILURES_PER_ACCOUNT_ADDRESS = 3
     settings.LOGIN_FAILURES_PER_ADDRESS = 5
     settings.LOGIN_LOCKOUT_SECONDS = 900
@@ -26,11 +24,7 @@ def small_limits(settings):
 
 @pytest.fixture
 def user():
-    create_organization("acme", "ada@example.com")
-    ada = get_or_create_user("ada@example.com")
-    ada.set_password(PASSWORD)
-    ada.save()
-    return ada
+    return owner_with_password("acme", "ada@example.com")
 
 
 @pytest.fixture

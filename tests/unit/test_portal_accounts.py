@@ -10,17 +10,12 @@ from django.core import signing
 from django.test import Client
 
 from accounts.models import Membership, Organization, Profile
-from accounts.services import create_organization, get_or_create_user
 from accounts.signup import CONFIRM_SALT
+from tests.unit.portal_logins import PASSWORD, fast_password_hashing, owner_with_password  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-PASSWORD = "correct horse battery staple"
 LINK = re.compile(r"https?://\S+")
 
 
@@ -43,11 +38,7 @@ def path_of(url: str) -> str:
 @pytest.fixture
 def operator_user():
     """An owner made by an operator's command, who then got a password: no confirmation needed."""
-    create_organization("globex", "grace@example.com")
-    user = get_or_create_user("grace@example.com")
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+    return owner_with_password("globex", "grace@example.com")
 
 
 # --- sign-up and confirmation ----------------------------------------------------------------------

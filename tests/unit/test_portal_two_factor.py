@@ -8,26 +8,17 @@ import pytest
 
 from accounts import totp
 from accounts.models import Profile, RecoveryCode
-from accounts.services import create_organization, get_or_create_user
 from core.encryption import decrypt
+from tests.unit.portal_logins import PASSWORD, fast_password_hashing, owner_with_password  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct horse battery staple"
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
 def user():
-    create_organization("acme", "ada@example.com")
-    ada = get_or_create_user("ada@example.com")
-    ada.set_password(PASSWORD)
-    ada.save()
-    return ada
+    return owner_with_password("acme", "ada@example.com")
 
 
 def log_in(client, **extra):
