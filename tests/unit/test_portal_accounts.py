@@ -124,6 +124,11 @@ def test_it_lets_users_made_by_operators_log_in_without_a_confirmation(client, o
     assert log_in(client, email="grace@example.com")["Location"] == "/"
 
 
+def test_the_staff_user_logs_in_with_its_username(client):
+    get_user_model().objects.create_superuser(username="admin", email="", password=PASSWORD)
+    assert log_in(client, email="admin")["Location"] == "/"
+
+
 def test_it_refuses_a_wrong_password_without_saying_whether_the_account_exists(client, operator_user):
     wrong = log_in(client, email="grace@example.com", password="wrong").content.decode()
     unknown = log_in(client, email="nobody@example.com", password="wrong").content.decode()
