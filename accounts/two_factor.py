@@ -84,6 +84,12 @@ def verify(user, code: str) -> bool:
 def disable(user, code: str) -> None:
     if not verify(user, code):
         raise ValidationError(BAD_CODE)
+    turn_off(user)
+
+
+def turn_off(user) -> None:
+    """Two-factor off, recovery codes gone: the user's own choice (`disable`), or staff's for a
+    customer who lost both their app and their codes."""
     Profile.objects.for_member(user).update(totp_secret="", totp_enabled_at=None)
     RecoveryCode.objects.for_member(user).delete()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from accounts import totp
 from accounts.models import Profile, RecoveryCode
@@ -153,6 +154,20 @@ def test_turning_it_off_or_renewing_recovery_codes_needs_a_current_code(client, 
 
     off = client.post("/account/two-factor/", {"code": new_codes[0], "action": "disable"})
     assert off["Location"] == "/account/"
+    assert Profile.objects.get(user=user).totp_secret == "" and not RecoveryCode.objects.filter(user=user).exists()
+    client.post("/logout/")
+    assert log_in(client)["Location"] == "/"
+
+
+def test_staff_turn_it_off_for_a_customer_who_lost_app_and_codes(client, enabled, user):
+    staff = get_user_model().objects.create_superuser(username="admin", email="", password=PASSWORD)
+    client.force_login(staff)
+    profile = Profile.objects.get(user=user)
+    page = client.get(f"/admin/accounts/profile/{profile.pk}/change/").content.decode()
+    assert decrypt(profile.totp_secret) not in page and profile.totp_secret not in page
+
+    client.post("/admin/accounts/profile/", {"action": "turn_off_two_factor", "_selected_action": [profile.pk]})
+
     assert Profile.objects.get(user=user).totp_secret == "" and not RecoveryCode.objects.filter(user=user).exists()
     client.post("/logout/")
     assert log_in(client)["Location"] == "/"
