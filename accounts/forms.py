@@ -1,7 +1,13 @@
 """The portal's account forms: their fields and browser hints only; the rules live in the services."""
 from __future__ import annotations
 
+import hashlib
+
 from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.core.cache import cache
+
+RESET_MAIL_INTERVAL_SECONDS = 60
 
 
 class _Form(forms.Form):
@@ -56,3 +62,15 @@ class RecoveryCodeForm(_Form):
 class EmailForm(_Form):
     email = forms.EmailField(label="E-mail", max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none"}))
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, sending at most one reset mail a minute to an address: a stranger cannot fill
+    someone's mailbox by asking again and again (the page answers the same either way)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None) -> None:
+        key = "password-reset:" + hashlib.sha256(to_email.lower().encode()).hexdigest()[:32]
+        if cache.add(key, 1, timeout=RESET_MAIL_INTERVAL_SECONDS):
+            super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
+                              html_email_template_name)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 
+from accounts.forms import PasswordResetForm
 from accounts.signup import mark_confirmed
 
 request_reset = auth_views.PasswordResetView.as_view(
     template_name="accounts/password_reset_form.html",
+    form_class=PasswordResetForm,
     email_template_name="accounts/email/password_reset.txt",
     subject_template_name="accounts/email/password_reset_subject.txt",
     success_url=reverse_lazy("accounts:password-reset-sent"),

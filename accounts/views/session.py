@@ -45,6 +45,8 @@ def login(request):
 @require_http_methods(["GET", "POST"])
 def login_second_step(request):
     """The second step of a two-factor login: a code from the app, or a recovery code."""
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
     if signin.pending_user(request) is None:
         messages.error(request, signin.SECOND_STEP_EXPIRED)
         return redirect("accounts:login")

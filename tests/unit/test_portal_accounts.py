@@ -185,6 +185,12 @@ def test_it_mails_a_reset_link_to_a_known_address_and_shows_the_same_page_for_an
     assert log_in(client, email="grace@example.com", password="a new long passphrase")["Location"] == "/"
 
 
+def test_it_mails_an_address_at_most_one_reset_link_a_minute(client, mailoutbox, operator_user):
+    for _ in range(3):
+        assert client.post("/password-reset/", {"email": "grace@example.com"})["Location"] == "/password-reset/sent/"
+    assert len(mailoutbox) == 1
+
+
 def test_a_completed_reset_confirms_the_address_of_a_sign_up(client, mailoutbox):
     sign_up(client)
     client.post("/password-reset/", {"email": "ada@example.com"})
