@@ -57,7 +57,7 @@ def confirm_email(request, token: str):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def resend_confirmation(request):
-    form = EmailForm(request.POST if request.method == "POST" else None)
+    form = EmailForm(request.POST if request.method == "POST" else None, initial={"email": request.GET.get("email", "")})
     if form.is_valid():
         service.resend_confirmation(form.cleaned_data["email"], _portal_url(request))
         messages.success(request, RESENT)

@@ -57,7 +57,8 @@ def test_it_signs_up_an_organization_with_its_owner_and_mails_a_working_link(cli
 
     refused = log_in(client)
     assert refused.status_code == 200 and "Confirm your e-mail address first" in refused.content.decode()
-    assert "/signup/resend/" in refused.content.decode()
+    assert "/signup/resend/?email=ada%40example.com" in refused.content.decode()
+    assert 'value="ada@example.com"' in client.get("/signup/resend/?email=ada%40example.com").content.decode()
 
     confirmed = client.get(path_of(link_in(mail)))
     assert confirmed.status_code == 302 and confirmed["Location"] == "/login/"
