@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 RESET_MAIL_INTERVAL_SECONDS = 60
@@ -66,7 +68,15 @@ class EmailForm(_Form):
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's, sending at most one reset mail a minute to an address: a stranger cannot fill
-    someone's mailbox by asking again and again (the page answers the same either way)."""
+    someone's mailbox by asking again and again (the page answers the same either way). Users
+    without a password yet (made by an operator's command, or invited) may set one this way too:
+    the link proves they read the address."""
+
+    def get_users(self, email):
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        # The same address once Unicode is normalized, not one that merely matches case-insensitively
+        # in the database (Django's own guard against look-alike addresses).
+        return (user for user in users if _same_address(email, user.email))
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
                   html_email_template_name=None) -> None:
@@ -74,3 +84,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         if cache.add(key, 1, timeout=RESET_MAIL_INTERVAL_SECONDS):
             super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
                               html_email_template_name)
+
+
+def _same_address(typed: str, stored: str) -> bool:
+    return unicodedata.normalize("NFKC", typed).casefold() == unicodedata.normalize("NFKC", stored).casefold()

@@ -10,6 +10,7 @@ from django.core import signing
 from django.test import Client
 
 from accounts.models import Membership, Organization, Profile
+from accounts.services import create_organization
 from accounts.signup import CONFIRM_SALT
 from tests.unit.portal_logins import PASSWORD, fast_password_hashing, owner_with_password  # noqa: F401
 
@@ -184,6 +185,15 @@ def test_it_mails_a_reset_link_to_a_known_address_and_shows_the_same_page_for_an
                                                     "new_password2": "a new long passphrase"})
     assert done["Location"] == "/password-reset/done/"
     assert log_in(client, email="grace@example.com", password="a new long passphrase")["Location"] == "/"
+
+
+def test_a_user_without_a_password_yet_sets_one_by_a_reset_link(client, mailoutbox):
+    create_organization("initech", "peter@example.com")  # as `manage.py` does: no password
+    client.post("/password-reset/", {"email": "Peter@example.com"})
+    form = client.get(path_of(link_in(mailoutbox[0])), follow=True)
+    client.post(form.redirect_chain[-1][0], {"new_password1": "a first long passphrase",
+                                             "new_password2": "a first long passphrase"})
+    assert log_in(client, email="peter@example.com", password="a first long passphrase")["Location"] == "/"
 
 
 def test_it_mails_an_address_at_most_one_reset_link_a_minute(client, mailoutbox, operator_user):
