@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import totp
+from accounts import lockout, totp
 from accounts.models import Profile, RecoveryCode
 from core.encryption import decrypt, encrypt
 
@@ -81,9 +81,8 @@ def verify(user, code: str) -> bool:
 
 
 @transaction.atomic
-def disable(user, code: str) -> None:
-    if not verify(user, code):
-        raise ValidationError(BAD_CODE)
+def disable(user, code: str, address: str) -> None:
+    _require_code(user, code, address)
     turn_off(user)
 
 
@@ -95,11 +94,23 @@ def turn_off(user) -> None:
 
 
 @transaction.atomic
-def regenerate_recovery_codes(user, code: str) -> list[str]:
+def regenerate_recovery_codes(user, code: str, address: str) -> list[str]:
     """New recovery codes for old ones, with a current code: the old ones stop working."""
-    if not verify(user, code):
-        raise ValidationError(BAD_CODE)
+    _require_code(user, code, address)
     return _new_recovery_codes(user)
+
+
+def _require_code(user, code: str, address: str) -> None:
+    """A code for a change to two-factor itself. Wrong ones count in the login lockout, so a
+    borrowed session cannot guess its way to turning two-factor off."""
+    account = (user.email or user.get_username()).lower()
+    try:
+        lockout.ensure_not_locked(account, address)
+        if not verify(user, code):
+            lockout.record_failure(account, address)
+            raise ValidationError(BAD_CODE)
+    except lockout.LockedOut as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def unused_recovery_codes(user) -> int:

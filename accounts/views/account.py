@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import two_factor
 from accounts.forms import CodeForm, ManageTwoFactorForm
+from accounts.throttling import client_address
 
 
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
@@ -59,9 +60,9 @@ def _manage(request):
         code = form.cleaned_data["code"]
         try:
             if action == "disable":
-                two_factor.disable(request.user, code)
+                two_factor.disable(request.user, code, client_address(request))
             else:
-                codes = two_factor.regenerate_recovery_codes(request.user, code)
+                codes = two_factor.regenerate_recovery_codes(request.user, code, client_address(request))
         except ValidationError as exc:
             form.add_error("code", exc)
         else:

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts import totp
+from accounts.models import Profile
 from tests.unit.portal_logins import PASSWORD, fast_password_hashing, owner_with_password  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,20 @@ def test_wrong_two_factor_codes_count_too(user, client):
     attacker.post("/login/", {"email": "ada@example.com", "password": PASSWORD})
     assert attacker.post("/login/two-factor/", {"code": totp.code_at(secret, totp.current_step() + 1)}).status_code == 302
     assert attacker.get("/")["Location"].startswith("/login/")  # still locked: the right code did not pass
+
+
+def test_wrong_codes_to_turn_two_factor_off_count_too(user, client):
+    client.post("/login/", {"email": "ada@example.com", "password": PASSWORD})
+    client.get("/account/two-factor/")
+    secret = client.session["two_factor_pending_secret"]
+    client.post("/account/two-factor/", {"code": totp.code_at(secret, totp.current_step())})
+
+    for guess in ("000000", "111111", "222222"):
+        answer = client.post("/account/two-factor/", {"code": guess, "action": "disable"}).content.decode()
+    assert "Too many failed logins" in answer
+    right = client.post("/account/two-factor/", {"code": totp.code_at(secret, totp.current_step() + 1),
+                                                 "action": "disable"})
+    assert right.status_code == 400 and Profile.objects.get(user=user).totp_secret
 
 
 def test_it_fails_closed_when_the_cache_is_down(user):
