@@ -27,7 +27,8 @@ class _Form(forms.Form):
 
 
 class SignUpForm(_Form):
-    email = forms.EmailField(label="E-mail", max_length=254,
+    # Text here, checked by accounts.signup with the other fields: every mistake is shown at once.
+    email = forms.CharField(label="E-mail", max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none"}))
     password = forms.CharField(label="Password", strip=False,
                                help_text="At least 8 characters; not a common password, not only digits.",

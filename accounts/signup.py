@@ -17,6 +17,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -46,6 +47,10 @@ def sign_up(email: str, password: str, organization_name: str):
     email = email.strip().lower()
     User = get_user_model()
     errors: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        errors["email"] = exc.messages
     if User.objects.filter(email__iexact=email).exists() or User.objects.filter(username=email).exists():
         errors["email"] = ["An account with this e-mail address already exists: log in, or reset your password."]
     try:

@@ -88,6 +88,11 @@ def test_it_refuses_a_bad_sign_up_with_a_clear_error_and_creates_nothing(client,
     assert mailoutbox == []
 
 
+def test_it_shows_every_mistake_of_a_sign_up_at_once(client):
+    page = client.post("/signup/", {"email": "ada@", "password": "123", "organization": "-"}).content.decode()
+    assert "Enter a valid email address" in page and "too short" in page and "Use letters or digits" in page
+
+
 def test_it_refuses_a_forged_an_expired_or_an_outdated_link(client, mailoutbox, settings):
     sign_up(client)
     user = get_user_model().objects.get(email="ada@example.com")
