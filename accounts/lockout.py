@@ -14,6 +14,7 @@ so nobody can guess passwords while the counters are gone.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -34,11 +35,25 @@ class LockedOut(Exception):
 def _pair(account: str, address: str) -> str:
     # Hashed: the cache's keys hold neither e-mail addresses nor arbitrary typed text.
     digest = hashlib.sha256(account.strip().lower().encode()).hexdigest()[:32]
-    return f"login:pair:{digest}:{address}"
+    return f"login:pair:{digest}:{_network(address)}"
 
 
 def _address(address: str) -> str:
-    return f"login:address:{address}"
+    return f"login:address:{_network(address)}"
+
+
+def _network(address: str) -> str:
+    """The IPv4 address, or the IPv6 /64 it is in: one client is given a whole /64 and could
+    otherwise try from a fresh address each time."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def ensure_not_locked(account: str, address: str) -> None:

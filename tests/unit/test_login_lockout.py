@@ -55,6 +55,14 @@ def test_it_locks_the_pair_not_the_owner_from_another_address_and_the_lock_ends(
     assert attempt(ATTACKER, PASSWORD) == "/"
 
 
+def test_one_ipv6_network_counts_as_one_address(user):
+    for host in range(1, 4):
+        said = attempt(f"2001:db8:1:2::{host}", "guess")
+    assert "Too many failed logins" in said
+    assert "Too many failed logins" in attempt("2001:db8:1:2:ffff::9", PASSWORD)  # the same /64
+    assert attempt("2001:db8:1:3::1", PASSWORD) == "/"  # the next /64 is someone else
+
+
 def test_it_forgets_a_pairs_failures_after_a_login(user):
     attempt(OWNER, "typo 1")
     attempt(OWNER, "typo 2")
