@@ -298,6 +298,8 @@ EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
                  else "django.core.mail.backends.filebased.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"hosting@{PLATFORM_DOMAIN}")
+# How long a team invitation's link stays valid.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 # --- HTTPS through the edge (production) -------------------------------------------------------
 # With PLATFORM_HTTPS the portal, the API and git are served by the edge at https://PORTAL_HOSTNAME/
