@@ -33,6 +33,8 @@ from accounts.services import authorize, get_or_create_user
 from accounts.team import grantable_roles, members_of
 
 MAX_TOKEN_LENGTH = 100
+# The platform sends these mails in its own name: an organization cannot make it mail the world.
+MAX_OPEN_INVITATIONS = 50
 
 
 class State:
@@ -87,6 +89,8 @@ def invite(actor: Membership, email: str, role: str, link_for: Callable[[str], s
     organization = actor.organization
     if members_of(organization).filter(user__email__iexact=email).exists():
         raise ValidationError(f"{email} is already a member of {organization.name}.")
+    if _open().of_organization(organization).exclude(email=email).count() >= MAX_OPEN_INVITATIONS:
+        raise ValidationError(f"{organization.name} has {MAX_OPEN_INVITATIONS} open invitations: withdraw some first.")
     token = secrets.token_urlsafe(32)
     try:
         with transaction.atomic():

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import invitations
 from accounts.models import AuditEvent, Invitation, Membership
 from accounts.services import add_member, create_organization, get_or_create_user
 from tests.unit.portal_clients import PASSWORD, queries_of, signed_in
@@ -104,6 +105,23 @@ def test_an_expired_or_withdrawn_invitation_is_refused_with_a_clear_page(acme, m
     assert Client().get("/invitations/not-a-token/").status_code == 404
     assert not Membership.objects.filter(user__email__in=["late@example.com", "withdrawn@example.com"]).exists()
     assert AuditEvent.objects.filter(action="team.invitation_revoke", target="withdrawn@example.com").exists()
+
+
+def test_a_new_invitation_to_the_same_address_replaces_the_open_one(acme, mailoutbox):
+    owner = signed_in("owner@example.com")
+    invite(owner, role="viewer")
+    invite(owner, role="developer")
+    first, second = link_in(mailoutbox[0]), link_in(mailoutbox[1])
+    assert b"Invitation withdrawn" in Client().get(first).content
+    assert Client().post(second, {"password": PASSWORD}).status_code == 302
+    assert member(acme, "new@example.com").role == "developer"
+
+
+def test_an_organization_cannot_mail_without_limit(acme, mailoutbox, monkeypatch):
+    monkeypatch.setattr(invitations, "MAX_OPEN_INVITATIONS", 2)
+    owner = signed_in("owner@example.com")
+    assert [invite(owner, f"n{i}@example.com").status_code for i in range(3)] == [302, 302, 400]
+    assert len(mailoutbox) == 2
 
 
 def test_an_invitation_cannot_set_the_password_of_an_existing_account(acme, mailoutbox):
