@@ -1,8 +1,7 @@
 """The portal's account pages (namespace `accounts`)."""
 from django.urls import path
 
-from accounts.views import account, password_reset, session, signup
-from accounts.views.stubs import placeholder
+from accounts.views import account, audit, password_reset, session, signup, team, tokens
 
 app_name = "accounts"
 
@@ -20,12 +19,13 @@ urlpatterns = [
     path("account/", account.account, name="account"),
     path("account/two-factor/", account.two_factor_settings, name="two-factor"),
     path("organizations/switch/", session.switch_organization, name="switch-organization"),
-    path("team/", placeholder("Team"), name="team"),
-    path("team/<int:membership_id>/role/", placeholder("Role"), name="member-role"),
-    path("team/<int:membership_id>/remove/", placeholder("Remove"), name="member-remove"),
-    path("team/invitations/<int:invitation_id>/revoke/", placeholder("Revoke"), name="invitation-revoke"),
-    path("invitations/<str:token>/", placeholder("Invitation", signed_in=False), name="accept-invitation"),
-    path("tokens/", placeholder("API tokens"), name="tokens"),
-    path("tokens/<str:prefix>/revoke/", placeholder("Revoke"), name="token-revoke"),
-    path("audit/", placeholder("Audit log"), name="audit"),
+    path("team/", team.team, name="team"),
+    path("team/<int:membership_id>/role/", team.member_role, name="member-role"),
+    path("team/<int:membership_id>/remove/", team.member_remove, name="member-remove"),
+    path("team/leave/", team.leave, name="team-leave"),
+    path("team/invitations/<int:invitation_id>/revoke/", team.invitation_revoke, name="invitation-revoke"),
+    path("invitations/<str:token>/", team.accept_invitation, name="accept-invitation"),
+    path("tokens/", tokens.tokens, name="tokens"),
+    path("tokens/<str:prefix>/revoke/", tokens.token_revoke, name="token-revoke"),
+    path("audit/", audit.audit, name="audit"),
 ]

@@ -312,6 +312,8 @@ for _name in ("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", "LOGIN_FAILURES_PER_ADDRESS"
               "EMAIL_CONFIRMATION_DAYS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be a positive number, not {globals()[_name]}.")
+# How long a team invitation's link stays valid.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 # --- HTTPS through the edge (production) -------------------------------------------------------
 # With PLATFORM_HTTPS the portal, the API and git are served by the edge at https://PORTAL_HOSTNAME/
