@@ -1,12 +1,13 @@
 from django.contrib import admin, messages
 
+from accounts.admin_audit import AuditedAdmin
 from accounts.models import Organization
 from sites import services
 from sites.models import Deployment, Domain, Release, Site
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ("slug", "name", "plan", "suspended", "suspended_reason", "created_at")
     list_filter = ("suspended", "plan")
     search_fields = ("slug", "name")
@@ -14,6 +15,9 @@ class OrganizationAdmin(admin.ModelAdmin):
     # Suspension goes through the actions (the same service as `manage.py suspend`), which also
     # stop the sites' containers; a checkbox in the form would only flip the flag.
     readonly_fields = ("suspended", "suspended_at", "created_at")
+
+    def organization_of(self, obj):
+        return obj if obj.pk else None
 
     @admin.action(description="Suspend: their sites show the suspended page")
     def suspend(self, request, queryset):
@@ -36,12 +40,15 @@ class DomainInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ("name", "organization", "runtime", "plan", "desired_state", "current_release", "created_at")
     list_filter = ("desired_state", "runtime", "plan")
     search_fields = ("name", "organization__slug")
     readonly_fields = ("uuid", "url", "git_url", "status", "current_release", "current_instance", "created_at")
     inlines = [DomainInline]
+
+    def site_of(self, obj) -> str:
+        return obj.name
 
 
 @admin.register(Deployment)

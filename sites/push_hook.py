@@ -13,6 +13,7 @@ frames carry it as it is.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import socket
@@ -39,7 +40,8 @@ class HookChannel:
         self.site_uuid, self.pusher = site_uuid, pusher
         self._ours, self._theirs = socket.socketpair()
         self.child_fd = self._theirs.fileno()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        # The request's context goes along: the audit log records the push's client address.
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._serve,), daemon=True)
 
     def start(self) -> None:
         """Serve the hook once git runs it; call after git http-backend started with `child_fd`."""

@@ -7,6 +7,7 @@ import time
 import pytest
 import requests
 
+from accounts.models import AuditEvent
 from tests.integration.support.deploying import (
     api,
     commit_all,
@@ -39,6 +40,8 @@ def test_a_static_site_goes_live_with_a_git_push(deploy_env, tmp_path):
     release = api(platform, owner, "GET", f"sites/{site}/releases/").json()[0]
     assert (release["label"], release["status"], release["trigger"], release["created_by"]) == (
         "v1", "current", "push", owner.email)  # the pusher, as the token said
+    event = AuditEvent.objects.get(site_name=site, action="deploy.push")
+    assert (event.actor_label, event.address) == (owner.email, "127.0.0.1")  # the push's client, through the hook
 
 
 def test_a_second_push_serves_new_content_without_a_failed_request(deploy_env, tmp_path):
