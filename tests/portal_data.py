@@ -3,14 +3,18 @@
 `seed(org, sites, deployments_per_site)` grows the organization to that many sites, each with that
 many deployments, and everything else in proportion: a release per deployment (the latest one
 current), an env var per deployment, a custom domain per ten, two audit events per deployment, and
-a member with an API token per two sites. Calling it again with larger numbers tops up what is
+a member, an API token and a pending invitation per two sites. Calling it again with larger numbers tops up what is
 there, so a test can measure a page, grow the rows threefold and measure it again.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from accounts.models import ApiToken, AuditEvent, Membership, Organization, Role
 from sites.config_crypto import encrypt
@@ -28,6 +32,7 @@ def seed(organization: Organization, sites: int, deployments_per_site: int) -> N
         for site in all_sites:
             _grow_site(site, site.made, deployments_per_site)
         _grow_members(organization, sites // 2)
+        seed_invitations(organization, sites // 2)
 
 
 def _grow_sites(organization: Organization, wanted: int) -> None:
@@ -74,3 +79,17 @@ def _grow_members(organization: Organization, wanted: int) -> None:
     owner = Membership.objects.filter(organization=organization, role=Role.OWNER).order_by("id").first().user
     ApiToken.objects.bulk_create([ApiToken(user=owner, name=f"seed {n}", prefix=f"seed{n:08d}", digest=f"{organization.pk}-{n}")
                                   for n in range(have, wanted)], batch_size=BATCH)
+
+
+def seed_invitations(organization: Organization, wanted: int) -> None:
+    """Pending invitations of `organization`, up to `wanted` (at least one)."""
+    try:  # the team pages bring the model (issue 11)
+        invitation = apps.get_model("accounts", "Invitation")
+    except LookupError:
+        return
+    have = invitation.objects.filter(organization=organization).count()
+    expires = timezone.now() + timedelta(days=7)
+    invitation.objects.bulk_create(
+        [invitation(organization=organization, email=f"invited{n}@{organization.slug}.example.com", role=Role.VIEWER,
+                    digest=f"{organization.slug}-invitation-{n}", expires_at=expires) for n in range(have, max(wanted, 1))],
+        batch_size=BATCH)

@@ -141,6 +141,7 @@ PORTAL: dict[str, Row] = {
     "accounts:token-revoke": Row({P: PERSONAL}, _token, bears_object=True),
     # accounts: the organization's
     "accounts:team": Row({G: A.READ, P: A.MANAGE_TEAM}),
+    "accounts:team-leave": Row({P: A.READ}),  # any member leaves (the last owner cannot)
     "accounts:member-role": Row({P: A.MANAGE_TEAM}, _membership, bears_object=True),
     "accounts:member-remove": Row({P: A.MANAGE_TEAM}, _membership, bears_object=True),
     "accounts:invitation-revoke": Row({P: A.MANAGE_TEAM}, _invitation, bears_object=True),
@@ -148,7 +149,7 @@ PORTAL: dict[str, Row] = {
     "support:home": Row({G: SIGNED_IN}),
     # sites: the user's sites
     "sites:list": Row({G: SIGNED_IN}),
-    "sites:create": Row({G: A.CREATE_SITE, P: A.CREATE_SITE}),
+    "sites:create": Row({G: A.READ, P: A.CREATE_SITE}),  # the form for all, with what the role may
     "sites:check-name": Row({G: SIGNED_IN}),
     "sites:usage": Row({G: SIGNED_IN}),
     # sites: one site's tabs
