@@ -8,6 +8,7 @@ there, so a test can measure a page, grow the rows threefold and measure it agai
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from django.apps import apps
@@ -19,6 +20,7 @@ from django.utils import timezone
 from accounts.models import ApiToken, AuditEvent, Membership, Organization, Role
 from sites.config_crypto import encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site, Slug
+from tests.portal_urls import invitation_token
 
 BATCH = 2000
 LOG = "".join(f"-----> step {n}: done\n" for n in range(20))  # a short build log
@@ -89,7 +91,8 @@ def seed_invitations(organization: Organization, wanted: int) -> None:
         return
     have = invitation.objects.filter(organization=organization).count()
     expires = timezone.now() + timedelta(days=7)
+    emails = [f"invited{n}@{organization.slug}.example.com" for n in range(have, max(wanted, 1))]
     invitation.objects.bulk_create(
-        [invitation(organization=organization, email=f"invited{n}@{organization.slug}.example.com", role=Role.VIEWER,
-                    digest=f"{organization.slug}-invitation-{n}", expires_at=expires) for n in range(have, max(wanted, 1))],
+        [invitation(organization=organization, email=email, role=Role.VIEWER, expires_at=expires,
+                    digest=hashlib.sha256(invitation_token(email).encode()).hexdigest()) for email in emails],
         batch_size=BATCH)

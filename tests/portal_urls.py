@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from django.apps import apps
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken, Membership, Organization, Role
 from accounts.roles import Action
@@ -42,6 +45,9 @@ class Targets:
     hostname: str
     membership: int     # another member's membership (a viewer's), to change or remove
     invitation: int     # a pending invitation
+    invitation_token: str  # its link's token (tests/portal_data.py makes them)
+    reset_uid: str      # the user's password-reset link
+    reset_token: str
     token_prefix: str   # the user's own API token
 
 
@@ -53,18 +59,26 @@ def targets_for(organization: Organization, user) -> Targets:
     other = (Membership.objects.filter(organization=organization, role=Role.VIEWER).exclude(user=user)
              .order_by("-id").first())
     token = ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("id").first()
-    return Targets(organization=organization.slug, site=site.name, deployment=deployment.pk if deployment else 0, env_key=env.key if env else "A",
-                   hostname=domain.hostname if domain else "none.example.com", membership=other.pk if other else 0,
-                   invitation=_pending_invitation(organization), token_prefix=token.prefix if token else "nosuchtoken")
+    invitation = pending_invitation(organization)
+    return Targets(organization=organization.slug, site=site.name, deployment=deployment.pk if deployment else 0,
+                   env_key=env.key if env else "A", hostname=domain.hostname if domain else "none.example.com",
+                   membership=other.pk if other else 0, invitation=invitation.pk if invitation else 0,
+                   invitation_token=invitation_token(invitation.email) if invitation else "bad-token",
+                   reset_uid=urlsafe_base64_encode(force_bytes(user.pk)), reset_token=default_token_generator.make_token(user),
+                   token_prefix=token.prefix if token else "nosuchtoken")
 
 
-def _pending_invitation(organization: Organization) -> int:
+def pending_invitation(organization: Organization):
     try:  # the team pages bring the model (issue 11); until they land, no invitation resolves
         invitation = apps.get_model("accounts", "Invitation")
     except LookupError:
-        return 0
-    found = invitation.objects.filter(organization=organization).order_by("-id").first()
-    return found.pk if found else 0
+        return None
+    return invitation.objects.filter(organization=organization).order_by("-id").first()
+
+
+def invitation_token(email: str) -> str:
+    """The token of the link of the invitation tests/portal_data.py made for `email`."""
+    return f"invite-{email}"
 
 
 def _none(t: Targets) -> dict:
@@ -130,9 +144,9 @@ PORTAL: dict[str, Row] = {
     "accounts:logout": Row({P: PUBLIC}),
     "accounts:password-reset": Row({G: PUBLIC, P: PUBLIC}),
     "accounts:password-reset-sent": Row({G: PUBLIC}),
-    "accounts:password-reset-confirm": Row({G: PUBLIC, P: PUBLIC}, lambda t: {"uidb64": "MQ", "token": "bad-token"}),
+    "accounts:password-reset-confirm": Row({G: PUBLIC, P: PUBLIC}, lambda t: {"uidb64": t.reset_uid, "token": t.reset_token}),
     "accounts:password-reset-complete": Row({G: PUBLIC}),
-    "accounts:accept-invitation": Row({G: PUBLIC, P: PUBLIC}, lambda t: {"token": "bad-token"}),
+    "accounts:accept-invitation": Row({G: PUBLIC, P: PUBLIC}, lambda t: {"token": t.invitation_token}),
     # accounts: the user's own
     "accounts:account": Row({G: SIGNED_IN, P: SIGNED_IN}),
     "accounts:two-factor": Row({G: SIGNED_IN, P: SIGNED_IN}),

@@ -34,7 +34,8 @@ API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 PORTAL_METHODS = ["GET", "POST"]
 # Any values do for anonymous requests: signing in comes before any lookup.
 ANY_TARGETS = Targets(organization="acme", site="shop", deployment=1, env_key="A", hostname="www.example.com",
-                      membership=1, invitation=1, token_prefix="abcdefabcdef")
+                      membership=1, invitation=1, invitation_token="bad-token", reset_uid="MQ", reset_token="bad-token",
+                      token_prefix="abcdefabcdef")
 
 CASES = [(name, method) for name, row in TABLE.items() for method in row.methods]
 UNDECLARED = [(name, method) for name, row in TABLE.items()

@@ -21,7 +21,7 @@ from tests.portal_urls import get_pages, targets_for
 pytestmark = pytest.mark.django_db
 
 PAGES = get_pages()
-SMALL, LARGE = (2, 3), (6, 9)  # (sites, deployments per site): three times the rows
+SMALL, LARGE = (2, 10), (6, 30)  # (sites, deployments per site): three times the rows
 
 
 @pytest.fixture
