@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.urls import get_resolver, reverse
+from django.urls import NoReverseMatch, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Role
@@ -64,7 +64,10 @@ def _call(name: str, method: str, targets: Targets, people=None, who: str | None
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {people['tokens'][who]}")
     elif who is not None:
         client.force_login(people["users"][who])
-    url = reverse(name, kwargs=row.fill(targets))
+    try:
+        url = reverse(name, kwargs=row.fill(targets))
+    except NoReverseMatch:
+        pytest.fail(f"{name} has a row in tests/portal_urls.py but no URL (or other parameters)")
     return getattr(client, method.lower())(url, row.body(method, targets), **({"format": "json"} if row.api else {}))
 
 
