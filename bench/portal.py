@@ -32,7 +32,7 @@ def report(results, census: str, small_census: str) -> tuple[str, list[str]]:
             flags.append(f"over {GOAL_MS:.0f} ms")
         if page.queries != page.queries_small:
             flags.append("queries grow with rows")
-        if page.status >= 400:
+        if page.status >= 500 or (page.status >= 400 and not page.public):
             flags.append(f"answered {page.status}")
         if flags:
             broken.append(f"{page.name}: {', '.join(flags)}")

@@ -22,7 +22,7 @@ from accounts.services import add_member, create_organization, get_or_create_use
 from hosting.models import Host
 from sites.models import Deployment, Site
 from tests.portal_data import seed
-from tests.portal_urls import get_pages, targets_for
+from tests.portal_urls import PUBLIC, get_pages, targets_for
 
 
 @dataclass
@@ -34,6 +34,7 @@ class PageTime:
     p95_ms: float
     queries: int
     queries_small: int  # the same page of a tenth of the organization
+    public: bool        # a link from an e-mail: a 4xx for the seed's made-up token is its answer
 
 
 def prepare(slug: str, sites: int, deployments_per_site: int) -> Organization:
@@ -61,6 +62,7 @@ def queries_of(client: Client, url: str) -> tuple[int, int]:
 
 
 def measure(big: Organization, small: Organization, runs: int) -> list[PageTime]:
+    pages = get_pages()
     client, urls = owner_client(big)
     small_client, small_urls = owner_client(small)
     results = []
@@ -75,7 +77,8 @@ def measure(big: Organization, small: Organization, runs: int) -> list[PageTime]
             times.append((time.perf_counter() - started) * 1000)
         status, queries = queries_of(client, url)
         _, queries_small = queries_of(small_client, small_urls[name])
-        results.append(PageTime(name, url, status, statistics.median(times), percentile(times, 95), queries, queries_small))
+        results.append(PageTime(name, url, status, statistics.median(times), percentile(times, 95), queries,
+                                queries_small, public=pages[name].methods["GET"] == PUBLIC))
     return results
 
 

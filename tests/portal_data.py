@@ -62,12 +62,17 @@ def _grow_site(site: Site, have: int, wanted: int) -> None:
     EnvVar.objects.bulk_create([EnvVar(site=site, key=f"VAR_{n}", encrypted_value=encrypt(str(n)))
                                 for n in range(have, wanted)], batch_size=BATCH)
     Domain.objects.bulk_create([Domain(site=site, hostname=f"d{n}.{site.name}.example.com", verification_token="t")
-                                for n in range(have // 10, wanted // 10)], batch_size=BATCH)
+                                for n in range(_tenths(have), _tenths(wanted))], batch_size=BATCH)
     AuditEvent.objects.bulk_create(
         [AuditEvent(organization=site.organization, actor_label="seed@example.com", action=action,
                     target=site.name, site_name=site.name) for _ in range(have, wanted) for action in ("deploy", "env.set")],
         batch_size=BATCH)
     Site.objects.filter(pk=site.pk).update(current_release=releases[-1])
+
+
+def _tenths(count: int) -> int:
+    """One per ten, rounded up: a site with any deployments has a custom domain."""
+    return -(-count // 10)
 
 
 def _grow_members(organization: Organization, wanted: int) -> None:
