@@ -11,6 +11,7 @@ organization a tenth the size.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 from bench.report import write_section
@@ -21,6 +22,11 @@ RUNS = int(os.environ.get("BENCH_PORTAL_RUNS", "20"))
 SITES = int(os.environ.get("BENCH_PORTAL_SITES", "200"))
 DEPLOYMENTS_PER_SITE = int(os.environ.get("BENCH_PORTAL_DEPLOYMENTS", "10000")) // SITES
 GOAL_MS = 150.0
+
+
+def measured_commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    return head.stdout.strip() or "unknown"
 
 
 def report(results, census: str, small_census: str) -> tuple[str, list[str]]:
@@ -44,7 +50,7 @@ def report(results, census: str, small_census: str) -> tuple[str, list[str]]:
         f"per deployment, a member and a token per two sites), {RUNS} times after two warm-up requests, with "
         "Django's test Client in the web process's place (server time: middleware, view, queries, template; "
         f"no network). PostgreSQL (throwaway, loopback). Queries are counted once per page, and again for the "
-        f"same page of an organization with {small_census}.",
+        f"same page of an organization with {small_census}. Code: commit {measured_commit()}.",
         "",
         "Goal: every page < 150 ms (median), queries independent of the rows.",
         "",
