@@ -46,8 +46,8 @@ def report(results, census: str, small_census: str) -> tuple[str, list[str]]:
                     f"{page.queries} | {page.queries_small} | {'; '.join(flags) or 'ok'} |")
     body = "\n".join([
         f"Each GET page of the portal (the URL table of tests/portal_urls.py), requested by the owner of an "
-        f"organization with {census} (an env var per deployment, a custom domain per ten, two audit events "
-        f"per deployment, a member and a token per two sites), {RUNS} times after two warm-up requests, with "
+        f"organization (the public pages: by a visitor not signed in) with {census} (an env var per deployment, a custom domain per ten, two audit events "
+        f"per deployment, a member, a token and an invitation per two sites), {RUNS} times after two warm-up requests, with "
         "Django's test Client in the web process's place (server time: middleware, view, queries, template; "
         f"no network). PostgreSQL (throwaway, loopback). Queries are counted once per page, and again for the "
         f"same page of an organization with {small_census}. Code: commit {measured_commit()}.",

@@ -62,11 +62,16 @@ def queries_of(client: Client, url: str) -> tuple[int, int]:
 
 
 def measure(big: Organization, small: Organization, runs: int) -> list[PageTime]:
+    """Each page as its visitor sees it: the owner, or nobody signed in for the public pages (a
+    signed-in user is only sent on from the sign-up and log-in pages)."""
     pages = get_pages()
-    client, urls = owner_client(big)
-    small_client, small_urls = owner_client(small)
+    owner, urls = owner_client(big)
+    small_owner, small_urls = owner_client(small)
+    nobody = Client(HTTP_HOST="127.0.0.1")
     results = []
     for name, url in urls.items():
+        public = pages[name].methods["GET"] == PUBLIC
+        client, small_client = (nobody, nobody) if public else (owner, small_owner)
         for _ in range(2):  # warm: the first requests of a session fill per-process caches (and the session)
             client.get(url)
             small_client.get(small_urls[name])
@@ -78,7 +83,7 @@ def measure(big: Organization, small: Organization, runs: int) -> list[PageTime]
         status, queries = queries_of(client, url)
         _, queries_small = queries_of(small_client, small_urls[name])
         results.append(PageTime(name, url, status, statistics.median(times), percentile(times, 95), queries,
-                                queries_small, public=pages[name].methods["GET"] == PUBLIC))
+                                queries_small, public))
     return results
 
 
