@@ -31,3 +31,4 @@ test: install
 bench: install
 	@$(PYTHON) -m bench.deploys
 	@$(PYTHON) -m bench.edge
+	@$(PYTHON) -m bench.portal
