@@ -33,3 +33,4 @@ test:
 bench: install
 	@$(PYTHON) -m bench.deploys
 	@$(PYTHON) -m bench.edge
+	@$(PYTHON) -m bench.portal

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from accounts.models import AuditEvent, Plan
+from accounts import signup, two_factor
+from accounts.models import AuditEvent, Plan, Profile
 
 
 @admin.register(Plan)
@@ -29,3 +30,32 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    """Sign-in state of users; staff help a customer who lost their two-factor app and codes, or
+    whose confirmation mail never arrived. The secret itself is never shown."""
+
+    list_display = ("user", "email_confirmation_required", "email_confirmed_at", "totp_enabled_at")
+    list_filter = ("email_confirmation_required",)
+    search_fields = ("user__email", "user__username")
+    fields = ("user", "email_confirmation_required", "email_confirmed_at", "totp_enabled_at")
+    readonly_fields = fields
+    list_select_related = ("user",)
+    actions = ["turn_off_two_factor", "confirm_email"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Turn off two-factor authentication (lost app and recovery codes)")
+    def turn_off_two_factor(self, request, queryset) -> None:
+        for profile in queryset.select_related("user"):
+            two_factor.turn_off(profile.user)
+        self.message_user(request, f"Two-factor authentication is off for {queryset.count()} user(s).")
+
+    @admin.action(description="Mark the e-mail address confirmed")
+    def confirm_email(self, request, queryset) -> None:
+        for profile in queryset.select_related("user"):
+            signup.mark_confirmed(profile.user)
+        self.message_user(request, f"{queryset.count()} address(es) confirmed.")

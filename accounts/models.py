@@ -122,3 +122,82 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'platform'} {self.action} {self.target}"
+
+
+class Profile(models.Model):
+    """A user's sign-in state beyond Django's User: e-mail confirmation and two-factor.
+
+    A user without a profile, or whose profile does not require confirmation (made by an operator's
+    command, an invitation or before sign-up existed), is confirmed: only a portal sign-up waits
+    for its link."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="profile")
+    email_confirmation_required = models.BooleanField(default=False, help_text="Signed up in the portal.")
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Fernet-encrypted base32 TOTP secret; empty: two-factor is off.
+    totp_secret = models.TextField(blank=True)
+    totp_enabled_at = models.DateTimeField(null=True, blank=True)
+    # The last time step whose code was accepted: a code is never accepted twice (RFC 6238 §5.2).
+    totp_last_step = models.BigIntegerField(default=0)
+
+    objects = OwnedByUserQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+    @property
+    def may_log_in(self) -> bool:
+        return not self.email_confirmation_required or self.email_confirmed_at is not None
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return bool(self.totp_secret)
+
+
+class RecoveryCode(models.Model):
+    """A single-use two-factor recovery code; only its SHA-256 is stored, the code is shown once."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnedByUserQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "digest"], name="recovery_code_by_user")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user}"
+
+
+class InvitationQuerySet(models.QuerySet):
+    """Invitations are an organization's rows: views reach them through `of_organization`."""
+
+    def of_organization(self, organization: Organization) -> "InvitationQuerySet":
+        return self.filter(organization=organization)
+
+
+class Invitation(models.Model):
+    """An invitation to join an organization, sent by e-mail and bound to that address. Only the
+    token's SHA-256 is stored; the link in the mail is the one copy of the token."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "email"], name="invitation_by_org_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization} ({self.role})"

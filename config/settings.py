@@ -263,6 +263,8 @@ PORTAL_URL = env_str("PORTAL_URL", f"http://{PORTAL_BIND}/")
 PROXY_LISTEN_ADDRESS = env_str("PROXY_LISTEN_ADDRESS", "127.0.0.1")
 PROXY_HTTP_PORT = env_int("PROXY_HTTP_PORT", 8080)
 PROXY_HTTPS_PORT = env_int("PROXY_HTTPS_PORT", 8443)
+# The edge's public IP address, shown to customers as the A (or AAAA) record of an apex custom domain.
+EDGE_PUBLIC_ADDRESS = env_str("EDGE_PUBLIC_ADDRESS", "")
 NGINX_BINARY = env_str("NGINX_BINARY", "nginx")
 PROXY_CLIENT_MAX_BODY_SIZE = env_str("PROXY_CLIENT_MAX_BODY_SIZE", "100m")
 PROXY_WORKER_PROCESSES = env_str("PROXY_WORKER_PROCESSES", "auto")
@@ -300,6 +302,18 @@ EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
                  else "django.core.mail.backends.filebased.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"hosting@{PLATFORM_DOMAIN}")
+# Failed logins (password or two-factor code) before a wait: per account and client address, then
+# per address whatever the account; each lock lasts LOGIN_LOCKOUT_SECONDS (accounts/lockout.py).
+LOGIN_FAILURES_PER_ACCOUNT_ADDRESS = env_int("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 50)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+EMAIL_CONFIRMATION_DAYS = env_int("EMAIL_CONFIRMATION_DAYS", 3)  # a sign-up's confirmation link expires
+for _name in ("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", "LOGIN_FAILURES_PER_ADDRESS", "LOGIN_LOCKOUT_SECONDS",
+              "EMAIL_CONFIRMATION_DAYS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be a positive number, not {globals()[_name]}.")
+# How long a team invitation's link stays valid.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 # --- HTTPS through the edge (production) -------------------------------------------------------
 # With PLATFORM_HTTPS the portal, the API and git are served by the edge at https://PORTAL_HOSTNAME/

@@ -3,20 +3,9 @@ from __future__ import annotations
 
 import json
 
-from cryptography.fernet import Fernet
-from django.conf import settings
+from core.encryption import decrypt, encrypt
 
-
-def _fernet() -> Fernet:
-    return Fernet(settings.FERNET_KEY.encode())
-
-
-def encrypt(value: str) -> str:
-    return _fernet().encrypt(value.encode()).decode()
-
-
-def decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+__all__ = ["config_of", "decrypt", "decrypt_config", "encrypt", "encrypt_config"]
 
 
 def encrypt_config(config: dict[str, str]) -> str:

@@ -53,10 +53,22 @@ def http_verification_allowed(domain: Domain) -> bool:
     """False when another organization holds a verified name under the same registrable domain:
     its DNS (a wildcard, a CNAME to the platform) may send this name to the edge, so the token the
     edge serves would prove nothing about who owns it."""
-    base = registrable_domain(domain.hostname)
-    neighbours = Domain.objects.filter(Q(hostname=base) | Q(hostname__endswith=f".{base}"), verified_at__isnull=False,
-                                       is_default=False).exclude(site__organization_id=domain.site.organization_id)
-    return not neighbours.exists()
+    return domain.hostname not in txt_only_hostnames(domain.site.organization_id, [domain.hostname])
+
+
+def txt_only_hostnames(organization_id: int, hostnames: list[str]) -> set[str]:
+    """Which of an organization's `hostnames` only the DNS TXT record can verify (see
+    http_verification_allowed), in one query for a page of them."""
+    bases = {hostname: registrable_domain(hostname) for hostname in hostnames}
+    if not bases:
+        return set()
+    under = Q()
+    for base in set(bases.values()):
+        under |= Q(hostname=base) | Q(hostname__endswith=f".{base}")
+    neighbours = list(Domain.objects.filter(under, verified_at__isnull=False, is_default=False)
+                      .exclude(site__organization_id=organization_id).values_list("hostname", flat=True))
+    return {hostname for hostname, base in bases.items()
+            if any(other == base or other.endswith(f".{base}") for other in neighbours)}
 
 
 def normalise_hostname(raw: str) -> str:

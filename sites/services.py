@@ -17,7 +17,7 @@ from core.queue import ensure_queue_reachable
 from hosting.runtimes import CATALOG
 from proxy import services as proxy
 from sites import git, slugs
-from sites.config_crypto import decrypt_config, encrypt
+from sites.config_crypto import decrypt, decrypt_config, encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.pipeline import deletion, machine
 from sites.pipeline.tasks import SENDER
@@ -107,6 +107,20 @@ def set_health_check_path(site: Site, path: str) -> Site:
     return site
 
 
+def configure_site(site: Site, fields: dict) -> Site:
+    """Apply a settings form all or nothing: `fields` holds any of update_site's arguments and
+    `health_check_path`. The caller authorises `actions_to_update(fields)` first."""
+    fields = dict(fields)
+    try:
+        with transaction.atomic():
+            if "health_check_path" in fields:
+                set_health_check_path(site, fields.pop("health_check_path"))
+            return update_site(site, **fields)
+    except ValidationError:
+        site.refresh_from_db()  # the caller's object shows what stayed, not what was refused
+        raise
+
+
 def delete_site(site: Site) -> None:
     """Delete the site now: its names stop routing before this returns; its containers, volume,
     repository and slugs are removed by tasks."""
@@ -164,10 +178,22 @@ def unset_env(site: Site, keys: list[str], by=None) -> Deployment | None:
         return _release_config(site, f"Unset {', '.join(sorted(keys))}", by)
 
 
+def env_value(site: Site, key: str, by=None) -> str:
+    """The decrypted value of one of the site's env vars, for a member allowed to see it; each
+    reveal is recorded, so an organization knows who has read its secrets."""
+    var = site.env_vars.filter(key=key).first()
+    if var is None:
+        raise ValidationError(f"{key} is not set.")
+    _audit(site, "env.reveal", key, by=by)
+    return decrypt(var.encrypted_value)
+
+
 def _release_config(site: Site, description: str, by) -> Deployment | None:
     if site.current_release_id is None:
         return None  # nothing deployed yet: the first deploy picks the config up
-    return machine.roll_out(site, Deployment.Trigger.CONFIG, description, SENDER, by=by)
+    deployment = machine.roll_out(site, Deployment.Trigger.CONFIG, description, SENDER, by=by)
+    deployment.refresh_from_db()  # its release was made already unless it waits behind another deployment
+    return deployment
 
 
 # --- releases and process state ------------------------------------------------------------------

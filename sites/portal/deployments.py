@@ -40,7 +40,7 @@ def deployments(request, site):
     return render_tab(request, site, "deployments", "sites/deployments.html",
                       page=history.get_page(request.GET.get("page")),
                       releases=releases.get_page(request.GET.get("releases")),
-                      kept_slugs=slugs.kept_slug_ids(site), can=abilities(request))
+                      kept_slugs=slugs.kept_slug_ids(site), can=abilities(request, site))
 
 
 @csrf_protect

@@ -21,7 +21,7 @@ def overview(request, site):
     release = site.current_release
     recent = site.deployments.select_related("release", "created_by")[:RECENT_DEPLOYMENTS]
     return render_tab(request, site, "overview", "sites/overview.html", release=release,
-                      made_by=release.making if release else None, recent=recent, can=abilities(request))
+                      made_by=release.making if release else None, recent=recent, can=abilities(request, site))
 
 
 def _rolled_out(request, site, deployment, done: str):

@@ -10,3 +10,10 @@ document.addEventListener("click", function (event) {
     setTimeout(function () { button.textContent = label; }, 1500);
   });
 });
+
+// Logs (sites/templates/sites/logs_output.html): a log opens at its newest line, and stays there as a follow replaces it.
+function scrollToEnd(root) {
+  root.querySelectorAll("[data-scroll-end]").forEach(function (element) { element.scrollTop = element.scrollHeight; });
+}
+document.addEventListener("DOMContentLoaded", function () { scrollToEnd(document); });
+document.addEventListener("htmx:afterSettle", function () { scrollToEnd(document); });

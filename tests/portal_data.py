@@ -1,0 +1,103 @@
+"""An organization full of rows, made in bulk: what a busy customer's portal has to show.
+
+`seed(org, sites, deployments_per_site)` grows the organization to that many sites, each with that
+many deployments, and everything else in proportion: a release per deployment (the latest one
+current), an env var per deployment, a custom domain per ten, two audit events per deployment, and
+a member, an API token and a pending invitation per two sites. Calling it again with larger numbers tops up what is
+there, so a test can measure a page, grow the rows threefold and measure it again.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import ApiToken, AuditEvent, Membership, Organization, Role
+from sites.config_crypto import encrypt
+from sites.models import Deployment, Domain, EnvVar, Release, Site, Slug
+from tests.portal_urls import invitation_token
+
+BATCH = 2000
+LOG = "".join(f"-----> step {n}: done\n" for n in range(20))  # a short build log
+
+
+def seed(organization: Organization, sites: int, deployments_per_site: int) -> None:
+    with transaction.atomic():
+        _grow_sites(organization, sites)
+        all_sites = list(Site.objects.filter(organization=organization).annotate(made=Count("deployments"))
+                         .order_by("name"))
+        for site in all_sites:
+            _grow_site(site, site.made, deployments_per_site)
+        _grow_members(organization, sites // 2)
+        seed_invitations(organization, sites // 2)
+
+
+def _grow_sites(organization: Organization, wanted: int) -> None:
+    have = Site.objects.filter(organization=organization).count()
+    new = [Site(name=f"{organization.slug}-site-{n:04d}", organization=organization, plan=organization.plan)
+           for n in range(have, wanted)]
+    Site.objects.bulk_create(new, batch_size=BATCH)
+    created = Site.objects.filter(organization=organization, name__in=[s.name for s in new])
+    Domain.objects.bulk_create([Domain(site=site, hostname=site.default_hostname, is_default=True, verified_at=site.created_at)
+                                for site in created], batch_size=BATCH)
+
+
+def _grow_site(site: Site, have: int, wanted: int) -> None:
+    if have >= wanted:
+        return
+    config = encrypt("{}")
+    slug = Slug.objects.create(site=site, sha256="b" * 64, size_bytes=4096, runtime="static", source="seed")
+    top = Release.objects.filter(site=site).order_by("-version").values_list("version", flat=True).first() or 0
+    releases = Release.objects.bulk_create(
+        [Release(site=site, version=top + n + 1, slug=slug, encrypted_config=config, description=f"Deploy {n}")
+         for n in range(wanted - have)], batch_size=BATCH)
+    Deployment.objects.bulk_create(
+        [Deployment(site=site, trigger="push", state="succeeded", source=f"{n:040x}", release=release, log=LOG)
+         for n, release in enumerate(releases, start=have)], batch_size=BATCH)
+    EnvVar.objects.bulk_create([EnvVar(site=site, key=f"VAR_{n}", encrypted_value=encrypt(str(n)))
+                                for n in range(have, wanted)], batch_size=BATCH)
+    Domain.objects.bulk_create([Domain(site=site, hostname=f"d{n}.{site.name}.example.com", verification_token="t")
+                                for n in range(_tenths(have), _tenths(wanted))], batch_size=BATCH)
+    AuditEvent.objects.bulk_create(
+        [AuditEvent(organization=site.organization, actor_label="seed@example.com", action=action,
+                    target=site.name, site_name=site.name) for _ in range(have, wanted) for action in ("deploy", "env.set")],
+        batch_size=BATCH)
+    Site.objects.filter(pk=site.pk).update(current_release=releases[-1])
+
+
+def _tenths(count: int) -> int:
+    """One per ten, rounded up: a site with any deployments has a custom domain."""
+    return -(-count // 10)
+
+
+def _grow_members(organization: Organization, wanted: int) -> None:
+    have = Membership.objects.filter(organization=organization).exclude(role=Role.OWNER).count()
+    emails = [f"member{n}@{organization.slug}.example.com" for n in range(have, wanted)]
+    User = get_user_model()
+    users = User.objects.bulk_create([User(username=email, email=email) for email in emails], batch_size=BATCH)
+    roles = [Role.ADMIN, Role.DEVELOPER, Role.VIEWER]
+    Membership.objects.bulk_create([Membership(organization=organization, user=user, role=roles[n % 3])
+                                    for n, user in enumerate(users)], batch_size=BATCH)
+    owner = Membership.objects.filter(organization=organization, role=Role.OWNER).order_by("id").first().user
+    ApiToken.objects.bulk_create([ApiToken(user=owner, name=f"seed {n}", prefix=f"seed{n:08d}", digest=f"{organization.pk}-{n}")
+                                  for n in range(have, wanted)], batch_size=BATCH)
+
+
+def seed_invitations(organization: Organization, wanted: int) -> None:
+    """Pending invitations of `organization`, up to `wanted` (at least one)."""
+    try:  # the team pages bring the model (issue 11)
+        invitation = apps.get_model("accounts", "Invitation")
+    except LookupError:
+        return
+    have = invitation.objects.filter(organization=organization).count()
+    expires = timezone.now() + timedelta(days=7)
+    emails = [f"invited{n}@{organization.slug}.example.com" for n in range(have, max(wanted, 1))]
+    invitation.objects.bulk_create(
+        [invitation(organization=organization, email=email, role=Role.VIEWER, expires_at=expires,
+                    digest=hashlib.sha256(invitation_token(email).encode()).hexdigest()) for email in emails],
+        batch_size=BATCH)
