@@ -5,10 +5,8 @@ import re
 import time
 import uuid
 
-from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from accounts.services import create_organization
 from tests.e2e.journey.walk import Journey, Person
 from tests.e2e.support.totp import totp
 
@@ -16,10 +14,7 @@ from tests.e2e.support.totp import totp
 def sign_up_and_confirm(journey: Journey, page: Page) -> Person:
     suffix = uuid.uuid4().hex[:6]
     person = Person(email=f"ada-{suffix}@example.com", page=page, organization=f"analytical-{suffix}")
-    if not journey.visit(page, "/signup/", "sign up"):
-        _create_account_behind_the_portal(person)
-        log_in(journey, person)
-        return person
+    journey.visit(page, "/signup/", "sign up")
     page.get_by_label("E-mail").fill(person.email)
     page.get_by_label("Password").fill(person.password)
     page.get_by_label("Organization name").fill(person.organization)
@@ -34,14 +29,6 @@ def sign_up_and_confirm(journey: Journey, page: Page) -> Person:
     log_in(journey, person)
     journey.finished("sign up and confirm the e-mail address")
     return person
-
-
-def _create_account_behind_the_portal(person: Person) -> None:
-    """While the sign-up page is being built: the account the sign-up would have made."""
-    create_organization(person.organization, person.email)
-    user = get_user_model().objects.get(email=person.email)
-    user.set_password(person.password)
-    user.save(update_fields=["password"])
 
 
 def log_in(journey: Journey, person: Person, step: str = "logged in") -> None:
@@ -63,8 +50,7 @@ def _fill_login_form(person: Person) -> None:
 def create_token(journey: Journey, person: Person) -> str:
     """A new API token, as the Tokens page shows it once (the git password), through its copy button."""
     page = person.page
-    if not journey.visit(page, "/tokens/", "create an API token"):
-        return journey.api_token_of(person)
+    journey.visit(page, "/tokens/", "create an API token")
     page.get_by_label("Name", exact=True).fill("laptop")
     page.get_by_role("button", name="Create token").click()
     created = page.get_by_role("region", name="Your new token")
@@ -78,12 +64,10 @@ def create_token(journey: Journey, person: Person) -> str:
     return token
 
 
-def enable_two_factor(journey: Journey, person: Person) -> str | None:
-    """Turn on TOTP with the key the page shows (its copy button); returns the key (None while the
-    page waits)."""
+def enable_two_factor(journey: Journey, person: Person) -> str:
+    """Turn on TOTP with the key the page shows (its copy button); returns the key."""
     page = person.page
-    if not journey.visit(page, "/account/two-factor/", "enable two-factor"):
-        return None
+    journey.visit(page, "/account/two-factor/", "enable two-factor")
     expect(page.get_by_role("img", name=re.compile("QR code", re.I)).first).to_be_visible()
     page.get_by_role("button", name="Copy").click()
     secret = page.evaluate("() => navigator.clipboard.readText()")

@@ -26,9 +26,7 @@ def create_site(journey: Journey, person: Person) -> str:
     name = f"journey-{uuid.uuid4().hex[:6]}"
     journey.sites_created.append(name)
     page = person.page
-    if not journey.visit(page, "/sites/new/", "create a site"):
-        journey.api(person, "POST", "sites/", json={"name": name})
-        return name
+    journey.visit(page, "/sites/new/", "create a site")
     field = page.get_by_label("Site name")
     field.press_sequentially("9lives", delay=30)
     expect(page.get_by_text("is not a valid site name")).to_be_visible()
@@ -47,8 +45,7 @@ def create_site(journey: Journey, person: Person) -> str:
 def copy_git_remote(journey: Journey, person: Person, site: str) -> str:
     """The git remote, as the copy button puts it on the clipboard."""
     page = person.page
-    if not journey.visit(page, f"/sites/{site}/", "copy the git remote"):
-        return journey.url(f"/git/{site}.git")
+    journey.visit(page, f"/sites/{site}/", "copy the git remote")
     with_git = page.get_by_role("region", name="Deploy with git")
     with_git.get_by_role("button", name="Copy").click()
     expect(with_git.get_by_role("button", name="Copied")).to_be_visible()
@@ -93,8 +90,7 @@ def watch_deploy(journey: Journey, person: Person, site: str, pusher: threading.
 
     deployment = wait_for(started, 60, f"the push's deployment of {site}")
     page = person.page
-    if not journey.visit(page, f"/sites/{site}/deployments/{deployment.pk}/", "watch the deploy log"):
-        return
+    journey.visit(page, f"/sites/{site}/deployments/{deployment.pk}/", "watch the deploy log")
     heading = page.get_by_role("heading", name=re.compile(rf"^Deployment #{deployment.pk}"))
     live = bool(UNFINISHED.search(heading.inner_text()))
     journey.record(page, "deploy log while it runs" if live else "deploy log (already finished)")
@@ -124,8 +120,7 @@ def open_site_through_edge(journey: Journey, person: Person, site: str, text: st
 
 def see_it_running_in_the_list(journey: Journey, person: Person, site: str) -> None:
     page = person.page
-    if not journey.visit(page, "/", "see the site running in the list"):
-        return
+    journey.visit(page, "/", "see the site running in the list")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=site, exact=True))
     expect(row).to_contain_text("running")
     journey.record(page, "sites list: the site is running")
@@ -135,34 +130,28 @@ def see_it_running_in_the_list(journey: Journey, person: Person, site: str) -> N
 def add_env_var(journey: Journey, person: Person, site: str) -> None:
     """Set a variable and see the release it makes."""
     page = person.page
-    if not journey.visit(page, f"/sites/{site}/env/", "add an env var"):
-        _wait_deployed(site, journey.api(person, "POST", f"sites/{site}/env/", json={"vars": {"GREETING": "hello"}}).json())
-        return
+    journey.visit(page, f"/sites/{site}/env/", "add an env var")
     page.get_by_label("Key", exact=True).fill("GREETING")
     page.get_by_label("Value", exact=True).fill("hello")
     page.get_by_role("button", name="Set variable").click()
     expect(page.get_by_role("row").filter(has_text="GREETING")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="GREETING")).not_to_contain_text("hello")  # masked
     journey.record(page, "env var added, its value masked")
-    seen = _expect_current_release(journey, page, site, "v2", "new release with the env var")
-    journey.finished("add an env var and see the new release" if seen else "add an env var")
+    _expect_current_release(journey, page, site, "v2", "new release with the env var")
+    journey.finished("add an env var and see the new release")
 
 
 def roll_back(journey: Journey, person: Person, site: str) -> None:
     page = person.page
-    if not journey.visit(page, f"/sites/{site}/deployments/", "roll back"):
-        _wait_deployed(site, journey.api(person, "POST", f"sites/{site}/rollback/", json={"release": "v1"}).json())
-        return
+    journey.visit(page, f"/sites/{site}/deployments/", "roll back")
     page.get_by_role("button", name="Roll back to v1").click()
-    seen = _expect_current_release(journey, page, site, "v3", "rolled back to v1 as v3")
-    journey.finished("roll back" if seen else "roll back (the new release not seen)")
+    _expect_current_release(journey, page, site, "v3", "rolled back to v1 as v3")
+    journey.finished("roll back")
 
 
-def _expect_current_release(journey: Journey, page: Page, site: str, label: str, step: str) -> bool:
-    """See release `label` become the current one; False while the deployments tab waits."""
-    if not journey.visit(page, f"/sites/{site}/deployments/", step):
-        _wait_deployed(site, {"id": Deployment.objects.filter(site__name=site).latest("pk").pk})
-        return False
+def _expect_current_release(journey: Journey, page: Page, site: str, label: str, step: str) -> None:
+    """See release `label` become the current one."""
+    journey.visit(page, f"/sites/{site}/deployments/", step)
     releases = page.get_by_role("region", name="Releases")
 
     def current():
@@ -170,23 +159,13 @@ def _expect_current_release(journey: Journey, page: Page, site: str, label: str,
 
     journey.reload_until(page, current, DEPLOY_TIMEOUT, f"{label} current")
     journey.record(page, step)
-    return True
-
-
-def _wait_deployed(site: str, answer: dict) -> None:
-    """Wait for the deployment an API call answered with."""
-    deployment_id = answer.get("id")
-    assert deployment_id, answer
-    wait_for(lambda: Deployment.objects.get(pk=deployment_id).state == Deployment.State.SUCCEEDED, DEPLOY_TIMEOUT,
-             f"deployment {deployment_id} of {site} to succeed")
 
 
 def see_charts(journey: Journey, person: Person, site: str) -> None:
     """The Metrics tab: the memory chart shows what the site uses (the agent samples it) and the
     requests chart the visits of the journey (the edge's access log, collected every minute)."""
     page = person.page
-    if not journey.visit(page, f"/sites/{site}/metrics/", "see the charts fill"):
-        return
+    journey.visit(page, f"/sites/{site}/metrics/", "see the charts fill")
     for title in ("Memory", "Requests"):
         # The chart's text alternative names its highest point: "... highest 2.4 MiB at 02:17, ...".
         above_zero = re.compile(rf"^{title}.*: highest (?!0[ ,])")
@@ -198,8 +177,7 @@ def see_charts(journey: Journey, person: Person, site: str) -> None:
 def see_usage(journey: Journey, person: Person, site: str) -> None:
     """The plan's limits and what the organization uses of them, the new site among its sites."""
     page = person.page
-    if not journey.visit(page, "/usage/", "see the usage"):
-        return
+    journey.visit(page, "/usage/", "see the usage")
     expect(page.get_by_role("meter", name="Sites used")).to_have_attribute("aria-valuenow", "1")
     expect(page.get_by_role("link", name=site)).to_be_visible()
     journey.record(page, "usage of the plan")
@@ -209,8 +187,7 @@ def see_usage(journey: Journey, person: Person, site: str) -> None:
 def on_a_phone(journey: Journey, person: Person, site: str) -> None:
     """The site's overview in a phone's width: nothing wider than the screen (no sideways scrolling)."""
     page = person.page
-    if not journey.visit(page, f"/sites/{site}/", "the site on a phone"):
-        return
+    journey.visit(page, f"/sites/{site}/", "the site on a phone")
     page.set_viewport_size(PHONE)
     try:
         wider = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
@@ -232,7 +209,7 @@ def look_around(journey: Journey, person: Person, site: str) -> None:
     page = person.page
     for path, heading in OTHER_PAGES:
         path, heading = path.format(site=site), heading.format(site=site)
-        if journey.visit(page, path, f"look at {path}"):
-            expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(re.escape(heading), re.I))
-            journey.record(page, f"a look at {path}")
-            journey.finished(f"a look at {path}")
+        journey.visit(page, path, f"look at {path}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(re.escape(heading), re.I))
+        journey.record(page, f"a look at {path}")
+        journey.finished(f"a look at {path}")
