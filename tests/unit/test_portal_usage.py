@@ -5,8 +5,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.services import get_or_create_user
+from hosting.models import Host, VolumeUsage
 from sites.models import Site
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +60,11 @@ def test_its_query_count_does_not_grow_with_sites(world):
     few = count()
     Site.objects.bulk_create([Site(name=f"many-{i}", organization=org, plan=plan) for i in range(20)])
     assert count() == few
+
+
+def test_it_shows_the_disk_the_agent_measured(world):
+    site = world["site"]
+    VolumeUsage.objects.create(host=Host.objects.get(name="h1"), volume=site.uuid.hex, used_bytes=3 * 2**20,
+                               size_bytes=site.plan.disk_mb * 2**20, measured_at=timezone.now())
+    page = _client("owner").get("/usage/").content.decode()
+    assert "3.0\xa0MB of" in page, page
