@@ -40,9 +40,10 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"e2e screenshots and accessibility reports: {folder}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One Chromium for the whole run; each test gets its own contexts (profiles) in it."""
+    """One Chromium per test module; each test gets its own contexts (profiles) in it. Per module, not per
+    run: the setting below must not outlive the browser tests (child processes inherit it)."""
     # Playwright's sync API keeps an asyncio loop running in the test's thread while the browser is
     # open, and Django then refuses database calls (fixtures' flushes, the journey's look-ups) as if
     # they came from async code. They do not: every call here is synchronous, in one thread.

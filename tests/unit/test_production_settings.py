@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 def _manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items()
-             if k not in {"DEBUG", "DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "PLATFORM_HTTPS", "PORTAL_URL"}}
+             if k not in {"DEBUG", "DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "PLATFORM_HTTPS", "PORTAL_URL",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # the browser tests set it while Chromium runs
     clean.update({"DATA_DIR": str(tmp_path / "data"), "DJANGO_SETTINGS_MODULE": "config.settings", **env})
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=clean,
                           capture_output=True, text=True, timeout=120)
