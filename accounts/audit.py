@@ -56,16 +56,6 @@ class _LazyUser:
         return user if user is not None and user.is_authenticated else None
 
 
-def act_as(user, address: str | None = None):
-    """For code serving a request outside the middleware's reach (the git hook's socket, the API's
-    token user): returns a token for `reset`."""
-    return _current.set(Actor(user, address))
-
-
-def reset(token) -> None:
-    _current.reset(token)
-
-
 def record(organization: Organization, action: str, target: str = "", site: str = "", by=None,
            **detail) -> AuditEvent:
     """Record that `action` was done to `target` (of `site`) in `organization`, by `by` or by the

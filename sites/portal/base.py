@@ -12,11 +12,11 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 
 from accounts.portal import use_organization
 from accounts.roles import Action
-from sites.tenancy import SiteMember
+from sites.tenancy import NO_SUCH_SITE, SiteMember
 
 
 def site_view(**actions: Action):
@@ -25,11 +25,13 @@ def site_view(**actions: Action):
         @wraps(view)
         def wrapper(request, name: str, *args, **kwargs):
             member = SiteMember(request.user)
-            site = member.site(name, Action.READ)  # the 404 first, for every method
+            site = member.find_site(name)
+            if site is None:  # the 404 first, for every method
+                raise Http404(NO_SUCH_SITE)
             action = actions.get(request.method)
             if action is None:
                 return HttpResponseNotAllowed(list(actions))
-            member.authorize_site(site, action)
+            member.authorize_site(site, action)  # one look at the membership: the role for this method
             request.member = member
             if request.session.get("organization") != site.organization.slug:
                 use_organization(request, site.organization.slug)  # the navigation shows the site's organization
