@@ -56,10 +56,10 @@ class _LazyUser:
         return user if user is not None and user.is_authenticated else None
 
 
-def record(organization: Organization, action: str, target: str = "", site: str = "", by=None,
+def record(organization: Organization | None, action: str, target: str = "", site: str = "", by=None,
            **detail) -> AuditEvent:
     """Record that `action` was done to `target` (of `site`) in `organization`, by `by` or by the
-    user of the request being served."""
+    user of the request being served. `organization` None: a platform-wide staff action."""
     actor = _current.get()
     user = by
     if user is None and actor is not None:
@@ -79,8 +79,8 @@ def record(organization: Organization, action: str, target: str = "", site: str 
     )
 
 
-def _is_member(user, organization: Organization) -> bool:
-    return organization.memberships.filter(user=user).exists()
+def _is_member(user, organization: Organization | None) -> bool:
+    return organization is not None and organization.memberships.filter(user=user).exists()
 
 
 def events_of(organization: Organization, site: str = ""):

@@ -46,6 +46,8 @@ class Organization(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        permissions = [("suspend_organization", "Can suspend and unsuspend organizations"),
+                       ("set_organization_plan", "Can change an organization's plan")]
 
     def __str__(self) -> str:
         return self.slug
@@ -94,6 +96,9 @@ class ApiToken(models.Model):
 
     objects = OwnedByUserQuerySet.as_manager()
 
+    class Meta:
+        permissions = [("revoke_apitoken", "Can revoke API tokens (a leaked one)")]
+
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
 
@@ -102,7 +107,9 @@ class AuditEvent(models.Model):
     """One write to an organization's objects: who (a member, staff, or the platform itself), what,
     when, from which address. Written by the services (accounts.audit.record), never edited."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    # None: a platform-wide staff action (a host, a plan, the runtime images), seen only by staff.
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="audit_events")
     actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The actor's e-mail when it happened: kept when the user is gone or changes address.
     actor_label = models.CharField(max_length=254, blank=True, help_text="Empty: the platform itself.")

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.core.management.sql import emit_post_migrate_signal
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
@@ -65,4 +67,7 @@ def load_database(path: Path) -> None:
     after the restore gets a fresh id."""
     call_command("migrate", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)  # post_migrate makes content types again
+    Group.objects.all().delete()  # and staff roles' groups, which the dump holds with its own ids
     call_command("loaddata", str(path), verbosity=0)
+    # An older backup's groups lack newer permissions: post_migrate's handlers complete them.
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=DEFAULT_DB_ALIAS)

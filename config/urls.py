@@ -4,9 +4,6 @@ from django.urls import include, path
 from config import views
 from sites import urls as sites_urls
 
-admin.site.site_header = "Hosting platform staff"
-admin.site.site_title = "Hosting staff"
-
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

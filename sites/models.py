@@ -87,6 +87,8 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("restart_site", "Can restart a site and redeploy its current release"),
+                       ("power_site", "Can stop and start a site")]
 
     def __str__(self) -> str:
         return self.name
@@ -156,6 +158,9 @@ class Domain(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        permissions = [("verify_domain_by_hand", "Can mark a custom domain verified by hand, with a reason")]
 
     def __str__(self) -> str:
         return self.hostname

@@ -27,3 +27,13 @@ def _private_cache(request):
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                                "LOCATION": f"test-{request.node.nodeid}"}}):
         yield
+
+
+@pytest.fixture
+def admin_user(db, django_user_model, django_username_field):
+    """pytest-django's superuser, with two-factor on: the staff site refuses staff without it."""
+    from tests.staff_users import with_two_factor
+
+    user = django_user_model._default_manager.create_superuser(
+        **{django_username_field: "admin"}, email="admin@example.com", password="password")
+    return with_two_factor(user)

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.staff_users import with_two_factor
 from accounts import audit
 from accounts.models import AuditEvent
 
@@ -45,7 +46,7 @@ def test_each_service_write_names_its_site(world):
 
 
 def test_staff_changes_in_the_admin_are_recorded_as_staff(world):
-    staff = get_user_model().objects.create_superuser("staff", "staff@hosting.test", "x-long-password-1")
+    staff = with_two_factor(get_user_model().objects.create_superuser("staff", "staff@hosting.test", "x-long-password-1"))
     client = Client()
     client.force_login(staff)
     response = client.post(f"/admin/accounts/organization/{world['org'].pk}/change/",

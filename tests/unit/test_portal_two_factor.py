@@ -7,6 +7,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.staff_users import with_two_factor
 from accounts import totp
 from accounts.models import Profile, RecoveryCode
 from core.encryption import decrypt
@@ -160,7 +161,7 @@ def test_turning_it_off_or_renewing_recovery_codes_needs_a_current_code(client, 
 
 
 def test_staff_turn_it_off_for_a_customer_who_lost_app_and_codes(client, enabled, user):
-    staff = get_user_model().objects.create_superuser(username="admin", email="", password=PASSWORD)
+    staff = with_two_factor(get_user_model().objects.create_superuser(username="admin", email="", password=PASSWORD))
     client.force_login(staff)
     profile = Profile.objects.get(user=user)
     page = client.get(f"/admin/accounts/profile/{profile.pk}/change/").content.decode()

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from accounts.admin_audit import AuditedAdmin
+from staff.admin.audited import AuditedAdmin
 from accounts.models import Organization
 from sites import services
 from sites.models import Deployment, Domain, Release, Site
