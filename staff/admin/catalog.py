@@ -1,0 +1,1 @@
+"""The runtime catalog in the staff site (the fleet-admin work fills it in)."""

@@ -1,0 +1,1 @@
+"""Organizations in the staff site (the customers-admin work moves OrganizationAdmin here)."""
