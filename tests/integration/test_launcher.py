@@ -84,8 +84,8 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
         wait_for(healthy, 180, "GET /healthz to answer 200", interval=1)
         assert requests.get(f"{portal}/healthz", timeout=5).json() == {"status": "ok"}  # details are for staff
 
-        login = requests.get(f"{portal}/admin/login/", timeout=5)
-        assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
+        login = requests.get(f"{portal}/admin/login/", timeout=5)  # the staff site logs in through the portal
+        assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text and login.url.startswith(f"{portal}/login/")
         css = requests.get(f"{portal}/static/admin/css/base.css", timeout=5)
         assert css.status_code == 200
 
@@ -99,9 +99,12 @@ def test_it_brings_the_platform_up_and_ctrl_c_stops_everything(reachable_tmp):
         assert password in credentials.read_text()
         assert credentials.stat().st_mode & 0o777 == 0o600
         staff = requests.Session()
-        staff.get(f"{portal}/admin/login/", timeout=5)
-        staff.post(f"{portal}/admin/login/", data={"username": "admin", "password": password,
-                                                   "csrfmiddlewaretoken": staff.cookies["csrftoken"]}, timeout=5)
+        staff.get(f"{portal}/login/", timeout=5)
+        staff.post(f"{portal}/login/", data={"email": "admin", "password": password,
+                                             "csrfmiddlewaretoken": staff.cookies["csrftoken"]}, timeout=5)
+        # The first staff login sets up two-factor before the staff site opens.
+        first_visit = staff.get(f"{portal}/admin/", timeout=5)
+        assert first_visit.url == f"{portal}/account/two-factor/" and "authenticator" in first_visit.text.lower()
         health = staff.get(f"{portal}/healthz", timeout=5).json()
         assert health["database"]["ok"] and health["database"]["engine"] == "sqlite"
         assert health["redis"]["ok"]

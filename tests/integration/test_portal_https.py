@@ -73,7 +73,7 @@ def test_it_serves_the_portal_api_and_git_over_https_through_the_edge(https_plat
     assert response.status == 200, response.body
     assert response.getheader("Strict-Transport-Security", "").startswith("max-age=31536000")
 
-    login = _https(https_port, "GET", "/admin/login/")
+    login = _https(https_port, "GET", "/login/")
     assert login.status == 200
     cookie = login.getheader("Set-Cookie", "")
     assert "csrftoken=" in cookie and "Secure" in cookie
