@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts import two_factor
+from accounts import signin, two_factor
 from staff import dashboard
 
 TWO_FACTOR_REQUIRED = "Staff must use two-factor authentication: set it up here, then open the staff site again."
@@ -32,14 +32,14 @@ class StaffAdminSite(admin.AdminSite):
         """One login for everybody: the portal's, with its lockout and second step. Staff without
         two-factor are sent to set it up; other users are refused."""
         user = request.user
-        next_url = request.GET.get("next") or reverse("admin:index")
+        next_url = signin.safe_next(request, request.GET.get("next")) or reverse("admin:index")
         if not user.is_authenticated:
             return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
         if user.is_active and user.is_staff:
             if not two_factor.is_enabled(user):
                 messages.warning(request, TWO_FACTOR_REQUIRED)
                 return redirect("accounts:two-factor")
-            return redirect(next_url if next_url.startswith("/") else reverse("admin:index"))
+            return redirect(next_url)
         raise PermissionDenied("This is the hosting company's staff site.")
 
     def index(self, request, extra_context=None):
