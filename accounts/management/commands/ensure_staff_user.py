@@ -12,5 +12,7 @@ class Command(BaseCommand):
         if login.password:
             self.stdout.write(f"Created staff user {login.username!r} with password {login.password}")
             self.stdout.write(f"(also kept in {login.credentials_file}, readable by root only)")
+            self.stdout.write("Log in at /login/ with that username; the staff site (/admin/) asks you to set up "
+                              "two-factor authentication first.")
         else:
             self.stdout.write(f"Staff user: {login.username} (first password in {login.credentials_file})")
