@@ -316,6 +316,12 @@ for _name in ("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", "LOGIN_FAILURES_PER_ADDRESS"
 # How long a team invitation's link stays valid.
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
+# --- Support desk -------------------------------------------------------------------------------
+# Attachments of tickets' messages, each under a random name (support/attachments.py).
+SUPPORT_DIR = DATA_DIR / "support"
+SUPPORT_ATTACHMENT_MAX_BYTES = env_int("SUPPORT_ATTACHMENT_MAX_BYTES", 10 * 2**20)  # per file
+SUPPORT_ATTACHMENTS_PER_MESSAGE = env_int("SUPPORT_ATTACHMENTS_PER_MESSAGE", 5)
+
 # --- HTTPS through the edge (production) -------------------------------------------------------
 # With PLATFORM_HTTPS the portal, the API and git are served by the edge at https://PORTAL_HOSTNAME/
 # (the edge's server block for that name proxies to PORTAL_BIND); the bind itself then serves only

@@ -28,6 +28,7 @@ LAYOUT: dict[str, tuple[str, int, bool]] = {
     "git": (PLATFORM, 0o700, True),       # written by git http-backend in the web server
     "archives": (PLATFORM, 0o700, True),  # uploads and `git archive`s by the web server, read by the agent
     "static": (PLATFORM, 0o700, True),
+    "support": (PLATFORM, 0o700, True),   # support tickets' attachments, written by the web server
     "run": (PLATFORM, 0o700, True),       # the managed Redis's socket
     "redis": (PLATFORM, 0o700, True),     # the managed Redis runs as the platform user
     "log": (ROOT, 0o700, False),

@@ -49,7 +49,9 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["state", "created_at"], name="ticket_by_state_age")]
+        indexes = [models.Index(fields=["state", "created_at"], name="ticket_by_state_age"),
+                   # the staff's queue: open tickets, the longest waiting first
+                   models.Index(fields=["state", "last_message_at"], name="ticket_by_state_wait")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"

@@ -1,12 +1,118 @@
-"""The support desk's customer side: its place in the navigation until tickets exist."""
+"""The support desk's customer side: the organization's tickets, opening one, a ticket's
+conversation with the reply form, and attachments' downloads.
+
+Every member may read and write tickets, viewers included (Action.READ for both methods): a ticket
+changes nothing about the organization's sites, the person who notices a problem is often not the
+one who may deploy, and a suspended organization must still be able to ask why. Tickets are
+reached through the current organization only, so another organization's ticket is a 404.
+"""
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from accounts.portal import organization_view
+from accounts.roles import Action
+from core.portal import attempt, failed
+from support import attachments, services, uploads
+from support.models import Ticket
+
+TICKETS_PER_PAGE = 25
+TOO_LARGE = "The message with its attachments is larger than allowed; nothing was sent."
 
 
-@login_required
-@require_GET
+@organization_view(GET=Action.READ)
 def home(request):
-    return render(request, "support/home.html", {"nav": "support"})
+    tickets = Paginator(services.tickets_of(request.membership.organization), TICKETS_PER_PAGE)
+    return render(request, "support/list.html", {"nav": "support", "page": tickets.get_page(request.GET.get("page"))})
+
+
+def _form_context(request, **extra) -> dict:
+    return {"nav": "support", "max_files": attachments.max_count(), "max_bytes": attachments.max_bytes(),
+            "max_mb": attachments.max_bytes() // 2**20, **extra}
+
+
+def _refused_upload(request, template: str, status: int, **context):
+    return render(request, template, _form_context(request, **context), status=status)
+
+
+# Attachments: CSRF is checked after the upload limit is in place (support/uploads.py says why).
+@csrf_exempt
+@organization_view(GET=Action.READ, POST=Action.READ)
+def new_ticket(request):
+    organization = request.membership.organization
+    sites = services.sites_to_choose(organization)
+    if request.method == "POST" and uploads.body_too_large(request):
+        messages.error(request, TOO_LARGE)
+        return _refused_upload(request, "support/new.html", 413, sites=sites, entered={})
+    limit = uploads.limit_request(request) if request.method == "POST" else None
+    return _open_ticket(request, organization, sites, limit)
+
+
+@csrf_protect
+def _open_ticket(request, organization, sites, limit):
+    entered = {}
+    if request.method == "POST":
+        entered = {key: request.POST.get(key, "") for key in ("subject", "body", "site")}
+        if limit.problem():
+            messages.error(request, limit.problem())
+        else:
+            ticket = attempt(request, services.open_ticket, organization, request.user, entered["subject"],
+                             entered["body"], site=entered["site"], files=request.FILES.getlist("files"))
+            if not failed(ticket):
+                messages.success(request, f"Ticket #{ticket.pk} is open: support will answer here and by e-mail.")
+                return redirect("support:ticket", ticket.pk)
+    return render(request, "support/new.html", _form_context(request, sites=sites, entered=entered),
+                  status=400 if entered else 200)
+
+
+@csrf_exempt
+@organization_view(GET=Action.READ, POST=Action.READ)
+def ticket(request, ticket_id: int):
+    shown = services.ticket_of(request.membership.organization, ticket_id)
+    if request.method == "POST" and uploads.body_too_large(request):
+        messages.error(request, TOO_LARGE)
+        return _ticket_page(request, shown, {}, status=413)
+    limit = uploads.limit_request(request) if request.method == "POST" else None
+    return _reply(request, shown, limit)
+
+
+@csrf_protect
+def _reply(request, shown: Ticket, limit):
+    entered = {}
+    if request.method == "POST":
+        entered = {"body": request.POST.get("body", "")}
+        if limit.problem():
+            messages.error(request, limit.problem())
+        else:
+            was_closed = shown.state == Ticket.State.CLOSED
+            message = attempt(request, services.reply_as_customer, shown, request.user, entered["body"],
+                              files=request.FILES.getlist("files"))
+            if not failed(message):
+                messages.success(request, "Your reply was sent; the ticket is open again." if was_closed
+                                 else "Your reply was sent.")
+                return redirect("support:ticket", shown.pk)
+    return _ticket_page(request, shown, entered, status=400 if entered else 200)
+
+
+def _ticket_page(request, shown: Ticket, entered: dict, status: int):
+    return render(request, "support/ticket.html",
+                  _form_context(request, ticket=shown, conversation=services.customer_messages(shown),
+                                entered=entered, State=Ticket.State), status=status)
+
+
+@organization_view(GET=Action.READ)
+def attachment(request, attachment_id: int):
+    found = services.customer_attachment(request.membership.organization, attachment_id)
+    return download(found)
+
+
+def download(found) -> FileResponse:
+    """The attachment as a download that never renders (the staff admin serves it the same way)."""
+    response = FileResponse(attachments.open_stored(found), content_type="application/octet-stream")
+    for header, value in attachments.download_headers(found).items():
+        response[header] = value
+    return response

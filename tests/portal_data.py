@@ -2,8 +2,9 @@
 
 `seed(org, sites, deployments_per_site)` grows the organization to that many sites, each with that
 many deployments, and everything else in proportion: a release per deployment (the latest one
-current), an env var per deployment, a custom domain per ten, two audit events per deployment, and
-a member, an API token and a pending invitation per two sites. Calling it again with larger numbers tops up what is
+current), an env var per deployment, a custom domain per ten, two audit events per deployment,
+a member, an API token, a pending invitation and a support ticket per two sites, and a message (with
+an attachment, every fourth an internal note) per five deployments on each ticket. Calling it again with larger numbers tops up what is
 there, so a test can measure a page, grow the rows threefold and measure it again.
 """
 from __future__ import annotations
@@ -20,6 +21,8 @@ from django.utils import timezone
 from accounts.models import ApiToken, AuditEvent, Membership, Organization, Role
 from sites.config_crypto import encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site, Slug
+from support import attachments
+from support.models import Attachment, Message, Ticket
 from tests.portal_urls import invitation_token
 
 BATCH = 2000
@@ -35,6 +38,7 @@ def seed(organization: Organization, sites: int, deployments_per_site: int) -> N
             _grow_site(site, site.made, deployments_per_site)
         _grow_members(organization, sites // 2)
         seed_invitations(organization, sites // 2)
+        seed_tickets(organization, max(sites // 2, 1), max(deployments_per_site // 5, 2))
 
 
 def _grow_sites(organization: Organization, wanted: int) -> None:
@@ -101,3 +105,24 @@ def seed_invitations(organization: Organization, wanted: int) -> None:
         [invitation(organization=organization, email=email, role=Role.VIEWER, expires_at=expires,
                     digest=hashlib.sha256(invitation_token(email).encode()).hexdigest()) for email in emails],
         batch_size=BATCH)
+
+
+def seed_tickets(organization: Organization, wanted: int, messages_per_ticket: int) -> None:
+    """Support tickets of `organization`, up to `wanted`, each with `messages_per_ticket` messages
+    (the customer's first, then staff's replies, every fourth an internal note), each message with an
+    attachment whose file exists."""
+    owner = Membership.objects.filter(organization=organization, role=Role.OWNER).order_by("id").first().user
+    have = Ticket.objects.filter(organization=organization).count()
+    Ticket.objects.bulk_create([Ticket(organization=organization, subject=f"Help {n}", opened_by=owner,
+                                       last_message_at=timezone.now()) for n in range(have, wanted)], batch_size=BATCH)
+    tickets = Ticket.objects.filter(organization=organization).annotate(made=Count("messages")).order_by("id")
+    new = [Message(ticket=ticket, author=owner, by_staff=n % 2 == 1, internal=n % 4 == 3, body=f"Message {n}")
+           for ticket in tickets for n in range(ticket.made, messages_per_ticket)]
+    made = Message.objects.bulk_create(new, batch_size=BATCH)
+    folder = attachments.directory()
+    folder.mkdir(parents=True, exist_ok=True)
+    files = Attachment.objects.bulk_create([Attachment(message=message, filename=f"log-{message.body[8:]}.txt", size_bytes=5,
+                                                       sha256=hashlib.sha256(b"seed\n").hexdigest()) for message in made],
+                                           batch_size=BATCH)
+    for attachment in files:
+        (folder / attachment.stored_name).write_bytes(b"seed\n")

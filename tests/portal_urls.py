@@ -20,6 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import ApiToken, Membership, Organization, Role
 from accounts.roles import Action
 from sites.models import Deployment, Domain, EnvVar, Site
+from support.models import Attachment, Ticket
 
 PUBLIC = "public"        # anyone, signed in or not (sign-up, log-in, links from e-mails)
 SIGNED_IN = "signed-in"  # any signed-in user; shows only what is theirs (their sites, their account)
@@ -49,6 +50,8 @@ class Targets:
     reset_uid: str      # the user's password-reset link
     reset_token: str
     token_prefix: str   # the user's own API token
+    ticket: int = 0      # a support ticket of the organization
+    attachment: int = 0  # an attachment of a customer's message on it (tests/portal_data.py makes them)
 
 
 def targets_for(organization: Organization, user) -> Targets:
@@ -60,12 +63,16 @@ def targets_for(organization: Organization, user) -> Targets:
              .order_by("-id").first())
     token = ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("id").first()
     invitation = pending_invitation(organization)
+    ticket = Ticket.objects.filter(organization=organization).order_by("id").first()
+    attachment = (Attachment.objects.filter(message__ticket=ticket, message__internal=False).order_by("id").first()
+                  if ticket else None)
     return Targets(organization=organization.slug, site=site.name, deployment=deployment.pk if deployment else 0,
                    env_key=env.key if env else "A", hostname=domain.hostname if domain else "none.example.com",
                    membership=other.pk if other else 0, invitation=invitation.pk if invitation else 0,
                    invitation_token=invitation_token(invitation.email) if invitation else "bad-token",
                    reset_uid=urlsafe_base64_encode(force_bytes(user.pk)), reset_token=default_token_generator.make_token(user),
-                   token_prefix=token.prefix if token else "nosuchtoken")
+                   token_prefix=token.prefix if token else "nosuchtoken", ticket=ticket.pk if ticket else 0,
+                   attachment=attachment.pk if attachment else 0)
 
 
 def pending_invitation(organization: Organization):
@@ -111,6 +118,14 @@ def _invitation(t: Targets) -> dict:
 
 def _token(t: Targets) -> dict:
     return {"prefix": t.token_prefix}
+
+
+def _ticket(t: Targets) -> dict:
+    return {"ticket_id": t.ticket}
+
+
+def _attachment(t: Targets) -> dict:
+    return {"attachment_id": t.attachment}
 
 
 @dataclass(frozen=True)
@@ -160,7 +175,11 @@ PORTAL: dict[str, Row] = {
     "accounts:member-remove": Row({P: A.MANAGE_TEAM}, _membership, bears_object=True),
     "accounts:invitation-revoke": Row({P: A.MANAGE_TEAM}, _invitation, bears_object=True),
     "accounts:audit": Row({G: A.READ_AUDIT}),
-    "support:home": Row({G: SIGNED_IN}),
+    # support: every member reads and writes the organization's tickets (support/views.py says why)
+    "support:home": Row({G: A.READ}),
+    "support:new": Row({G: A.READ, P: A.READ}),
+    "support:ticket": Row({G: A.READ, P: A.READ}, _ticket, bears_object=True),
+    "support:attachment": Row({G: A.READ}, _attachment, bears_object=True),
     # sites: the user's sites
     "sites:list": Row({G: SIGNED_IN}),
     "sites:create": Row({G: A.READ, P: A.CREATE_SITE}),  # the form for all, with what the role may

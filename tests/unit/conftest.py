@@ -32,7 +32,7 @@ from sites.services import create_site
 
 OUR_PACKAGES = ("accounts", "backups", "config", "core", "hosting", "proxy", "sites", "support")
 STATE_PATHS = ("VOLUMES_DIR", "SLUGS_DIR", "GIT_ROOT", "ARCHIVES_DIR", "CERTS_DIR", "ACME_WEBROOT", "EDGE_DIR",
-               "BACKUP_DIR", "STATIC_ROOT", "MANAGED_REDIS_SOCKET")
+               "BACKUP_DIR", "STATIC_ROOT", "MANAGED_REDIS_SOCKET", "SUPPORT_DIR")
 REAL_REDIS_CLIENT = redis_client_module.redis_client
 REAL_CONNECT = socket.socket.connect
 SHARED_SOCKETS = {"/var/run/docker.sock", "/run/docker.sock",

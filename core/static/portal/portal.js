@@ -17,3 +17,17 @@ function scrollToEnd(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { scrollToEnd(document); });
 document.addEventListener("htmx:afterSettle", function () { scrollToEnd(document); });
+
+// Support attachments (support/templates/support/_attachments_field.html): say which file is too large
+// before the upload starts, so nothing typed is lost; the server checks again.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!input.matches || !input.matches("input[type=file][data-max-bytes]")) return;
+  var maxBytes = Number(input.getAttribute("data-max-bytes")), maxFiles = Number(input.getAttribute("data-max-files"));
+  var tooLarge = Array.prototype.filter.call(input.files, function (file) { return file.size > maxBytes; });
+  var problem = "";
+  if (input.files.length > maxFiles) problem = "Choose at most " + maxFiles + " files.";
+  else if (tooLarge.length) problem = tooLarge.map(function (file) { return file.name; }).join(", ") + ": too large.";
+  input.setCustomValidity(problem);
+  input.reportValidity();
+});
