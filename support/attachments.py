@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 
 from support.models import Attachment, Message
 
@@ -158,3 +158,11 @@ def download_headers(attachment: Attachment) -> dict[str, str]:
         "Content-Security-Policy": "sandbox",
         "Cache-Control": "private, no-store",
     }
+
+
+def download(attachment: Attachment) -> FileResponse:
+    """The attachment's bytes as a download that never renders (the portal and the staff admin)."""
+    response = FileResponse(open_stored(attachment), content_type="application/octet-stream")
+    for header, value in download_headers(attachment).items():
+        response[header] = value
+    return response

@@ -166,8 +166,8 @@ def add_internal_note(ticket: Ticket, user, body: str, files=()) -> Message:
     with attachments.stored(files) as written, transaction.atomic():
         message = _add_message(ticket, user, body, written, by_staff=True, internal=True)
         # Platform-wide: the organization's own log would tell its members a note exists.
-        audit.record(None, "staff.ticket.note", str(ticket), by=user, organization=ticket.organization.slug,
-                     ticket=ticket.pk)
+        audit.record(None, "staff.ticket.note", f"{ticket} of {ticket.organization.slug}", by=user,
+                     customer=ticket.organization.slug, ticket=ticket.pk)
     return message
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -107,12 +106,5 @@ def _ticket_page(request, shown: Ticket, entered: dict, status: int):
 @organization_view(GET=Action.READ)
 def attachment(request, attachment_id: int):
     found = services.customer_attachment(request.membership.organization, attachment_id)
-    return download(found)
+    return attachments.download(found)
 
-
-def download(found) -> FileResponse:
-    """The attachment as a download that never renders (the staff admin serves it the same way)."""
-    response = FileResponse(attachments.open_stored(found), content_type="application/octet-stream")
-    for header, value in attachments.download_headers(found).items():
-        response[header] = value
-    return response
