@@ -67,7 +67,8 @@ class TicketAdmin(admin.ModelAdmin):
     def get_queryset(self, request) -> QuerySet:
         queue = Case(When(state=Ticket.State.OPEN, then=Value(0)), When(state=Ticket.State.ANSWERED, then=Value(1)),
                      default=Value(2), output_field=IntegerField())
-        return super().get_queryset(request).annotate(queue=queue)
+        # Annotated before ordering (ModelAdmin.get_queryset orders first, and the order needs it).
+        return self.model._default_manager.annotate(queue=queue).order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         return ["queue", "last_message_at", "id"]
