@@ -186,3 +186,10 @@ def test_it_never_lets_a_header_parameter_out_of_the_filename():
     header = attachments.content_disposition('a"; filename=evil.html\\ é.txt')
     assert header.startswith('attachment; filename="a__ filename=evil.html_ _.txt"; filename*=UTF-8\'\'')
     assert header.count('"') == 2 and "%22%3B%20filename%3Devil.html%5C%20%C3%A9.txt" in header
+
+
+def test_it_names_every_header_that_keeps_a_download_from_rendering():
+    """Whatever the middleware adds: the desk's own headers never rely on it."""
+    headers = attachments.download_headers(Attachment(filename="x.html"))
+    assert headers["Content-Type"] == "application/octet-stream" and headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == "sandbox" and headers["Content-Disposition"].startswith("attachment;")
