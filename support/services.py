@@ -81,6 +81,11 @@ def _text(value: str, what: str, limit: int) -> str:
     return value
 
 
+def _subject(value: str) -> str:
+    """One line: a subject becomes a mail's header, where a line break is refused (or worse)."""
+    return _text(" ".join("".join(ch if ch.isprintable() else " " for ch in value or "").split()), "subject", MAX_SUBJECT)
+
+
 def _site_of(organization: Organization, site) -> Site | None:
     if site in (None, ""):
         return None
@@ -123,7 +128,7 @@ def _set_state(ticket: Ticket, state: str, visible_activity: bool = True) -> Non
 def open_ticket(organization: Organization, user, subject: str, body: str, site=None, files=()) -> Ticket:
     """A member opens a ticket (optionally about one of the organization's sites), waiting for staff."""
     _as_member(organization, user)
-    subject = _text(subject, "subject", MAX_SUBJECT)
+    subject = _subject(subject)
     body = _text(body, "message", MAX_BODY)
     chosen = _site_of(organization, site)
     with attachments.stored(files) as written, transaction.atomic():

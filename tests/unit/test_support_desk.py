@@ -128,6 +128,15 @@ def test_it_lets_only_support_staff_reply_note_assign_and_close(desk):
     assert Ticket.objects.get().assignee == desk["staff"]
 
 
+def test_it_keeps_a_subject_on_one_line_so_the_reply_mail_can_carry_it(desk, mailoutbox,
+                                                                      django_capture_on_commit_callbacks):
+    ticket = services.open_ticket(desk["org"], desk["owner"], "Down\r\nBcc: everyone@example.com\x00 now", "body")
+    assert ticket.subject == "Down Bcc: everyone@example.com now"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reply_as_staff(ticket, desk["staff"], "Looking.")
+    assert [mail.to for mail in mailoutbox] == [["owner@example.com"]] and not mailoutbox[0].bcc
+
+
 def test_it_refuses_empty_and_overlong_text(desk):
     with pytest.raises(ValidationError):
         services.open_ticket(desk["org"], desk["owner"], "  ", "body")

@@ -3,18 +3,26 @@ tickets and files are 404) and the staff admin's (reply, note, assign, close, re
 real URLs; refused to whoever lacks the permission)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import add_member, create_organization, get_or_create_user
+from sites.services import create_site
 from staff import roles
 from support import attachments, services
 from support.models import Attachment, Message, Ticket
 from tests.staff_users import client_of, superuser, support_engineer, with_two_factor
+from tests.portal_data import seed_tickets
 from tests.unit.portal_client import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +50,6 @@ def ticket_url(ticket: Ticket) -> str:
 # --- the portal -----------------------------------------------------------------------------------
 
 def test_it_opens_a_ticket_from_the_form_with_a_site_and_an_attachment(desk):
-    from sites.services import create_site
-
     site = create_site(desk["org"], "shop")
     response = signed_in("viewer").post(reverse("support:new"), {
         "subject": "Slow pages", "body": "Since noon.", "site": str(site.pk),
@@ -161,10 +167,6 @@ def test_it_keeps_customers_and_staff_without_two_factor_out_of_the_admin(desk):
 
 
 def test_it_lists_open_tickets_longest_waiting_first(desk):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     org, owner = desk["org"], desk["owner"]
     older = services.open_ticket(org, owner, "Waiting for days", "hello")
     Ticket.objects.filter(pk=older.pk).update(last_message_at=timezone.now() - timedelta(days=4))
@@ -175,6 +177,36 @@ def test_it_lists_open_tickets_longest_waiting_first(desk):
     assert page.index("Waiting for days") < page.index("Site down") < page.index("Answered one")
     waiting = client.get(reverse("admin:support_ticket_changelist"), {"waiting": "3d"}).content.decode()
     assert "Waiting for days" in waiting and "Site down" not in waiting
+
+
+def test_it_checks_csrf_on_the_forms_that_take_attachments(desk):
+    """Those views are csrf_exempt to put the upload limit first, and check CSRF themselves after."""
+    customer = Client(enforce_csrf_checks=True)
+    customer.force_login(desk["owner"])
+    assert customer.post(reverse("support:new"), {"subject": "Forged", "body": "x"}).status_code == 403
+    assert customer.post(ticket_url(desk["ticket"]), {"body": "Forged"}).status_code == 403
+    staff = Client(enforce_csrf_checks=True)
+    staff.force_login(desk["staff"])
+    assert staff.post(admin_url("reply", desk["ticket"].pk), {"kind": "reply", "body": "Forged"}).status_code == 403
+    assert Message.objects.count() == 1 and Ticket.objects.count() == 1
+
+
+def test_it_lists_tickets_in_the_admin_with_as_many_queries_for_three_times_the_rows(desk):
+    client = client_of(superuser())
+    url = reverse("admin:support_ticket_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    seed_tickets(desk["org"], 3, 2)
+    Ticket.objects.update(assignee=desk["staff"], site=create_site(desk["org"], "shop"))
+    client.get(url)
+    small = queries()
+    seed_tickets(desk["org"], 9, 2)
+    Ticket.objects.update(assignee=desk["staff"], site=Ticket.objects.exclude(site=None).first().site)
+    assert queries() == small
 
 
 def test_it_offers_no_way_to_edit_or_delete_a_ticket(desk):
