@@ -12,10 +12,12 @@ even their existence shows in the customer's audit log.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -64,6 +66,23 @@ def customer_attachment(organization: Organization, attachment_id: int) -> Attac
     if attachment is None:
         raise Http404("No such attachment.")
     return attachment
+
+
+# How long a customer has waited for staff: the admin's filter and the dashboard's counts.
+WAITING = {"1d": ("over a day", timedelta(days=1)), "3d": ("over 3 days", timedelta(days=3)),
+           "7d": ("over a week", timedelta(days=7))}
+
+
+def waiting_longer_than(queryset: QuerySet[Ticket], key: str) -> QuerySet[Ticket]:
+    """The open tickets of `queryset` whose customer has waited longer than WAITING[key]."""
+    return queryset.filter(state=Ticket.State.OPEN, last_message_at__lt=timezone.now() - WAITING[key][1])
+
+
+def open_tickets_by_wait() -> dict[str, int]:
+    """How many tickets wait for staff: all of them, and those waiting longer than each age (one query)."""
+    now = timezone.now()
+    counts = {key: Count("id", filter=Q(last_message_at__lt=now - age)) for key, (_, age) in WAITING.items()}
+    return Ticket.objects.filter(state=Ticket.State.OPEN).aggregate(open=Count("id"), **counts)
 
 
 def sites_to_choose(organization: Organization) -> QuerySet[Site]:

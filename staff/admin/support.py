@@ -9,15 +9,12 @@ have support.add_message and support.change_ticket; superusers everything).
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -35,17 +32,14 @@ class WaitingFilter(admin.SimpleListFilter):
 
     title = "waiting for staff"
     parameter_name = "waiting"
-    AGES = {"1d": ("over a day", timedelta(days=1)), "3d": ("over 3 days", timedelta(days=3)),
-            "7d": ("over a week", timedelta(days=7))}
 
     def lookups(self, request, model_admin):
-        return [(key, label) for key, (label, _) in self.AGES.items()]
+        return [(key, label) for key, (label, _) in services.WAITING.items()]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        if self.value() not in self.AGES:
+        if self.value() not in services.WAITING:
             return queryset
-        since = timezone.now() - self.AGES[self.value()][1]
-        return queryset.filter(state=Ticket.State.OPEN, last_message_at__lt=since)
+        return services.waiting_longer_than(queryset, self.value())
 
 
 @admin.register(Ticket)

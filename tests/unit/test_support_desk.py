@@ -2,10 +2,13 @@
 mail on staff replies only, internal notes kept from customers, attachments' limits and names."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.services import add_member, create_organization, get_or_create_user
@@ -202,3 +205,12 @@ def test_it_names_every_header_that_keeps_a_download_from_rendering():
     headers = attachments.download_headers(Attachment(filename="x.html"))
     assert headers["Content-Type"] == "application/octet-stream" and headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Content-Security-Policy"] == "sandbox" and headers["Content-Disposition"].startswith("attachment;")
+
+
+def test_it_counts_open_tickets_by_how_long_they_wait(desk):
+    ages = [timedelta(hours=2), timedelta(days=2), timedelta(days=5), timedelta(days=10)]
+    for age in ages:
+        ticket = open_one(desk)
+        Ticket.objects.filter(pk=ticket.pk).update(last_message_at=timezone.now() - age)
+    services.reply_as_staff(open_one(desk), desk["staff"], "Answered: not waiting.")
+    assert services.open_tickets_by_wait() == {"open": 4, "1d": 3, "3d": 2, "7d": 1}
