@@ -216,3 +216,19 @@ def test_it_offers_no_way_to_edit_or_delete_a_ticket(desk):
     assert Ticket.objects.get().subject == "Site down"
     assert client.post(admin_url("delete", desk["ticket"].pk), {"post": "yes"}).status_code == 403
     assert Ticket.objects.exists() and attachments.directory().exists()
+
+
+def test_it_closes_and_assigns_selected_tickets_from_the_list_only_for_those_who_may(desk):
+    url = reverse("admin:support_ticket_changelist")
+    selected = {"_selected_action": [str(desk["ticket"].pk)], "index": "0"}
+    reader = support_engineer("reader")
+    reader.groups.clear()
+    reader.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    refused = client_of(reader).post(url, {**selected, "action": "close_tickets"})
+    assert refused.status_code == 200 and Ticket.objects.get().state == Ticket.State.OPEN  # not offered to them
+    assert "close_tickets" not in refused.content.decode()
+    client = client_of(desk["staff"])
+    client.post(url, {**selected, "action": "assign_to_me"})
+    client.post(url, {**selected, "action": "close_tickets"})
+    ticket = Ticket.objects.get()
+    assert ticket.state == Ticket.State.CLOSED and ticket.assignee == desk["staff"]
