@@ -110,7 +110,7 @@ def seed_invitations(organization: Organization, wanted: int) -> None:
 def seed_tickets(organization: Organization, wanted: int, messages_per_ticket: int) -> None:
     """Support tickets of `organization`, up to `wanted`, each with `messages_per_ticket` messages
     (the customer's first, then staff's replies, every fourth an internal note), each message with an
-    attachment whose file exists."""
+    attachment (only the first message's has its file: a page lists files, one download reads one)."""
     owner = Membership.objects.filter(organization=organization, role=Role.OWNER).order_by("id").first().user
     have = Ticket.objects.filter(organization=organization).count()
     Ticket.objects.bulk_create([Ticket(organization=organization, subject=f"Help {n}", opened_by=owner,
@@ -124,5 +124,6 @@ def seed_tickets(organization: Organization, wanted: int, messages_per_ticket: i
     files = Attachment.objects.bulk_create([Attachment(message=message, filename=f"log-{message.body[8:]}.txt", size_bytes=5,
                                                        sha256=hashlib.sha256(b"seed\n").hexdigest()) for message in made],
                                            batch_size=BATCH)
-    for attachment in files:
-        (folder / attachment.stored_name).write_bytes(b"seed\n")
+    for attachment in files:  # the file of each ticket's first message: the one the URL table downloads
+        if attachment.message.body == "Message 0":
+            (folder / attachment.stored_name).write_bytes(b"seed\n")

@@ -61,7 +61,11 @@ def open_ticket(journey: Journey, person: Person) -> int:
     journey.record(page, "support: a new ticket, filled in")
     page.get_by_role("button", name="Open ticket").click()
     journey.expect_message(page, "is open")
-    expect(page.get_by_role("link", name="error.log")).to_be_visible()
+    link = page.get_by_role("link", name="error.log")
+    download = page.request.get(journey.url(link.get_attribute("href")))  # with the customer's cookies
+    assert download.ok and download.body() == LOG
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert download.headers["x-content-type-options"] == "nosniff" and download.headers["content-security-policy"] == "sandbox"
     journey.record(page, "support: the ticket, waiting for staff")
     journey.finished("open a ticket with an attachment in the portal")
     return int(re.search(r"/support/(\d+)/", page.url).group(1))
