@@ -111,7 +111,9 @@ def read_the_reply(journey: Journey, person: Person, ticket_id: int) -> None:
     assert NOTE not in page.content()
     journey.record(page, "support: the customer reads the reply, opened from the e-mail")
     journey.visit(page, "/support/", "the ticket list")
+    expect(page.get_by_role("row").filter(has_text=SUBJECT)).to_contain_text("Closed")
     assert NOTE not in page.content()
+    journey.record(page, "support: the ticket list")
     journey.finished("the customer sees the reply in the portal and by e-mail, never the note")
     page.goto(journey.url(f"/support/{ticket_id}/"))
 
