@@ -47,6 +47,13 @@ def ticket_of(organization: Organization, ticket_id: int) -> Ticket:
     return ticket
 
 
+def organization_of_ticket(user, ticket_id: int) -> Organization | None:
+    """Which of `user`'s organizations holds the ticket, if any (a mail's link may name a ticket of
+    another organization than the one the portal is working in)."""
+    ticket = Ticket.objects.for_member(user).filter(pk=ticket_id).select_related("organization").first()
+    return ticket.organization if ticket else None
+
+
 def customer_messages(ticket: Ticket) -> QuerySet[Message]:
     """The conversation as the customer sees it: never an internal note."""
     return (ticket.messages.filter(internal=False).select_related("author")

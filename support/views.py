@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from accounts.portal import organization_view
+from accounts.portal import organization_view, use_organization
 from accounts.roles import Action
 from core.portal import attempt, failed
 from support import attachments, services, uploads
@@ -71,7 +71,15 @@ def _open_ticket(request, organization, sites, limit):
 @csrf_exempt
 @organization_view(GET=Action.READ, POST=Action.READ)
 def ticket(request, ticket_id: int):
-    shown = services.ticket_of(request.membership.organization, ticket_id)
+    organization = request.membership.organization
+    elsewhere = None if organization.tickets.filter(pk=ticket_id).exists() else (
+        services.organization_of_ticket(request.user, ticket_id))
+    if elsewhere is not None and request.method == "GET":
+        # The link of a reply's e-mail, opened while working in another of the member's organizations.
+        use_organization(request, elsewhere.slug)
+        messages.info(request, f"You are now working in {elsewhere.name}.")
+        return redirect("support:ticket", ticket_id)
+    shown = services.ticket_of(organization, ticket_id)
     if request.method == "POST" and uploads.body_too_large(request):
         messages.error(request, TOO_LARGE)
         return _ticket_page(request, shown, {}, status=413)

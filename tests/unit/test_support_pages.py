@@ -84,6 +84,20 @@ def test_it_shows_the_conversation_without_notes_and_a_reply_reopens_a_closed_ti
     assert Ticket.objects.get(pk=ticket.pk).state == Ticket.State.OPEN
 
 
+def test_it_opens_a_mails_link_to_a_ticket_of_the_members_other_organization(desk):
+    other = create_organization("initech", "boss@example.com")
+    add_member(other, "owner@example.com", "viewer")
+    theirs = services.open_ticket(other, get_or_create_user("boss@example.com"), "Trouble at Initech", "x")
+    client = signed_in("owner")
+    client.post(reverse("accounts:switch-organization"), {"organization": "acme"})
+    response = client.get(ticket_url(theirs))
+    assert response.status_code == 302 and response["Location"] == ticket_url(theirs)
+    assert "Trouble at Initech" in client.get(ticket_url(theirs)).content.decode()
+    # A form never hops: a reply posted to acme's ticket while working in initech is a 404.
+    assert client.post(ticket_url(desk["ticket"]), {"body": "x"}).status_code == 404
+    assert Message.objects.filter(ticket=desk["ticket"]).count() == 1
+
+
 def test_it_lists_only_the_organizations_tickets(desk):
     globex = create_organization("initech", "boss@example.com")
     services.open_ticket(globex, get_or_create_user("boss@example.com"), "Their secret trouble", "x")
