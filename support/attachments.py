@@ -62,8 +62,10 @@ def clean_filename(name: str) -> str:
     return name
 
 
-def _size_in_words(size: int) -> str:
-    return f"{size / 2**20:.0f} MB" if size >= 2**20 else f"{size / 2**10:.0f} KB"
+def size_in_words(size: int) -> str:
+    if size >= 2**20:
+        return f"{size / 2**20:.0f} MB"
+    return f"{size / 2**10:.0f} KB" if size >= 2**10 else f"{size} bytes"
 
 
 def check_uploads(files: Iterable) -> list:
@@ -74,7 +76,7 @@ def check_uploads(files: Iterable) -> list:
         raise ValidationError(f"Attach at most {max_count()} files to a message; you chose {len(files)}.")
     for upload in files:
         if upload.size > max_bytes():
-            raise ValidationError(f"{clean_filename(upload.name)} is larger than {_size_in_words(max_bytes())}, "
+            raise ValidationError(f"{clean_filename(upload.name)} is larger than {size_in_words(max_bytes())}, "
                                   "the limit for an attachment; it was not sent.")
     return files
 
@@ -98,7 +100,7 @@ def _write(upload) -> Stored:
         for chunk in upload.chunks(CHUNK):
             size += len(chunk)
             if size > max_bytes():  # the upload's own size was a claim; the bytes are what counts
-                raise ValidationError(f"{clean_filename(upload.name)} is larger than {_size_in_words(max_bytes())}.")
+                raise ValidationError(f"{clean_filename(upload.name)} is larger than {size_in_words(max_bytes())}.")
             digest.update(chunk)
             out.write(chunk)
     return Stored(clean_filename(upload.name), stored_name, size, digest.hexdigest())

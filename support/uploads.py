@@ -48,7 +48,7 @@ class AttachmentLimit(FileUploadHandler):
         if self.files > attachments.max_count():
             return f"Attach at most {attachments.max_count()} files to a message; nothing was sent."
         if self.refused:
-            return (f"{', '.join(self.refused)}: larger than the limit of {attachments.max_bytes() // 2**20} MB "
+            return (f"{', '.join(self.refused)}: larger than the limit of {attachments.size_in_words(attachments.max_bytes())} "
                     "for an attachment; nothing was sent.")
         return ""
 

@@ -31,7 +31,7 @@ def home(request):
 
 def _form_context(request, **extra) -> dict:
     return {"nav": "support", "max_files": attachments.max_count(), "max_bytes": attachments.max_bytes(),
-            "max_mb": attachments.max_bytes() // 2**20, **extra}
+            "max_size": attachments.size_in_words(attachments.max_bytes()), **extra}
 
 
 def _refused_upload(request, template: str, status: int, **context):

@@ -123,7 +123,7 @@ class TicketAdmin(admin.ModelAdmin):
             "draft": request.session.pop(DRAFT_KEY.format(ticket.pk), {}),
             "State": Ticket.State,
             "max_files": attachments.max_count(), "max_bytes": attachments.max_bytes(),
-            "max_mb": attachments.max_bytes() // 2**20,
+            "max_size": attachments.size_in_words(attachments.max_bytes()),
         }
 
     def get_urls(self):
