@@ -246,3 +246,13 @@ def test_it_closes_and_assigns_selected_tickets_from_the_list_only_for_those_who
     client.post(url, {**selected, "action": "close_tickets"})
     ticket = Ticket.objects.get()
     assert ticket.state == Ticket.State.CLOSED and ticket.assignee == desk["staff"]
+
+
+def test_it_refuses_a_request_larger_than_any_message_could_be_before_reading_it(desk, settings):
+    settings.SUPPORT_ATTACHMENT_MAX_BYTES = 1000
+    declared = {"CONTENT_LENGTH": str(100 * 2**20)}
+    response = signed_in("owner").post(ticket_url(desk["ticket"]), {"body": "x"}, **declared)
+    assert response.status_code == 413 and "larger than allowed" in response.content.decode()
+    assert signed_in("owner").post(reverse("support:new"), {"subject": "s", "body": "x"}, **declared).status_code == 413
+    client_of(desk["staff"]).post(admin_url("reply", desk["ticket"].pk), {"body": "x"}, **declared)
+    assert Message.objects.count() == 1 and Ticket.objects.count() == 1
