@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404
 
 from support.models import Attachment, Message
@@ -125,6 +126,14 @@ def attach(message: Message, written: list[Stored]) -> list[Attachment]:
     return Attachment.objects.bulk_create(
         [Attachment(message=message, filename=item.filename, stored_name=item.stored_name,
                     size_bytes=item.size_bytes, sha256=item.sha256) for item in written])
+
+
+def remove_after_delete(sender, instance: Attachment, **kwargs) -> None:
+    """post_delete of an Attachment (also when its organization is deleted, by cascade): its file
+    goes once the deletion commits, so no customer's file outlives its row, and a rolled-back
+    deletion keeps it."""
+    stored_name = instance.stored_name
+    transaction.on_commit(lambda: remove(stored_name))
 
 
 def remove(stored_name: str) -> None:
