@@ -72,9 +72,8 @@ def _open_ticket(request, organization, sites, limit):
 @organization_view(GET=Action.READ, POST=Action.READ)
 def ticket(request, ticket_id: int):
     organization = request.membership.organization
-    elsewhere = None if organization.tickets.filter(pk=ticket_id).exists() else (
-        services.organization_of_ticket(request.user, ticket_id))
-    if elsewhere is not None and request.method == "GET":
+    elsewhere = services.organization_of_ticket(request.user, ticket_id)
+    if elsewhere is not None and elsewhere != organization and request.method == "GET":
         # The link of a reply's e-mail, opened while working in another of the member's organizations.
         use_organization(request, elsewhere.slug)
         messages.info(request, f"You are now working in {elsewhere.name}.")
