@@ -23,9 +23,11 @@ def value_filter(title: str, parameter: str, lookup: str, label_of: Callable[[st
 
         def lookups(self, request, model_admin):
             value = self.value()
-            if not value or (numeric and not value.isdigit()):
-                return ()
-            return [(value, label_of(value))]
+            if not value:
+                return ()  # no output: Django leaves the filter out of the sidebar
+            # A filter without output is skipped, its parameter ignored: a bad value must still
+            # reach `queryset`, and be refused there, rather than list everything.
+            return [(value, label_of(value) if not numeric or value.isdigit() else "invalid")]
 
         def queryset(self, request, queryset: QuerySet) -> QuerySet:
             value = self.value()
