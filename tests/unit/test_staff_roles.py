@@ -7,14 +7,17 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.core.exceptions import ValidationError
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import team
 from accounts.models import ApiToken, AuditEvent, Membership, Organization, Plan, Role
 from accounts.services import create_organization, get_or_create_user, issue_token, mark_suspended
 from hosting.models import Host
 from sites.models import Site
+from sites.services import create_site
 from tests.staff_users import PASSWORD, client_of, superuser, support_engineer
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +192,14 @@ def test_it_lets_a_superuser_change_a_plan_delete_an_empty_organization_and_edit
     assert boss.post(f"{ORGS}{empty.pk}/delete/", {"post": "yes"}).status_code == 302
     assert not Organization.objects.filter(pk=empty.pk).exists()
     # An organization with sites is not deleted from here: its containers would keep running.
-    assert boss.post(f"{ORGS}{world['org'].pk}/delete/", {"post": "yes"}).status_code == 403
+    with_site = create_organization("busy", "busy@example.com")
+    create_site(with_site, "busy-site")
+    assert boss.post(f"{ORGS}{with_site.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Site.objects.filter(name="busy-site").exists()
+    # Said by the organization's admin itself (no delete button), not only by the cascade's check.
+    request = RequestFactory().get("/")
+    request.user = get_user_model().objects.get(username="boss")
+    assert not admin.site._registry[Organization].has_delete_permission(request, with_site)
 
     starter = Plan.objects.get(name="starter")
     assert boss.post(f"/admin/accounts/plan/{starter.pk}/change/", _plan_form(starter, memory_mb=300)).status_code == 302
@@ -218,11 +228,29 @@ def test_it_lets_a_superuser_manage_members_inline_but_never_leaves_no_owner(wor
     assert refused.status_code == 200 and "must keep an owner" in refused.content.decode()
     assert Membership.objects.filter(pk=owner.pk).exists()
 
-    # Hand over: the newcomer becomes owner in the same save that removes the old owner.
-    moved = boss.post(url, _inline([(owner, owner.user_id, Role.OWNER, True), (None, newcomer.pk, Role.OWNER, False)]))
+    # Hand over in one save: the admin becomes owner while the owner steps down to viewer.
+    admin_member = Membership.objects.get(organization=world["org"], role=Role.ADMIN)
+    handed = boss.post(url, _inline([(owner, owner.user_id, Role.VIEWER, False),
+                                     (admin_member, admin_member.user_id, Role.OWNER, False)]))
+    assert handed.status_code == 302
+    assert Membership.objects.get(pk=owner.pk).role == Role.VIEWER
+
+    # The newcomer becomes owner in the same save that removes the owner before them.
+    moved = boss.post(url, _inline([(admin_member, admin_member.user_id, Role.OWNER, True),
+                                    (None, newcomer.pk, Role.OWNER, False)]))
     assert moved.status_code == 302
     assert list(Membership.objects.filter(organization=world["org"], role=Role.OWNER)
                 .values_list("user__email", flat=True)) == ["newcomer@example.com"]
+    assert AuditEvent.objects.filter(organization=world["org"], action="staff.team.remove").count() == 1
+
+
+def test_it_never_removes_the_last_owner_even_when_asked_directly(world):
+    owner = Membership.objects.get(organization=world["org"], role=Role.OWNER)
+    with pytest.raises(ValidationError, match="last owner"):
+        team.staff_remove_member(owner, superuser())
+    with pytest.raises(ValidationError, match="last owner"):
+        team.staff_set_member(world["org"], owner.user, Role.ADMIN, superuser("boss2"))
+    assert Membership.objects.get(pk=owner.pk).role == Role.OWNER
 
 
 # --- the door ------------------------------------------------------------------------------------
