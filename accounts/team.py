@@ -152,6 +152,14 @@ def _leave(membership: Membership) -> Membership:
 # and the customer sees each change in their audit log as done by staff.
 
 
+def ensure_staff_may_add(user, by) -> None:
+    """Support staff may not make a staff account (their own, say) a member of a customer's
+    organization: as its member they could do in the portal what their role refuses them in the
+    staff site (stop sites, delete them). Superusers may."""
+    if user.is_staff and not getattr(by, "is_superuser", False):
+        raise ValidationError("Only a superuser may make a staff account a member of a customer's organization.")
+
+
 @transaction.atomic
 def check_owner_remains(membership: Membership, what: str = "be given another role") -> None:
     """A clear ValidationError when `membership` is its organization's last owner (for a form's
@@ -164,6 +172,7 @@ def staff_set_member(organization: Organization, user, role: str, by) -> Members
     """Make `user` a member of `organization` with `role`, or change their role (by staff `by`)."""
     if role not in Role.values:
         raise ValidationError(f"{role!r} is not a role; choose one of {', '.join(Role.values)}.")
+    ensure_staff_may_add(user, by)
     existing = Membership.objects.select_for_update().filter(organization=organization, user=user).first()
     if existing is None:
         membership = Membership.objects.create(organization=organization, user=user, role=role)

@@ -82,6 +82,8 @@ class MembershipForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if not self.instance.pk and cleaned.get("user") is not None:
+            team.ensure_staff_may_add(cleaned["user"], self.staff)
         if self.instance.pk and cleaned.get("role") and cleaned["role"] != Role.OWNER:
             team.check_owner_remains(Membership.objects.get(pk=self.instance.pk))
         return cleaned
@@ -99,6 +101,11 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("organization", "user", "created_at") if obj is not None else ("created_at",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.staff = request.user  # who adds: the form's clean asks whether they may add staff
+        return form
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -150,6 +150,14 @@ def test_it_lets_support_add_a_member_change_a_role_and_remove_a_member(world, s
     assert actions == ["staff.team.add", "staff.team.role", "staff.team.remove"]
 
 
+def test_it_refuses_support_making_a_staff_account_a_member(world):
+    helper = support_engineer()
+    answer = client_of(helper).post("/admin/accounts/membership/add/",
+                                    {"organization": world["org"].pk, "user": helper.pk, "role": Role.OWNER})
+    assert answer.status_code == 200 and "Only a superuser may make a staff account" in answer.content.decode()
+    assert not Membership.objects.filter(user=helper).exists()
+
+
 def test_it_refuses_to_remove_or_demote_the_last_owner_with_a_clear_message(world, support):
     owner = Membership.objects.get(organization=world["org"], role=Role.OWNER)
 
