@@ -4,6 +4,7 @@ from accounts import signup, two_factor
 from accounts.models import AuditEvent, Plan, Profile
 from staff.admin.audited import AuditedAdmin
 from staff.admin.filters import organization_label, user_label, value_filter
+from staff.admin.readonly import ReadOnlyAdmin
 
 
 @admin.register(Plan)
@@ -33,7 +34,7 @@ class ScopeFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: the audit log is written by the services, never edited."""
 
     list_display = ("created_at", "organization", "actor_label", "by_staff", "action", "target", "site_name", "address")
@@ -46,15 +47,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ("organization__slug", "actor_label", "target", "site_name", "action")
     list_select_related = ("organization",)
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Profile)

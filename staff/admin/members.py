@@ -16,6 +16,7 @@ from accounts import team
 from accounts.models import ApiToken, Membership, Organization, Role
 from accounts.services import revoke_token_as_staff
 from staff.admin.filters import organization_label, user_label, value_filter
+from staff.admin.readonly import ReadOnlyAdmin
 
 OrganizationFilter = value_filter("organization", "organization__id__exact", "organization__id", organization_label)
 UserFilter = value_filter("user", "user__id__exact", "user__id", user_label)
@@ -149,9 +150,9 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Read-only but for the revoke action; the digest is never shown (it is as good as a password
-    hash of the token)."""
+class ApiTokenAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Read-only but for the revoke action (never deleted: the row says when it was revoked and last
+    used); the digest is never shown (it is as good as a password hash of the token)."""
 
     list_display = ("prefix", "name", "user", "created_at", "last_used_at", "expires_at", "revoked_at")
     list_filter = (TokenStateFilter, value_filter("organization", "organization", "user__memberships__organization__id",
@@ -162,15 +163,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # revoke instead: the row says when, and last use
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("accounts.revoke_apitoken")

@@ -122,3 +122,25 @@ def test_it_never_changes_the_plan_from_the_organization_form(world):
                 {"slug": "acme", "name": "acme", "plan": pro.pk,
                  "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
     assert Organization.objects.get(pk=world["org"].pk).plan.name == "starter"  # only the action changes it
+
+
+@pytest.mark.parametrize("url", ["/admin/accounts/membership/", "/admin/accounts/apitoken/",
+                                 "/admin/accounts/auditevent/", "/admin/accounts/plan/"])
+def test_it_lists_members_tokens_and_events_in_a_constant_number_of_queries(world, url):
+    client = client_of(support_engineer())
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def more(n: int) -> None:
+        for i in range(n):
+            org = create_organization(f"more{n}-{i}", f"m{n}-{i}@example.com")
+            issue_token(get_or_create_user(f"m{n}-{i}@example.com"), "t")
+            audit.record(org, "site.create", "x", site="x", by=get_or_create_user(f"m{n}-{i}@example.com"))
+
+    more(1)
+    few = queries()
+    more(5)
+    assert queries() == few

@@ -276,3 +276,15 @@ def test_it_refuses_a_signed_in_customer(world):
     assert client_of(customer).post(f"{ORGS}", {"action": "suspend", "_selected_action": [world["org"].pk],
                                                 "apply": "1", "reason": "x"}).status_code in (302, 403)
     assert not _org(world).suspended and Organization.objects.filter(suspended_at__lte=timezone.now()).count() == 0
+
+
+def test_it_never_lets_anyone_edit_or_delete_a_token_or_an_audit_event(world, boss):
+    issue_token(get_or_create_user("developer@example.com"), "ci")
+    token = ApiToken.objects.get(name="ci")
+    event = AuditEvent.objects.first()
+
+    assert boss.post(f"/admin/accounts/apitoken/{token.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert boss.post(f"/admin/accounts/apitoken/{token.pk}/change/", {"name": "renamed"}).status_code == 403
+    assert boss.post(f"/admin/accounts/auditevent/{event.pk}/change/", {"action": "nothing"}).status_code == 403
+    assert boss.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert ApiToken.objects.get(pk=token.pk).name == "ci" and AuditEvent.objects.filter(pk=event.pk).exists()
