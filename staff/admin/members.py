@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts import team
 from accounts.models import ApiToken, Membership, Organization, Role
 from accounts.services import revoke_token_as_staff
+from staff.admin.links import changelist_link
 from staff.admin.filters import organization_label, user_label, value_filter
 from staff.admin.readonly import ReadOnlyAdmin
 
@@ -93,7 +94,7 @@ class MembershipForm(forms.ModelForm):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     form = MembershipForm
-    list_display = ("user", "organization", "role", "created_at")
+    list_display = ("user", "organization", "role", "created_at", "their_actions")
     list_filter = ("role", OrganizationFilter, UserFilter)
     list_select_related = ("user", "organization")
     search_fields = ("user__email", "organization__slug")
@@ -102,6 +103,11 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("organization", "user", "created_at") if obj is not None else ("created_at",)
+
+    @admin.display(description="audit log")
+    def their_actions(self, obj) -> str:
+        return changelist_link("accounts.auditevent", "their actions here", organization__id__exact=obj.organization_id,
+                               actor__id__exact=obj.user_id)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

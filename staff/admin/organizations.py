@@ -7,13 +7,13 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
 
 from accounts.models import ApiToken, Membership, Organization
 from sites import metrics
 from sites.models import Site
 from sites.usage import organization_usage
 from staff.admin.audited import AuditedAdmin
+from staff.admin.links import changelist_link
 from staff.admin.members import MembershipInline, bounded_members, save_membership_formset
 from staff.admin.organization_actions import OrganizationActions
 
@@ -24,12 +24,6 @@ SHOWN = 20
 def _count_of(model, **match) -> Coalesce:
     rows = model.objects.filter(**match).order_by().values(*match).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-
-def changelist_link(model_name: str, text: str, **query) -> str:
-    """A link to the staff list of `model_name` (app.model) filtered by `query`."""
-    app_label, name = model_name.split(".")
-    return format_html('<a href="{}?{}">{}</a>', reverse(f"admin:{app_label}_{name}_changelist"), urlencode(query), text)
 
 
 @admin.register(Organization)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import audit
-from accounts.models import AuditEvent, Organization, Plan
+from accounts.models import ApiToken, AuditEvent, Organization, Plan
 from accounts.services import create_organization, get_or_create_user, issue_token
 from sites.models import Site
 from sites.services import create_site
@@ -144,3 +144,22 @@ def test_it_lists_members_tokens_and_events_in_a_constant_number_of_queries(worl
     few = queries()
     more(5)
     assert queries() == few
+
+
+def test_it_links_a_user_and_a_membership_to_what_they_did_and_filters_tokens_by_state(world):
+    client = client_of(support_engineer())
+    developer = get_or_create_user("developer@example.com")
+    issue_token(developer, "live-one")
+    issue_token(developer, "dead-one")
+    ApiToken.objects.filter(name="dead-one").update(revoked_at="2026-01-01T00:00Z")
+
+    user_page = client.get(f"/admin/auth/user/{developer.pk}/change/").content.decode()
+    members = client.get(f"/admin/accounts/membership/?user__id__exact={developer.pk}").content.decode()
+    active = client.get("/admin/accounts/apitoken/?state=active").content.decode()
+    revoked = client.get("/admin/accounts/apitoken/?state=revoked").content.decode()
+
+    assert f"/admin/accounts/auditevent/?actor__id__exact={developer.pk}" in user_page
+    assert f"/admin/accounts/membership/?user__id__exact={developer.pk}" in user_page
+    assert f"organization__id__exact={world['org'].pk}&amp;actor__id__exact={developer.pk}" in members
+    assert "live-one" in active and "dead-one" not in active
+    assert "dead-one" in revoked and "live-one" not in revoked
