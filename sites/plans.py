@@ -45,3 +45,11 @@ def change_plan(organization: Organization, plan: Plan, by=None) -> int:
     log.warning("organization moved from plan %s to %s", previous.name, plan.name,
                 extra={"organization": organization.slug})
     return moved
+
+
+def over_quota(slug: str, sites: int, plan: Plan) -> str:
+    """A warning when an organization keeps more sites than `plan` allows (they keep running; no
+    new one can be made), else ""."""
+    if sites <= plan.max_sites:
+        return ""
+    return f" {slug} has {sites} sites, more than {plan.label}'s {plan.max_sites}: they keep them but cannot create more."

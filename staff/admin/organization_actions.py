@@ -12,7 +12,8 @@ from django.template.response import TemplateResponse
 
 from accounts.models import Plan
 from sites import services
-from sites.plans import WHEN_IT_APPLIES, change_plan
+from sites.models import Site
+from sites.plans import WHEN_IT_APPLIES, change_plan, over_quota
 
 
 class SuspendForm(forms.Form):
@@ -82,8 +83,10 @@ class OrganizationActions:
         if not form.is_bound or not form.is_valid():
             return _confirmation(self, request, queryset, form, "set_plan", "Change the plan of organizations",
                                  WHEN_IT_APPLIES)
-        plan = form.cleaned_data["plan"]
-        moved = sum(change_plan(org, plan, by=request.user) for org in queryset.select_related("plan"))
+        plan, moved, warnings = form.cleaned_data["plan"], 0, ""
+        for org in queryset.select_related("plan"):
+            moved += change_plan(org, plan, by=request.user)
+            warnings += over_quota(org.slug, Site.objects.filter(organization=org).count(), plan)
         self.message_user(request, f"{queryset.count()} organization(s) are on {plan.label} ({moved} site(s) moved). "
-                          f"{WHEN_IT_APPLIES}")
+                          f"{WHEN_IT_APPLIES}{warnings}", messages.WARNING if warnings else messages.SUCCESS)
         return None

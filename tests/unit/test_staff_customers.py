@@ -163,3 +163,15 @@ def test_it_links_a_user_and_a_membership_to_what_they_did_and_filters_tokens_by
     assert f"organization__id__exact={world['org'].pk}&amp;actor__id__exact={developer.pk}" in members
     assert "live-one" in active and "dead-one" not in active
     assert "dead-one" in revoked and "live-one" not in revoked
+
+
+def test_it_warns_when_an_organization_keeps_more_sites_than_its_new_plan_allows(world):
+    Plan.objects.filter(name="pro").update(max_sites=0)
+    client = client_of(superuser())
+    pro = Plan.objects.get(name="pro")
+
+    page = client.post("/admin/accounts/organization/", {"action": "set_plan", "_selected_action": [world["org"].pk],
+                                                         "apply": "1", "plan": pro.pk}, follow=True).content.decode()
+
+    assert "acme has 1 sites, more than Pro&#x27;s 0: they keep them" in page
+    assert Site.objects.get(name="shop").plan == pro

@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organization
-from sites.plans import WHEN_IT_APPLIES, change_plan, plan_named
+from sites.plans import WHEN_IT_APPLIES, change_plan, over_quota, plan_named
 
 
 class Command(BaseCommand):
@@ -25,4 +25,5 @@ class Command(BaseCommand):
             return
         previous = org.plan.name
         moved = change_plan(org, new_plan)
-        self.stdout.write(f"{org.slug}: {previous} -> {new_plan.name} ({moved} site(s)). {WHEN_IT_APPLIES}")
+        self.stdout.write(f"{org.slug}: {previous} -> {new_plan.name} ({moved} site(s)). {WHEN_IT_APPLIES}"
+                          f"{over_quota(org.slug, moved, new_plan)}")
