@@ -16,6 +16,10 @@ from sites.models import Site
 from sites.plans import WHEN_IT_APPLIES, change_plan, over_quota
 
 
+# Organizations named on a confirmation page when "all N" are selected.
+SHOWN = 50
+
+
 class SuspendForm(forms.Form):
     reason = forms.CharField(max_length=500, strip=True, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
                              help_text="Members read it when they are refused (the portal, the API, git).",
@@ -28,8 +32,13 @@ class PlanForm(forms.Form):
 
 def _confirmation(model_admin: admin.ModelAdmin, request, queryset: QuerySet, form: forms.Form, action: str,
                   title: str, note: str = "") -> TemplateResponse:
+    # "Select all N" posts select_across: the whole list is meant, so only its first rows are named
+    # here (a page of 10,000 names helps nobody) and select_across is posted back instead of the ids.
+    select_across = request.POST.get("select_across") == "1"
+    shown = list(queryset.select_related("plan")[:SHOWN]) if select_across else list(queryset.select_related("plan"))
     context = {**model_admin.admin_site.each_context(request), "title": title, "form": form, "action": action,
-               "organizations": queryset, "note": note, "opts": model_admin.model._meta,
+               "organizations": shown, "more": queryset.count() - len(shown) if select_across else 0,
+               "select_across": select_across, "note": note, "opts": model_admin.model._meta,
                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME}
     return TemplateResponse(request, "admin/accounts/organization/confirm_action.html", context)
 

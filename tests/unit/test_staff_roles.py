@@ -288,3 +288,12 @@ def test_it_never_lets_anyone_edit_or_delete_a_token_or_an_audit_event(world, bo
     assert boss.post(f"/admin/accounts/auditevent/{event.pk}/change/", {"action": "nothing"}).status_code == 403
     assert boss.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ApiToken.objects.get(pk=token.pk).name == "ci" and AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_it_suspends_every_organization_the_list_selected_with_all_of_them(world, boss):
+    asked = _action(boss, ORGS, "suspend", [world["org"].pk], select_across="1", index="0")
+    assert 'name="select_across" value="1"' in asked.content.decode()
+
+    _action(boss, ORGS, "suspend", [world["org"].pk], select_across="1", apply="1", reason="fraud ring")
+
+    assert list(Organization.objects.values_list("suspended", flat=True)) == [True, True]  # acme and globex
