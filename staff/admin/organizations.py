@@ -117,7 +117,7 @@ class OrganizationAdmin(OrganizationActions, AuditedAdmin, admin.ModelAdmin):
         more = changelist_link("accounts.apitoken", "list them to revoke one", organization=obj.pk)
         return format_html("<ul>{}</ul>{}", rows, more) if rows else "No tokens."
 
-    @admin.display(description="audit log")
+    @admin.display(description="audit log and members")
     def audit_log(self, obj) -> str:
         return format_html("{} · {}", changelist_link("accounts.auditevent", "its audit log", organization__id__exact=obj.pk),
                            changelist_link("accounts.membership", "its members", organization__id__exact=obj.pk))
