@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import ApiToken, Membership, Organization, Plan, Role
 from accounts.roles import Action, changes_state, role_may
 from core.names import is_dns_label
@@ -128,11 +129,25 @@ def tokens_of(user):
 def revoke_token(user, prefix: str) -> ApiToken | None:
     """Revoke `user`'s token starting with `prefix` (as listed); None when there is none to revoke."""
     token = tokens_of(user).filter(prefix=prefix, revoked_at__isnull=True).first()
-    if token is None:
-        return None
+    return _revoke(token) if token is not None else None
+
+
+def _revoke(token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     token.refresh_from_db()
     return token
+
+
+def revoke_token_as_staff(token: ApiToken, by) -> bool:
+    """Staff revoke a (leaked) token; each organization its user belongs to sees it in its audit
+    log. False when it was revoked already."""
+    if token.revoked_at is not None:
+        return False
+    _revoke(token)
+    for membership in Membership.objects.filter(user_id=token.user_id).select_related("organization"):
+        audit.record(membership.organization, "staff.token.revoke", f"{token.prefix}… of {token.user.email}",
+                     by=by, name=token.name)
+    return True
 
 
 def revoke_token_by_prefix(prefix: str, email: str | None = None) -> ApiToken:

@@ -144,3 +144,54 @@ def _leave(membership: Membership) -> Membership:
     membership.delete()
     record(membership.organization, "team.leave", membership.user.email, by=membership.user, role=membership.role)
     return membership
+
+
+# --- staff ---------------------------------------------------------------------------------------
+# Staff (the staff site) are not members: the role matrix does not apply to them (their own
+# permissions do, checked by the admin), but the organization keeps its last owner all the same,
+# and the customer sees each change in their audit log as done by staff.
+
+
+def ensure_staff_may_add(user, by) -> None:
+    """Support staff may not make a staff account (their own, say) a member of a customer's
+    organization: as its member they could do in the portal what their role refuses them in the
+    staff site (stop sites, delete them). Superusers may."""
+    if user.is_staff and not getattr(by, "is_superuser", False):
+        raise ValidationError("Only a superuser may make a staff account a member of a customer's organization.")
+
+
+@transaction.atomic
+def check_owner_remains(membership: Membership, what: str = "be given another role") -> None:
+    """A clear ValidationError when `membership` is its organization's last owner (for a form's
+    clean, before the change is made; the change itself checks again)."""
+    _ensure_an_owner_remains(membership, what)
+
+
+@transaction.atomic
+def staff_set_member(organization: Organization, user, role: str, by) -> Membership:
+    """Make `user` a member of `organization` with `role`, or change their role (by staff `by`)."""
+    if role not in Role.values:
+        raise ValidationError(f"{role!r} is not a role; choose one of {', '.join(Role.values)}.")
+    ensure_staff_may_add(user, by)
+    existing = Membership.objects.select_for_update().filter(organization=organization, user=user).first()
+    if existing is None:
+        membership = Membership.objects.create(organization=organization, user=user, role=role)
+        record(organization, "staff.team.add", user.email or user.username, by=by, role=role)
+        return membership
+    if existing.role != role:
+        if role != Role.OWNER:
+            _ensure_an_owner_remains(existing, "be given another role")
+        previous = existing.role
+        Membership.objects.filter(pk=existing.pk).update(role=role)
+        existing.role = role
+        record(organization, "staff.team.role", user.email or user.username, by=by, before=previous, after=role)
+    return existing
+
+
+@transaction.atomic
+def staff_remove_member(membership: Membership, by) -> None:
+    """Remove `membership` from its organization (by staff `by`); never its last owner."""
+    _ensure_an_owner_remains(membership, "be removed")
+    membership.delete()
+    record(membership.organization, "staff.team.remove", membership.user.email or membership.user.username,
+           by=by, role=membership.role)

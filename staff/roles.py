@@ -7,8 +7,16 @@ server, not only hidden; this module only keeps the group's list of permissions.
 """
 from __future__ import annotations
 
+import secrets
+
 from django.apps import apps as django_apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts import audit
 
 SUPPORT = "Support"
 
@@ -54,3 +62,30 @@ def make_support_staff(user) -> None:
     user.is_staff, user.is_superuser = True, False
     user.save(update_fields=["is_staff", "is_superuser"])
     user.groups.add(Group.objects.get(name=SUPPORT))
+
+
+ROLES = ("support", "superuser")
+
+
+def add_staff(email: str, role: str) -> tuple[object, str | None]:
+    """Give the user with `email` the staff `role` ("support" or "superuser"), creating them if
+    needed. Returns the user and, for a new user only, a random password to hand over once (the
+    portal's password reset needs a usable password, and the first login must work before mail
+    does). Recorded as a platform-wide staff event."""
+    if role not in ROLES:
+        raise ValidationError(f"{role!r} is not a staff role; choose one of {', '.join(ROLES)}.")
+    validate_email(email)
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(15)
+            user = User.objects.create_user(username=email.lower(), email=email.lower(), password=password)
+        if role == "support":
+            make_support_staff(user)
+        else:
+            user.is_staff, user.is_superuser = True, True
+            user.save(update_fields=["is_staff", "is_superuser"])
+        audit.record(None, "staff.add_staff", user.email, role=role, created=password is not None)
+    return user, password

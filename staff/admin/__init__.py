@@ -1,3 +1,3 @@
 """The model admins of the staff site, one module per subject (Django's autodiscovery imports this
 package; importing the modules registers them)."""
-from staff.admin import accounts, catalog, hosting, organizations, proxy, sites, support  # noqa: F401
+from staff.admin import accounts, catalog, hosting, members, organizations, proxy, sites, support, users  # noqa: F401

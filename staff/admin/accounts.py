@@ -2,10 +2,17 @@ from django.contrib import admin
 
 from accounts import signup, two_factor
 from accounts.models import AuditEvent, Plan, Profile
+from staff.admin.audited import AuditedAdmin
+from staff.admin.filters import organization_label, user_label, value_filter
+from staff.admin.readonly import ReadOnlyAdmin
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedAdmin, admin.ModelAdmin):
+    """Superusers create and edit plans (support staff only view them: they lack change_plan).
+    An edit changes the limits of every site on the plan from its next release on."""
+
+    platform_wide = True
     list_display = (
         "name", "label", "memory_mb", "cpu_millicores", "pids_limit", "disk_mb", "max_sites",
         "max_custom_domains", "max_push_mb", "build_timeout_seconds", "is_default",
@@ -13,23 +20,33 @@ class PlanAdmin(admin.ModelAdmin):
     list_editable = ("is_default",)
 
 
+class ScopeFilter(admin.SimpleListFilter):
+    title = "scope"
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        return [("platform", "Platform-wide (hosts, plans, images)"), ("organizations", "Of an organization")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("platform", "organizations"):
+            return queryset.filter(organization__isnull=self.value() == "platform")
+        return queryset
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: the audit log is written by the services, never edited."""
 
     list_display = ("created_at", "organization", "actor_label", "by_staff", "action", "target", "site_name", "address")
-    list_filter = ("by_staff", "action")
-    search_fields = ("organization__slug", "actor_label", "target", "site_name")
+    # No filter lists every organization or user (there are thousands): links from their pages
+    # choose one (`?organization__id__exact=7`, `?actor__id__exact=3`, `?site_name=shop`).
+    list_filter = ("by_staff", ScopeFilter, value_filter("organization", "organization__id__exact", "organization__id",
+                                                         organization_label),
+                   value_filter("site", "site_name", "site_name", numeric=False),
+                   value_filter("actor", "actor__id__exact", "actor__id", user_label))
+    search_fields = ("organization__slug", "actor_label", "target", "site_name", "action")
     list_select_related = ("organization",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    show_full_result_count = False
 
 
 @admin.register(Profile)

@@ -7,7 +7,10 @@ from accounts.models import Organization
 
 class AuditedAdmin:
     """A ModelAdmin mixin: saving or deleting a row records an event in its organization's audit
-    log, naming the fields staff changed. `organization_of(obj)` and `site_of(obj)` say where."""
+    log, naming the fields staff changed. `organization_of(obj)` and `site_of(obj)` say where;
+    `platform_wide` admins (plans, hosts) record with no organization, seen by staff only."""
+
+    platform_wide = False
 
     def organization_of(self, obj) -> Organization | None:
         return getattr(obj, "organization", None)
@@ -18,7 +21,7 @@ class AuditedAdmin:
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         organization = self.organization_of(obj)
-        if organization is not None:
+        if organization is not None or self.platform_wide:
             verb = "change" if change else "add"
             audit.record(organization, f"staff.{obj._meta.model_name}.{verb}", str(obj), site=self.site_of(obj),
                          by=request.user, fields=sorted(form.changed_data))
@@ -27,5 +30,5 @@ class AuditedAdmin:
         organization = self.organization_of(obj)
         target, site = str(obj), self.site_of(obj)
         super().delete_model(request, obj)
-        if organization is not None and Organization.objects.filter(pk=organization.pk).exists():
+        if self.platform_wide or (organization is not None and Organization.objects.filter(pk=organization.pk).exists()):
             audit.record(organization, f"staff.{obj._meta.model_name}.delete", target, site=site, by=request.user)

@@ -1,35 +1,7 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from staff.admin.audited import AuditedAdmin
-from accounts.models import Organization
-from sites import services
 from sites.models import Deployment, Domain, Release, Site
-
-
-@admin.register(Organization)
-class OrganizationAdmin(AuditedAdmin, admin.ModelAdmin):
-    list_display = ("slug", "name", "plan", "suspended", "suspended_reason", "created_at")
-    list_filter = ("suspended", "plan")
-    search_fields = ("slug", "name")
-    actions = ["suspend", "restore"]
-    # Suspension goes through the actions (the same service as `manage.py suspend`), which also
-    # stop the sites' containers; a checkbox in the form would only flip the flag.
-    readonly_fields = ("suspended", "suspended_at", "created_at")
-
-    def organization_of(self, obj):
-        return obj if obj.pk else None
-
-    @admin.action(description="Suspend: their sites show the suspended page")
-    def suspend(self, request, queryset):
-        for org in queryset:
-            services.suspend_organization(org, org.suspended_reason or f"suspended by {request.user} in the admin")
-        self.message_user(request, f"Suspended {queryset.count()} organization(s).", messages.WARNING)
-
-    @admin.action(description="Restore suspended organizations")
-    def restore(self, request, queryset):
-        for org in queryset:
-            services.unsuspend_organization(org)
-        self.message_user(request, f"Restored {queryset.count()} organization(s).")
 
 
 class DomainInline(admin.TabularInline):

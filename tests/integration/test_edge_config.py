@@ -68,10 +68,13 @@ def test_status_pages_for_unknown_stopped_and_suspended_sites(deploy_env, tmp_pa
     assert unknown.status_code == 404 and "No site here" in unknown.text
 
     org = Organization.objects.get(slug=customers["owner"].organization)
-    admin_client.post("/admin/accounts/organization/", {"action": "suspend", "_selected_action": [org.pk]})
+    confirm = admin_client.post("/admin/accounts/organization/", {"action": "suspend", "_selected_action": [org.pk]})
+    assert confirm.status_code == 200 and "reason" in confirm.content.decode()  # asks why first
+    admin_client.post("/admin/accounts/organization/", {"action": "suspend", "_selected_action": [org.pk],
+                                                        "apply": "1", "reason": "abuse report 7"})
     suspended = served(platform, site)
     assert suspended.status_code == 503 and "This site is suspended" in suspended.text
-    admin_client.post("/admin/accounts/organization/", {"action": "restore", "_selected_action": [org.pk]})
+    admin_client.post("/admin/accounts/organization/", {"action": "unsuspend", "_selected_action": [org.pk]})
     # Suspension stopped the containers; restoring starts the site again.
     wait_for(lambda: served(platform, site).text == "open\n", 60, "the site to come back after the suspension")
 

@@ -50,7 +50,8 @@ def test_staff_changes_in_the_admin_are_recorded_as_staff(world):
     client = Client()
     client.force_login(staff)
     response = client.post(f"/admin/accounts/organization/{world['org'].pk}/change/",
-                           {"slug": "acme", "name": "Acme Corp", "plan": world["org"].plan_id, "suspended_reason": ""},
+                           {"slug": "acme", "name": "Acme Corp", "memberships-TOTAL_FORMS": "0",
+                            "memberships-INITIAL_FORMS": "0"},
                            REMOTE_ADDR="198.51.100.4")
     assert response.status_code == 302, response.content[:2000]
     event = audit.events_of(world["org"]).get(action="staff.organization.change")
