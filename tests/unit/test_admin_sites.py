@@ -1,0 +1,185 @@
+"""The staff's site page and its actions, deployments and releases, through the admin's URLs with
+Django's test client. The unit tier has no Docker daemon: the site page must say so, not fail."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from accounts.models import AuditEvent
+from hosting.models import Host, Instance
+from proxy import services as proxy
+from sites import runtime_logs
+from sites.config_crypto import encrypt
+from sites.logstream import append_to_log
+from sites.models import Deployment, Domain, EnvVar, Site
+from tests.staff_users import client_of, superuser, support_engineer, with_two_factor
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "s3cr3t-VALUE-never-shown"
+
+
+def site_url(site: Site, rest: str = "change/") -> str:
+    return f"/admin/sites/site/{site.pk}/{rest}"
+
+
+@pytest.fixture
+def shop(world):
+    """acme's shop running on h1, with a secret env var (also in its release's config)."""
+    site = Site.objects.get(pk=world["site"].pk)
+    instance = Instance.objects.create(host=Host.objects.get(name="h1"), name="site-shop-v1-d1", site_label="shop",
+                                       release_label="v1", state="running")
+    EnvVar.objects.create(site=site, key="DATABASE_PASSWORD", encrypted_value=encrypt(SECRET))
+    site.current_release.encrypted_config = encrypt(f'{{"DATABASE_PASSWORD": "{SECRET}"}}')
+    site.current_release.save()
+    Site.objects.filter(pk=site.pk).update(current_instance=instance)
+    site.refresh_from_db()
+    return site
+
+
+def test_it_shows_host_release_domains_deployments_and_env_names_but_never_a_value(shop):
+    page = client_of(superuser()).get(site_url(shop)).content.decode()
+
+    assert "site-shop-v1-d1" in page and ">h1</a>" in page
+    assert ">v1</a>" in page
+    assert "www.example.com" in page and "not verified" in page and "shop.apps.localhost (default)" in page
+    assert f'/admin/sites/deployment/{Deployment.objects.get(site=shop).pk}/change/' in page
+    assert "<code>DATABASE_PASSWORD</code>" in page
+    assert SECRET not in page
+    release = client_of(superuser("boss2")).get(f"/admin/sites/release/{shop.current_release.pk}/change/")
+    assert release.status_code == 200 and SECRET not in release.content.decode()
+    assert "encrypted" not in release.content.decode()
+
+
+def test_it_says_docker_cannot_be_asked_rather_than_failing(shop):
+    response = client_of(superuser()).get(site_url(shop))
+
+    assert response.status_code == 200
+    assert 'id="container-note">Docker could not be asked' in response.content.decode()
+
+
+def test_it_shows_the_containers_state_and_last_lines(shop, monkeypatch):
+    class Engine:
+        def __init__(self, timeout: int) -> None:
+            pass
+
+        def state(self, name):
+            return runtime_logs.ContainerState(name=name, id="abc123def4567890", status="exited", running=False,
+                                               exit_code=137, oom_killed=True, labels={}, host_port=None)
+
+        def logs(self, name, tail):
+            return f"<b>boot</b> of {name}\nlast of {tail}\n"
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(runtime_logs, "ContainerEngine", Engine)
+    page = client_of(superuser()).get(site_url(shop)).content.decode()
+
+    assert "<strong>exited</strong>" in page and "exit code 137" in page and "killed: out of memory" in page
+    assert "&lt;b&gt;boot&lt;/b&gt; of site-shop-v1-d1\nlast of 50" in page
+
+
+def test_it_shows_the_traceback_behind_an_internal_error_and_links_it(shop):
+    failed = Deployment.objects.create(site=shop, trigger="push", state="failed",
+                                       error="An internal error stopped this deployment (reference #9).",
+                                       internal_error="Traceback (most recent call last):\nZeroDivisionError: <oops>")
+    client = client_of(support_engineer())
+
+    site_page = client.get(site_url(shop)).content.decode()
+    deployment_page = client.get(f"/admin/sites/deployment/{failed.pk}/change/").content.decode()
+
+    assert f'href="/admin/sites/deployment/{failed.pk}/change/#traceback">internal error: see traceback' in site_page
+    assert 'id="traceback">Traceback (most recent call last):\nZeroDivisionError: &lt;oops&gt;</pre>' in deployment_page
+
+
+def test_it_shows_a_running_deployments_live_log(shop):
+    running = Deployment.objects.create(site=shop, trigger="push", state="building")
+    append_to_log(running.pk, "-----> building the slug")
+
+    page = client_of(superuser()).get(f"/admin/sites/deployment/{running.pk}/change/").content.decode()
+
+    assert "-----&gt; building the slug" in page
+
+
+def test_it_lets_support_restart_and_the_audit_log_names_them(shop):
+    helper = support_engineer()
+
+    response = client_of(helper).post(site_url(shop, "act/restart/"))
+
+    assert response.status_code == 302
+    restart = Deployment.objects.get(site=shop, trigger="restart")
+    assert restart.created_by == helper
+    event = AuditEvent.objects.get(action="site.restart")
+    assert event.actor == helper and event.by_staff
+
+
+def test_it_redeploys_the_current_release(shop):
+    client_of(support_engineer()).post(site_url(shop, "act/redeploy/"))
+
+    redeploy = Deployment.objects.get(site=shop, trigger="restart")
+    assert redeploy.source == "Redeploy v1"
+    assert AuditEvent.objects.get(action="site.redeploy").target == "v1"
+
+
+def test_it_refuses_support_a_stop_or_start_on_the_page_and_in_the_list(shop):
+    client = client_of(support_engineer())
+
+    assert client.post(site_url(shop, "act/stop/")).status_code == 403
+    assert client.post(site_url(shop, "act/start/")).status_code == 403
+    client.post("/admin/sites/site/", {"action": "stop", "_selected_action": [shop.pk]})
+
+    assert Site.objects.get(pk=shop.pk).desired_state == "running"
+    assert not AuditEvent.objects.filter(action__in=["site.stop", "site.start"]).exists()
+    assert not Deployment.objects.filter(site=shop, trigger="start").exists()
+    assert b'value="stop"' not in client.get(site_url(shop)).content
+
+
+def test_it_lets_a_superuser_stop_a_site_from_the_list(shop):
+    client_of(superuser()).post("/admin/sites/site/", {"action": "stop", "_selected_action": [shop.pk]})
+
+    assert Site.objects.get(pk=shop.pk).desired_state == "stopped"
+
+
+def test_it_takes_only_post_for_an_action(shop):
+    assert client_of(superuser()).get(site_url(shop, "act/restart/")).status_code == 405
+    assert not Deployment.objects.filter(site=shop, trigger="restart").exists()
+
+
+def test_it_says_why_a_restart_of_a_site_with_nothing_deployed_is_refused(shop):
+    Site.objects.filter(pk=shop.pk).update(current_release=None)
+
+    page = client_of(superuser()).post(site_url(shop, "act/restart/"), follow=True).content.decode()
+
+    assert "Restart of shop refused: Nothing is deployed yet." in page
+
+
+def test_it_verifies_a_domain_by_hand_only_with_a_reason_audits_and_routes_it(shop):
+    proxy.set_routes(shop.route_group, shop.routed_hostnames(), ["10.0.0.5:8000"], "live")
+    domain = Domain.objects.get(hostname="www.example.com")
+    helper = support_engineer()
+    url = site_url(shop, f"domains/{domain.pk}/verify-by-hand/")
+
+    refused = client_of(helper).post(url, {"reason": "  "})
+    assert refused.status_code == 400 and "Say why" in refused.content.decode()
+    assert Domain.objects.get(pk=domain.pk).verified_at is None
+
+    client_of(helper).post(url, {"reason": "ticket 42: registrar's DNS hides TXT records"})
+
+    assert Domain.objects.get(pk=domain.pk).verified_at is not None
+    route = proxy.route_of(shop.route_group)
+    assert set(proxy.Route.objects.filter(group=shop.route_group).values_list("hostname", flat=True)) == {
+        "shop.apps.localhost", "www.example.com"}
+    assert route.upstreams == ["10.0.0.5:8000"]
+    event = AuditEvent.objects.get(action="staff.domain.verify_by_hand")
+    assert event.actor == helper and event.detail == {"reason": "ticket 42: registrar's DNS hides TXT records"}
+
+
+def test_it_refuses_verify_by_hand_to_staff_without_the_permission(shop):
+    plain = with_two_factor(get_user_model().objects.create_user("plain", "plain@hosting.test", "pw", is_staff=True))
+    domain = Domain.objects.get(hostname="www.example.com")
+
+    response = client_of(plain).post(site_url(shop, f"domains/{domain.pk}/verify-by-hand/"), {"reason": "trust me"})
+
+    assert response.status_code == 403
+    assert Domain.objects.get(pk=domain.pk).verified_at is None
