@@ -183,3 +183,39 @@ def test_it_refuses_verify_by_hand_to_staff_without_the_permission(shop):
 
     assert response.status_code == 403
     assert Domain.objects.get(pk=domain.pk).verified_at is None
+
+
+def _more_sites(world, count: int) -> None:
+    """`count` more deployed sites of acme, each with a release, a deployment and an instance."""
+    from sites.models import Release, Slug
+
+    host, org, plan = Host.objects.get(name="h1"), world["org"], world["site"].plan
+    for n in range(count):
+        site = Site.objects.create(name=f"extra-{Site.objects.count()}-{n}", organization=org, plan=plan)
+        slug = Slug.objects.create(site=site, sha256="b" * 64, size_bytes=2, runtime="static", source="x")
+        release = Release.objects.create(site=site, version=1, slug=slug, encrypted_config=encrypt("{}"), description="d")
+        instance = Instance.objects.create(host=host, name=f"site-{site.name}-v1", site_label=site.name,
+                                           release_label="v1", state="running")
+        Deployment.objects.create(site=site, trigger="push", release=release, state="failed", internal_error="tb")
+        Site.objects.filter(pk=site.pk).update(current_release=release, current_instance=instance)
+
+
+@pytest.mark.parametrize("url", ["/admin/sites/site/", "/admin/sites/deployment/", "/admin/sites/release/"])
+def test_it_lists_sites_deployments_and_releases_in_as_many_queries_for_3_or_23_rows(world, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_of(superuser())
+    counts = []
+    for more in (2, 20):
+        _more_sites(world, more)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_it_finds_a_site_by_a_custom_domain(shop):
+    page = client_of(superuser()).get("/admin/sites/site/?q=www.example.com").content.decode()
+
+    assert f'href="/admin/sites/site/{shop.pk}/change/?' in page and ">gshop<" not in page
