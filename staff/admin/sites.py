@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from accounts.services import OrganizationSuspended
 from core.errors import HostingError
 from sites import domains
 from staff.admin.site_page import deployment_links, site_page_context
@@ -68,7 +69,7 @@ def run_site_action(request: HttpRequest, site: Site, name: str) -> tuple[int, s
         raise PermissionDenied(f"You may not {name} sites.")
     try:
         service(site, by=request.user)
-    except (ValidationError, HostingError) as exc:
+    except (ValidationError, HostingError, OrganizationSuspended) as exc:
         text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         return messages.ERROR, f"{name.capitalize()} of {site.name} refused: {text}"
     return messages.SUCCESS, f"{name.capitalize()} of {site.name} asked for."
@@ -94,7 +95,7 @@ class SiteAdmin(admin.ModelAdmin):
     list_filter = ("desired_state", "runtime", "plan")
     search_fields = ("name", "organization__slug", "domains__hostname")
     show_full_result_count = False
-    fields = ("name", "uuid", "organization", "plan", "runtime", "desired_state", "url", "writable_paths",
+    fields = ("name", "uuid", "organization", "plan", "runtime", "desired_state", "url", "git_url", "writable_paths",
               "force_https", "hsts", "health_check_path", "created_at")
     readonly_fields = fields
     actions = [_bulk(name) for name in SITE_ACTIONS]

@@ -154,6 +154,17 @@ def test_it_says_why_a_restart_of_a_site_with_nothing_deployed_is_refused(shop):
     assert "Restart of shop refused: Nothing is deployed yet." in page
 
 
+def test_it_says_a_suspended_organizations_site_is_not_restarted(shop):
+    from accounts.services import mark_suspended
+
+    mark_suspended(shop.organization, True, "unpaid")
+
+    response = client_of(support_engineer()).post(site_url(shop, "act/restart/"), follow=True)
+
+    assert response.status_code == 200 and "Restart of shop refused:" in response.content.decode()
+    assert not Deployment.objects.filter(site=shop, trigger="restart").exists()
+
+
 def test_it_verifies_a_domain_by_hand_only_with_a_reason_audits_and_routes_it(shop):
     proxy.set_routes(shop.route_group, shop.routed_hostnames(), ["10.0.0.5:8000"], "live")
     domain = Domain.objects.get(hostname="www.example.com")
