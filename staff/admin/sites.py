@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.services import OrganizationSuspended
 from core.errors import HostingError
 from sites import domains
+from staff.admin.readonly import ReadOnlyAdmin
 from staff.admin.site_page import deployment_links, site_page_context
 
 
@@ -86,15 +87,16 @@ def _bulk(name: str):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(ReadOnlyAdmin):
     """Read-mostly: no field is edited here. Each setting a customer has goes through its service
-    (update_site, set_health_check_path) so the edge follows; staff act through the actions."""
+    (update_site, set_health_check_path) so the edge follows; staff act through the actions. No
+    add (create_site makes the default domain and repository) and no delete (delete_site removes
+    routes, containers and files: the customer's portal does it)."""
 
     change_form_template = "admin/sites/site/change_form.html"
     list_display = ("name", "organization", "status_shown", "host", "release", "desired_state")
     list_filter = ("desired_state", "runtime", "plan")
     search_fields = ("name", "organization__slug", "domains__hostname")
-    show_full_result_count = False
     fields = ("name", "uuid", "organization", "plan", "runtime", "desired_state", "url", "git_url", "writable_paths",
               "force_https", "hsts", "health_check_path", "created_at")
     readonly_fields = fields
@@ -102,15 +104,6 @@ class SiteAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return Site.objects.with_overview().select_related("current_instance__host")
-
-    def has_add_permission(self, request) -> bool:
-        return False  # a site is made by its organization (create_site: default domain, repository)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # sites.services.delete_site removes routes, containers and files; the portal does it
 
     def has_restart_permission(self, request) -> bool:
         return request.user.has_perm("sites.restart_site")
@@ -174,21 +167,6 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 # --- deployments and releases: read-only, with their logs -----------------------------------------
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the pipeline writes: staff read them, nobody edits or deletes them here."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _pre(text: str, element_id: str = ""):

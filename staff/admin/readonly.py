@@ -1,0 +1,20 @@
+"""Admins of rows that services write: staff read them and act through actions, never edit them."""
+from __future__ import annotations
+
+from django.contrib import admin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """No add, change or delete in the admin (a view permission shows the rows); big tables skip
+    the full count of their rows."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
