@@ -144,7 +144,10 @@ def verify_domain_by_hand(domain: Domain, reason: str, by) -> Domain:
         raise ValidationError("Say why the domain is verified by hand: the customer's audit log shows it.")
     if domain.is_default:
         raise ValidationError("A site's default domain is the platform's and always verified.")
-    if domain.verified_at:
+    row = Domain.objects.filter(pk=domain.pk).values("verified_at").first()  # as it is now, not as the form saw it
+    if row is None:
+        raise ValidationError(f"{domain.hostname} is no longer claimed: its claim expired or was removed.")
+    if row["verified_at"]:
         raise ValidationError(f"{domain.hostname} is verified already.")
     _route_verified(domain)
     audit.record(domain.site.organization, "staff.domain.verify_by_hand", domain.hostname, site=domain.site.name,

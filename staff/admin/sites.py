@@ -9,7 +9,7 @@ from sites.models import Deployment, Domain, Release, Site
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -79,7 +79,8 @@ def run_site_action(request: HttpRequest, site: Site, name: str) -> tuple[int, s
 def _bulk(name: str):
     def action(modeladmin, request, queryset):
         for site in queryset.select_related("current_release", "organization"):
-            modeladmin.message_user(request, *reversed(run_site_action(request, site, name)))
+            level, text = run_site_action(request, site, name)
+            modeladmin.message_user(request, text, level)
 
     action.__name__ = name  # the list's action field names it
     permission = "restart" if SITE_ACTIONS[name][1] == "sites.restart_site" else "power"
@@ -125,7 +126,8 @@ class SiteAdmin(ReadOnlyAdmin):
 
     def get_urls(self):
         own = [
-            path("<int:site_id>/act/<str:name>/", self.admin_site.admin_view(require_POST(self.act)), name="sites_site_act"),
+            path("<int:site_id>/act/<str:name>/", self.admin_site.admin_view(require_POST(self.act)),
+                 name="sites_site_act"),
             path("<int:site_id>/domains/<int:domain_id>/verify-by-hand/",
                  self.admin_site.admin_view(self.verify_by_hand), name="sites_site_verify_by_hand"),
         ]
@@ -138,7 +140,7 @@ class SiteAdmin(ReadOnlyAdmin):
 
     def act(self, request, site_id: int, name: str):
         if name not in SITE_ACTIONS:
-            raise PermissionDenied(f"There is no site action {name!r}.")
+            raise Http404(f"There is no site action {name!r}.")
         site = get_object_or_404(Site.objects.select_related("current_release", "organization"), pk=site_id)
         level, text = run_site_action(request, site, name)
         self.message_user(request, text, level)

@@ -186,6 +186,18 @@ def test_it_verifies_a_domain_by_hand_only_with_a_reason_audits_and_routes_it(sh
     assert event.actor == helper and event.detail == {"reason": "ticket 42: registrar's DNS hides TXT records"}
 
 
+def test_it_says_a_domain_already_verified_or_gone_is_not_verified_by_hand_again(shop):
+    domain = Domain.objects.get(hostname="www.example.com")
+    url = site_url(shop, f"domains/{domain.pk}/verify-by-hand/")
+    client = client_of(support_engineer())
+    client.post(url, {"reason": "ticket 42"})
+
+    again = client.post(url, {"reason": "ticket 43"})
+
+    assert again.status_code == 400 and "is verified already" in again.content.decode()
+    assert AuditEvent.objects.filter(action="staff.domain.verify_by_hand").count() == 1
+
+
 def test_it_refuses_verify_by_hand_to_staff_without_the_permission(shop):
     plain = with_two_factor(get_user_model().objects.create_user("plain", "plain@hosting.test", "pw", is_staff=True))
     domain = Domain.objects.get(hostname="www.example.com")
@@ -204,7 +216,8 @@ def _more_sites(world, count: int) -> None:
     for n in range(count):
         site = Site.objects.create(name=f"extra-{Site.objects.count()}-{n}", organization=org, plan=plan)
         slug = Slug.objects.create(site=site, sha256="b" * 64, size_bytes=2, runtime="static", source="x")
-        release = Release.objects.create(site=site, version=1, slug=slug, encrypted_config=encrypt("{}"), description="d")
+        release = Release.objects.create(site=site, version=1, slug=slug, encrypted_config=encrypt("{}"),
+                                         description="d")
         instance = Instance.objects.create(host=host, name=f"site-{site.name}-v1", site_label=site.name,
                                            release_label="v1", state="running")
         Deployment.objects.create(site=site, trigger="push", release=release, state="failed", internal_error="tb")
