@@ -135,6 +135,28 @@ def test_it_refuses_support_a_stop_or_start_on_the_page_and_in_the_list(shop):
     assert b'value="stop"' not in client.get(site_url(shop)).content
 
 
+def test_it_refuses_the_sites_own_owner_every_staff_url(shop):
+    from tests.unit.portal_client import signed_in
+
+    owner = signed_in("owner")
+    domain = Domain.objects.get(hostname="www.example.com")
+
+    for url in (site_url(shop), site_url(shop, "act/restart/"), site_url(shop, f"domains/{domain.pk}/verify-by-hand/")):
+        assert owner.post(url, {"reason": "mine"}).status_code in (302, 403)
+    assert SECRET not in owner.get(site_url(shop), follow=True).content.decode()
+    assert not Deployment.objects.filter(site=shop, trigger="restart").exists()
+    assert Domain.objects.get(pk=domain.pk).verified_at is None
+
+
+def test_it_links_to_the_sites_and_releases_deployments_lists(shop):
+    client = client_of(support_engineer())
+    for url in (f"/admin/sites/deployment/?site__id__exact={shop.pk}",
+                f"/admin/sites/deployment/?release__id__exact={shop.current_release_id}"):
+        page = client.get(url)
+        assert page.status_code == 200 and f"/admin/sites/deployment/{Deployment.objects.get(site=shop).pk}/change/" \
+            in page.content.decode()
+
+
 def test_it_lets_a_superuser_stop_a_site_from_the_list(shop):
     client_of(superuser()).post("/admin/sites/site/", {"action": "stop", "_selected_action": [shop.pk]})
 
@@ -243,3 +265,15 @@ def test_it_finds_a_site_by_a_custom_domain(shop):
     page = client_of(superuser()).get("/admin/sites/site/?q=www.example.com").content.decode()
 
     assert f'href="/admin/sites/site/{shop.pk}/change/?' in page and ">gshop<" not in page
+
+
+def test_it_lists_deployments_without_reading_their_logs_or_tracebacks(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client_of(superuser()).get("/admin/sites/deployment/").content.decode()
+
+    assert "field-internal_error_flag" in page
+    assert not [q["sql"] for q in queries if '"sites_deployment"."log"' in q["sql"]
+                or '"sites_deployment"."internal_error",' in q["sql"]]
