@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.support.deploying import create_site, push, served, workdir_with
+from tests.integration.support.deploying import api, create_site, push, served, workdir_with
 from tests.integration.support.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,3 +54,25 @@ def test_it_restarts_a_site_through_the_admin_and_a_new_container_serves(deploy_
     wait_for(lambda: served(platform, name).text.startswith("container ")
              and served(platform, name).text != first_answer, 30, "the new container to serve")
     assert AuditEvent.objects.get(action="site.restart", site_name=name).by_staff
+
+
+def test_it_verifies_a_domain_by_hand_through_the_admin_and_the_edge_serves_it(deploy_env, tmp_path, admin_client):
+    from accounts.models import AuditEvent
+    from sites.models import Domain
+
+    platform, customers, _ = deploy_env
+    name = create_site(deploy_env, "byhand")
+    push(deploy_env, workdir_with(tmp_path, None, {"public/index.html": "vouched for\n"}), name)
+    hostname = f"www.{name}.customer-test.example"
+    added = api(platform, customers["owner"], "POST", f"sites/{name}/domains/", json={"hostname": hostname})
+    assert added.status_code == 201, added.text
+    domain = Domain.objects.get(hostname=hostname)
+    assert platform.edge_get(hostname).status_code == 404  # never routed unverified
+
+    url = f"/admin/sites/site/{domain.site_id}/domains/{domain.pk}/verify-by-hand/"
+    assert admin_client.post(url, {"reason": ""}).status_code == 400
+    assert admin_client.post(url, {"reason": "ticket 7: the registrar strips TXT records"}).status_code == 302
+
+    wait_for(lambda: platform.edge_get(hostname).text == "vouched for\n", 30, "the edge to serve the domain")
+    assert AuditEvent.objects.get(action="staff.domain.verify_by_hand", target=hostname).detail["reason"].startswith(
+        "ticket 7")
