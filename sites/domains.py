@@ -39,6 +39,7 @@ from sites.models import TXT_PREFIX, VERIFICATION_PATH, Domain, Site
 log = logging.getLogger(__name__)
 
 PENDING_FOR = timezone.timedelta(days=7)
+MAX_REASON = 500  # why staff verified a domain by hand, as the audit log keeps it
 
 # The list ships inside the package (no download at run time); it is as fresh as the package.
 _SUFFIXES = PublicSuffixList()
@@ -142,6 +143,8 @@ def verify_domain_by_hand(domain: Domain, reason: str, by) -> Domain:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why the domain is verified by hand: the customer's audit log shows it.")
+    if len(reason) > MAX_REASON:
+        raise ValidationError(f"Say it in {MAX_REASON} characters or fewer (this was {len(reason)}).")
     if domain.is_default:
         raise ValidationError("A site's default domain is the platform's and always verified.")
     row = Domain.objects.filter(pk=domain.pk).values("verified_at").first()  # as it is now, not as the form saw it
@@ -151,7 +154,7 @@ def verify_domain_by_hand(domain: Domain, reason: str, by) -> Domain:
         raise ValidationError(f"{domain.hostname} is verified already.")
     _route_verified(domain)
     audit.record(domain.site.organization, "staff.domain.verify_by_hand", domain.hostname, site=domain.site.name,
-                 by=by, reason=reason[:500])
+                 by=by, reason=reason)
     return domain
 
 

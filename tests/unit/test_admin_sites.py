@@ -195,6 +195,9 @@ def test_it_verifies_a_domain_by_hand_only_with_a_reason_audits_and_routes_it(sh
 
     refused = client_of(helper).post(url, {"reason": "  "})
     assert refused.status_code == 400 and "Say why" in refused.content.decode()
+    too_long = client_of(helper).post(url, {"reason": "x" * 501})
+    assert too_long.status_code == 400 and "500 characters or fewer" in too_long.content.decode()
+    assert "x" * 501 in too_long.content.decode()  # the form keeps what was typed
     assert Domain.objects.get(pk=domain.pk).verified_at is None
 
     client_of(helper).post(url, {"reason": "ticket 42: registrar's DNS hides TXT records"})
