@@ -233,3 +233,23 @@ class ReleaseAdmin(ReadOnlyAdmin):
     def deployments_of(self, release: Release):
         return deployment_links(release.deployments.order_by("-created_at", "-id")[:20],
                                           f"?release__id__exact={release.pk}")
+
+
+@admin.register(Domain)
+class DomainAdmin(ReadOnlyAdmin):
+    """Every hostname of every site: which site has a name, and the claims still waiting for
+    verification (verified by hand from here or the site's page). Never the token."""
+
+    list_display = ("hostname", "site", "is_default", "verified_at", "created_at", "by_hand")
+    list_filter = ("is_default", ("verified_at", admin.EmptyFieldListFilter))
+    search_fields = ("hostname", "site__name")
+    list_select_related = ("site",)
+    fields = ("hostname", "site", "is_default", "verified_at", "created_at", "by_hand")
+    readonly_fields = fields
+
+    @admin.display(description="")
+    def by_hand(self, domain: Domain):
+        if domain.verified_at or domain.is_default:
+            return ""
+        url = reverse("admin:sites_site_verify_by_hand", args=[domain.site_id, domain.pk])
+        return format_html('<a href="{}">Verify by hand…</a>', url)

@@ -223,6 +223,16 @@ def test_it_says_a_domain_already_verified_or_gone_is_not_verified_by_hand_again
     assert AuditEvent.objects.filter(action="staff.domain.verify_by_hand").count() == 1
 
 
+def test_it_lists_domains_waiting_for_verification_with_a_way_to_verify_them_by_hand(shop):
+    domain = Domain.objects.get(hostname="www.example.com")
+    Domain.objects.filter(pk=domain.pk).update(verification_token="tok3n0fthecustomer")
+
+    page = client_of(support_engineer()).get("/admin/sites/domain/?verified_at__isempty=1").content.decode()
+
+    assert f'href="/admin/sites/site/{shop.pk}/domains/{domain.pk}/verify-by-hand/"' in page
+    assert ">shop.apps.localhost<" not in page and "tok3n0fthecustomer" not in page
+
+
 def test_it_refuses_verify_by_hand_to_staff_without_the_permission(shop):
     plain = with_two_factor(get_user_model().objects.create_user("plain", "plain@hosting.test", "pw", is_staff=True))
     domain = Domain.objects.get(hostname="www.example.com")
@@ -249,7 +259,8 @@ def _more_sites(world, count: int) -> None:
         Site.objects.filter(pk=site.pk).update(current_release=release, current_instance=instance)
 
 
-@pytest.mark.parametrize("url", ["/admin/sites/site/", "/admin/sites/deployment/", "/admin/sites/release/"])
+@pytest.mark.parametrize("url", ["/admin/sites/site/", "/admin/sites/deployment/", "/admin/sites/release/",
+                                 "/admin/sites/domain/"])
 def test_it_lists_sites_deployments_and_releases_in_as_many_queries_for_3_or_23_rows(world, url):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
