@@ -39,6 +39,7 @@ from sites.models import TXT_PREFIX, VERIFICATION_PATH, Domain, Site
 log = logging.getLogger(__name__)
 
 PENDING_FOR = timezone.timedelta(days=7)
+MAX_REASON = 500  # why staff verified a domain by hand, as the audit log keeps it
 
 # The list ships inside the package (no download at run time); it is as fresh as the package.
 _SUFFIXES = PublicSuffixList()
@@ -131,14 +132,41 @@ def verify_domain(domain: Domain) -> Domain:
             f"{domain.hostname} is not verified yet: neither the TXT record {TXT_PREFIX}.{domain.hostname} nor "
             f"http://{domain.hostname}{VERIFICATION_PATH} shows the token."
         )
+    _route_verified(domain)
+    audit.record(domain.site.organization, "domain.verify", domain.hostname, site=domain.site.name)
+    return domain
+
+
+def verify_domain_by_hand(domain: Domain, reason: str, by) -> Domain:
+    """Staff vouch for a custom domain that the checks cannot see (a registrar's odd DNS, a name
+    moved by phone): it is routed as a verified one is, and the audit log keeps who and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Say why the domain is verified by hand: the customer's audit log shows it.")
+    if len(reason) > MAX_REASON:
+        raise ValidationError(f"Say it in {MAX_REASON} characters or fewer (this was {len(reason)}).")
+    if domain.is_default:
+        raise ValidationError("A site's default domain is the platform's and always verified.")
+    row = Domain.objects.filter(pk=domain.pk).values("verified_at").first()  # as it is now, not as the form saw it
+    if row is None:
+        raise ValidationError(f"{domain.hostname} is no longer claimed: its claim expired or was removed.")
+    if row["verified_at"]:
+        raise ValidationError(f"{domain.hostname} is verified already.")
+    _route_verified(domain)
+    audit.record(domain.site.organization, "staff.domain.verify_by_hand", domain.hostname, site=domain.site.name,
+                 by=by, reason=reason)
+    return domain
+
+
+def _route_verified(domain: Domain) -> None:
+    """Mark `domain` verified and route it: its token withdrawn, the site's routes with it, a
+    certificate asked for."""
     with transaction.atomic():
         Domain.objects.filter(pk=domain.pk).update(verified_at=timezone.now())
         domain.refresh_from_db()
         proxy.withdraw_verification_token(domain.hostname)
         refresh_routes(domain.site)
     proxy.request_certificate(domain.hostname, domain.site.route_group)
-    audit.record(domain.site.organization, "domain.verify", domain.hostname, site=domain.site.name)
-    return domain
 
 
 def remove_domain(domain: Domain) -> None:

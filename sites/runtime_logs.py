@@ -3,16 +3,31 @@ from __future__ import annotations
 
 import queue
 import threading
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from django.conf import settings
 
-from hosting.engine import ContainerEngine
+from hosting.engine import ContainerEngine, ContainerNotFound, ContainerState
+from hosting.models import Instance
 from core.errors import HostingError
 from sites import streams
 from sites.models import Site
 
 _END = object()
+# A staff page asks Docker while it renders: it says Docker is slow rather than wait a minute.
+REPORT_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class ContainerReport:
+    """What staff see of a site's container: its instance, Docker's view of it and its last
+    lines, or `note` saying why some of it is missing (never an exception: the page still shows)."""
+
+    instance: Instance | None
+    state: ContainerState | None = None
+    lines: list[str] = field(default_factory=list)
+    note: str = ""
 
 
 def tail(site: Site, lines: int) -> list[str]:
@@ -24,6 +39,24 @@ def tail(site: Site, lines: int) -> list[str]:
         return engine.logs(instance.name, tail=lines).splitlines()
     except HostingError:
         return []
+    finally:
+        engine.close()
+
+
+def container_report(site: Site, lines: int = 50) -> ContainerReport:
+    """The current container's state and last `lines` lines, as Docker tells them."""
+    instance = site.current_instance
+    if instance is None:
+        return ContainerReport(None, note="No container runs for this site (stopped, suspended or never deployed).")
+    engine = ContainerEngine(timeout=REPORT_TIMEOUT_SECONDS)
+    try:
+        state = engine.state(instance.name)
+        return ContainerReport(instance, state, engine.logs(instance.name, tail=lines).splitlines())
+    except ContainerNotFound:
+        return ContainerReport(instance, note=f"Docker here has no container {instance.name} (on host "
+                                              f"{instance.host.name}: its agent may be down or it was removed).")
+    except HostingError as exc:
+        return ContainerReport(instance, note=f"Docker could not be asked: {exc}")
     finally:
         engine.close()
 

@@ -229,10 +229,23 @@ def rollback(site: Site, version: int | str, by=None) -> Deployment:
 
 
 def restart(site: Site, by=None) -> Deployment:
+    """A new container of the current release replaces the running one (the pipeline starts the
+    current release again: its slug and config, on a new instance, then switches)."""
     if site.current_release is None:
         raise ValidationError("Nothing is deployed yet.")
     deployment = machine.roll_out(site, Deployment.Trigger.RESTART, "Restart", SENDER, by=by)
     _audit(site, "site.restart", by=by)
+    return deployment
+
+
+def redeploy(site: Site, by=None) -> Deployment:
+    """Deploy the current release again. It is a restart by another name (the pipeline has one
+    way to start a release that exists): the deployment and the audit log say which was asked."""
+    release = site.current_release
+    if release is None:
+        raise ValidationError("Nothing is deployed yet.")
+    deployment = machine.roll_out(site, Deployment.Trigger.RESTART, f"Redeploy {release.label}", SENDER, by=by)
+    _audit(site, "site.redeploy", release.label, by=by)
     return deployment
 
 
