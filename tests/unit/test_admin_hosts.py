@@ -82,10 +82,11 @@ def test_it_shows_the_containers_and_ports_on_a_host(admin_client, host):
 def test_it_lists_only_the_latest_containers_on_a_busy_host_and_links_to_all(admin_client, host):
     for n in range(SHOWN_ON_HOST + 5):
         _instance(host, f"site{n}-web-1", created_at=timezone.now() - timedelta(minutes=n))
+        HostPort.objects.create(host=host, port=20000 + n, holder=f"site{n}-web-1")
 
     page = admin_client.get(f"/admin/hosting/host/{host.pk}/change/").content.decode()
 
-    assert page.count("data-instance=") == SHOWN_ON_HOST
+    assert page.count("data-instance=") == SHOWN_ON_HOST and page.count("data-port=") == SHOWN_ON_HOST
     assert 'data-instance="site0-web-1"' in page and f'data-instance="site{SHOWN_ON_HOST}-web-1"' not in page
     listed = admin_client.get(f"/admin/hosting/instance/?host__id__exact={host.pk}")
     assert listed.status_code == 200 and f"site{SHOWN_ON_HOST + 4}-web-1" in listed.content.decode()
