@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from accounts import signup, two_factor
 from accounts.models import AuditEvent, Plan, Profile
+from staff.admin.readonly import ReadOnlyAdmin
 
 
 @admin.register(Plan)
@@ -14,22 +15,13 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the audit log is written by the services, never edited."""
 
     list_display = ("created_at", "organization", "actor_label", "by_staff", "action", "target", "site_name", "address")
     list_filter = ("by_staff", "action")
     search_fields = ("organization__slug", "actor_label", "target", "site_name")
     list_select_related = ("organization",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Profile)

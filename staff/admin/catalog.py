@@ -16,6 +16,7 @@ from hosting.image_catalog import OS, current_tags
 from hosting.models import Host, RuntimeImage
 from hosting.runtimes import CATALOG
 from staff.admin.hosting import report_builds
+from staff.admin.readonly import ReadOnlyAdmin
 
 BUILD_PERMISSION = "hosting.change_host"  # superusers: support staff only view hosts
 
@@ -30,22 +31,13 @@ def catalog_rows() -> list[dict]:
 
 
 @admin.register(RuntimeImage)
-class RuntimeImageAdmin(admin.ModelAdmin):
+class RuntimeImageAdmin(ReadOnlyAdmin):
     list_display = ("runtime", "tag", "host", "created_at", "recorded_at", "current_display")
     list_filter = ("runtime",)
     search_fields = ("tag", "host__name")
     list_select_related = ("host",)
     show_full_result_count = False
     change_list_template = "admin/hosting/runtimeimage/change_list.html"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         # Whether each image is what its recipe gives now, in SQL (the admin is shared by threads).

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from accounts import audit
 from hosting import staff_requests
 from hosting.models import Host, HostPort, Instance
+from staff.admin.readonly import ReadOnlyAdmin
 
 SHOWN_ON_HOST = 50  # containers and ports listed on a host's page; the rest are a link away
 
@@ -113,20 +114,11 @@ def host_page_context(host: Host) -> dict:
     }
 
 
-class PlatformRowsAdmin(admin.ModelAdmin):
+class PlatformRowsAdmin(ReadOnlyAdmin):
     """Rows the platform keeps itself; staff look, nobody edits them here."""
 
     show_full_result_count = False
     list_select_related = ("host",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Instance)

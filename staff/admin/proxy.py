@@ -9,21 +9,9 @@ from django.contrib import admin
 from django.utils import timezone
 
 from proxy.models import Certificate, EdgeState, Route, Upstream
+from staff.admin.readonly import ReadOnlyAdmin
 
 EXPIRING_DAYS = 14
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the platform writes; staff (superusers too) only look."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(EdgeState)
