@@ -201,7 +201,8 @@ class RuntimeImage(models.Model):
     host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="images")
     runtime = models.CharField(max_length=16, help_text="A runtime of the catalog, or \"os\" for the OS image.")
     tag = models.CharField(max_length=200)
-    created_at = models.DateTimeField(null=True, blank=True, help_text="When Docker built or imported the image.")
+    created_at = models.DateTimeField("built at", null=True, blank=True,
+                                      help_text="When Docker built or imported the image (its Created).")
     recorded_at = models.DateTimeField(default=timezone.now, help_text="When the host last reported it present.")
 
     class Meta:

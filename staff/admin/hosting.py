@@ -94,8 +94,8 @@ class HostAdmin(admin.ModelAdmin):
 
 def report_builds(model_admin: admin.ModelAdmin, request, asked: list[str], skipped: list[str]) -> None:
     if asked:
-        model_admin.message_user(request, f"Asked {', '.join(asked)} to build the images they lack; the catalog "
-                                 "shows each image once its host has it.")
+        model_admin.message_user(request, f"Asked {', '.join(asked)} to build the runtime images missing there; "
+                                 "the catalog shows each image once its host has it.")
     if skipped:
         model_admin.message_user(request, f"Skipped {', '.join(skipped)}: down (no recent heartbeat).", "warning")
 
