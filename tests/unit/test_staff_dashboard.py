@@ -19,7 +19,7 @@ from sites.models import Deployment, Site
 from sites.services import create_site
 from staff import fleet_charts, fleet_summary
 from support.models import Ticket
-from tests.staff_users import client_of, superuser
+from tests.staff_users import client_of, superuser, support_engineer
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +185,9 @@ def test_it_costs_as_many_queries_with_many_hosts_sites_and_tickets():
     few = _dashboard_queries(client)
     _grow(25)
     assert _dashboard_queries(client) == few
+
+
+def test_support_staff_see_the_dashboard_too():
+    _host("busy-1")
+    page = client_of(support_engineer()).get(reverse("admin:index"))
+    assert page.status_code == 200 and 'data-host="busy-1"' in page.content.decode()
