@@ -75,11 +75,16 @@ class Host(models.Model):
     def status(self) -> str:
         return "up" if self.is_up() else "down"
 
-    # The next three need HostQuerySet.with_reservations.
+    @staticmethod
+    def placeable_millicores(cpus: int) -> int:
+        """What placement may reserve on `cpus` CPUs: overcommitted by CPU_OVERCOMMIT."""
+        return int(cpus * 1000 * settings.CPU_OVERCOMMIT)
+
     @property
     def cpu_capacity_millicores(self) -> int:
-        """What placement may reserve: the daemon's CPUs, overcommitted by CPU_OVERCOMMIT."""
-        return int(self.cpus * 1000 * settings.CPU_OVERCOMMIT)
+        return self.placeable_millicores(self.cpus)
+
+    # The next two need HostQuerySet.with_reservations.
 
     @property
     def free_memory_mb(self) -> int:

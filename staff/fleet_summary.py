@@ -53,7 +53,7 @@ def fleet_capacity(now: datetime.datetime) -> FleetCapacity:
                                     memory=Sum("memory_mb"), cpus=Sum("cpus"))
     reserved = Instance.objects.filter(state__in=Instance.RESERVING).aggregate(
         memory=Sum("memory_mb"), cpu=Sum("cpu_millicores"))
-    placeable = Host(cpus=totals["cpus"] or 0).cpu_capacity_millicores
+    placeable = Host.placeable_millicores(totals["cpus"] or 0)
     return FleetCapacity(hosts, totals["count"], totals["up"], totals["memory"] or 0, reserved["memory"] or 0,
                          totals["cpus"] or 0, placeable, reserved["cpu"] or 0)
 
