@@ -15,7 +15,7 @@ from celery import bootsteps, current_app
 from django.conf import settings
 from django.db import close_old_connections
 
-from hosting import fleet
+from hosting import fleet, image_catalog
 from hosting.engine import ContainerEngine
 from core.errors import HostingError, TransientError
 from hosting.host_setup import ensure_site_firewall, prepare_host
@@ -109,6 +109,9 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     # Containers the daemon stopped (a restart of it or of the machine) serve again before work starts.
     counts = reconcile_host(host, engine)
     log.info("reconciled: %s", counts, extra={"host": host_name})
+    # The staff catalog lists each host's images; `make run` built them before the database was up.
+    recorded = image_catalog.record_images(host_name, engine, image_catalog.current_tags())
+    log.info("runtime images present: %s", recorded, extra={"host": host_name})
     engine.close()
     close_old_connections()
     # The web server is not root and has no Docker socket; it reads site logs through this.

@@ -86,11 +86,14 @@ class ContainerEngine:
     # --- images -------------------------------------------------------------------------------
 
     def image_exists(self, tag: str) -> bool:
+        return self.image_created(tag) is not None
+
+    def image_created(self, tag: str) -> str | None:
+        """When Docker says the image was made (its `Created`, ISO 8601), or None: no such image."""
         try:
-            self._call(f"looking up image {tag}", self.client.images.get, tag)
-            return True
+            return str(self._call(f"looking up image {tag}", self.client.images.get, tag).attrs.get("Created", ""))
         except ImageMissing:
-            return False
+            return None
 
     def import_image(self, tarball: Path, tag: str, changes: list[str] | None = None) -> None:
         repository, _, version = tag.rpartition(":")

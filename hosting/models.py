@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.names import DNS_LABEL_PATTERN
@@ -15,6 +16,19 @@ from core.routing import host_queue
 validate_host_name = RegexValidator(
     DNS_LABEL_PATTERN, "A host name is a DNS label: lowercase letters, digits and inner hyphens, at most 63."
 )
+
+
+class HostQuerySet(models.QuerySet):
+    def with_reservations(self) -> "HostQuerySet":
+        """Hosts with what their instances reserve, in the same query however many there are:
+        `reserved_memory_mb`, `reserved_millicores` (starting and running instances' plan limits),
+        and `instance_count` (instances in any state)."""
+        reserving = models.Q(instances__state__in=Instance.RESERVING)
+        return self.annotate(
+            reserved_memory_mb=Coalesce(models.Sum("instances__memory_mb", filter=reserving), 0),
+            reserved_millicores=Coalesce(models.Sum("instances__cpu_millicores", filter=reserving), 0),
+            instance_count=models.Count("instances"),
+        )
 
 
 class Host(models.Model):
@@ -38,6 +52,8 @@ class Host(models.Model):
         null=True, blank=True, help_text="When the heartbeat check first found this host silent."
     )
 
+    objects = HostQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -58,6 +74,25 @@ class Host(models.Model):
     @property
     def status(self) -> str:
         return "up" if self.is_up() else "down"
+
+    @staticmethod
+    def placeable_millicores(cpus: int) -> int:
+        """What placement may reserve on `cpus` CPUs: overcommitted by CPU_OVERCOMMIT."""
+        return int(cpus * 1000 * settings.CPU_OVERCOMMIT)
+
+    @property
+    def cpu_capacity_millicores(self) -> int:
+        return self.placeable_millicores(self.cpus)
+
+    # The next two need HostQuerySet.with_reservations.
+
+    @property
+    def free_memory_mb(self) -> int:
+        return self.memory_mb - self.reserved_memory_mb
+
+    @property
+    def free_millicores(self) -> int:
+        return self.cpu_capacity_millicores - self.reserved_millicores
 
 
 class HostPort(models.Model):
@@ -90,6 +125,9 @@ class Instance(models.Model):
         RUNNING = "running", "Running"
         STOPPED = "stopped", "Stopped"
         FAILED = "failed", "Failed"
+
+    # The states that hold the instance's memory and CPU on its host (placement counts these).
+    RESERVING = (State.STARTING, State.RUNNING)
 
     host = models.ForeignKey(Host, on_delete=models.PROTECT, related_name="instances")
     name = models.CharField(max_length=200, unique=True, help_text="The container's deterministic name.")
@@ -158,3 +196,23 @@ class VolumeUsage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["host", "volume"], name="one_usage_per_volume_and_host")]
+
+
+class RuntimeImage(models.Model):
+    """An image of the runtime catalog (or the OS image) present on a host, as its agent or
+    `manage.py build_images` found it after a build: the tag is the recipe's content hash, so a
+    new tag means a changed recipe. `created_at` is Docker's own `Created` of the image."""
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="images")
+    runtime = models.CharField(max_length=16, help_text="A runtime of the catalog, or \"os\" for the OS image.")
+    tag = models.CharField(max_length=200)
+    created_at = models.DateTimeField("built at", null=True, blank=True,
+                                      help_text="When Docker built or imported the image (its Created).")
+    recorded_at = models.DateTimeField(default=timezone.now, help_text="When the host last reported it present.")
+
+    class Meta:
+        ordering = ["runtime", "host__name", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["host", "tag"], name="one_record_per_image_and_host")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on {self.host_id and self.host.name}"

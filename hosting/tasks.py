@@ -1,13 +1,17 @@
-"""The fleet's own tasks: heartbeats, capacity, reconcile (sent to each host's agent)."""
+"""The fleet's own tasks: heartbeats, capacity, images, reconcile (sent to each host's agent)."""
 from __future__ import annotations
+
+import logging
 
 from celery import shared_task
 
 from core.tasks import PlatformTask
-from hosting import fleet
+from hosting import fleet, image_catalog
 from hosting.engine import ContainerEngine
 from hosting.models import Host
 from hosting.reconcile import reconcile_host
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(base=PlatformTask, name="hosting.check_host_heartbeats")
@@ -25,6 +29,20 @@ def refresh_capacity(host_name: str) -> None:
 def request_capacity_refresh(host: Host) -> None:
     """Ask the host's own agent to re-read its daemon's capacity (sent after the transaction commits)."""
     refresh_capacity.apply_async_on_commit(args=[host.name], queue=host.queue)
+
+
+@shared_task(base=PlatformTask, name="hosting.agent.build_images")
+def build_images(host_name: str) -> dict:
+    """Runs on the host's own agent: build the catalog's images its daemon lacks, record them all."""
+    with ContainerEngine() as engine:
+        report = image_catalog.build_and_record(
+            host_name, engine, progress=lambda line: log.info("%s", line, extra={"host": host_name}))
+    return {"built": report.built, "up_to_date": report.up_to_date}
+
+
+def request_image_builds(host: Host) -> None:
+    """Ask the host's own agent to build its missing images (sent after the transaction commits)."""
+    build_images.apply_async_on_commit(args=[host.name], queue=host.queue)
 
 
 @shared_task(base=PlatformTask, name="hosting.reconcile_hosts")

@@ -24,6 +24,8 @@ class StaffAdminSite(admin.AdminSite):
     site_header = "Hosting platform staff"
     site_title = "Hosting staff"
     index_title = "Dashboard"
+    # Not admin/index.html: Django's own admin app is found first under that name.
+    index_template = "admin/fleet_index.html"
 
     def has_permission(self, request) -> bool:
         return is_staff_with_two_factor(request.user)

@@ -34,7 +34,7 @@ class ScopeFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the audit log is written by the services, never edited."""
 
     list_display = ("created_at", "organization", "actor_label", "by_staff", "action", "target", "site_name", "address")
@@ -46,7 +46,6 @@ class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
                    value_filter("actor", "actor__id__exact", "actor__id", user_label))
     search_fields = ("organization__slug", "actor_label", "target", "site_name", "action")
     list_select_related = ("organization",)
-    show_full_result_count = False
 
 
 @admin.register(Profile)

@@ -156,7 +156,7 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """Read-only but for the revoke action (never deleted: the row says when it was revoked and last
     used); the digest is never shown (it is as good as a password hash of the token)."""
 
