@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -83,13 +83,6 @@ WAITING = {"1d": ("over a day", timedelta(days=1)), "3d": ("over 3 days", timede
 def waiting_longer_than(queryset: QuerySet[Ticket], key: str) -> QuerySet[Ticket]:
     """The open tickets of `queryset` whose customer has waited longer than WAITING[key]."""
     return queryset.filter(state=Ticket.State.OPEN, last_message_at__lt=timezone.now() - WAITING[key][1])
-
-
-def open_tickets_by_wait() -> dict[str, int]:
-    """How many tickets wait for staff: all of them, and those waiting longer than each age (one query)."""
-    now = timezone.now()
-    counts = {key: Count("id", filter=Q(last_message_at__lt=now - age)) for key, (_, age) in WAITING.items()}
-    return Ticket.objects.filter(state=Ticket.State.OPEN).aggregate(open=Count("id"), **counts)
 
 
 def sites_to_choose(organization: Organization) -> QuerySet[Site]:
