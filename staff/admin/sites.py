@@ -41,14 +41,21 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(AuditedAdmin, admin.ModelAdmin):
-    list_display = ("name", "organization", "runtime", "plan", "desired_state", "current_release", "created_at")
+    list_display = ("name", "organization", "runtime", "plan", "desired_state", "release", "created_at")
     list_filter = ("desired_state", "runtime", "plan")
+    list_select_related = ("organization", "plan", "current_release")
+    show_full_result_count = False  # a second count(*) over every site on each filtered page
     search_fields = ("name", "organization__slug")
     readonly_fields = ("uuid", "url", "git_url", "status", "current_release", "current_instance", "created_at")
     inlines = [DomainInline]
 
     def site_of(self, obj) -> str:
         return obj.name
+
+    @admin.display(description="current release", ordering="current_release__version")
+    def release(self, site: Site) -> str:
+        # The label, not str(release), which names the release's site again: a query per row.
+        return site.current_release.label if site.current_release else "-"
 
 
 @admin.register(Deployment)
