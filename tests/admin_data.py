@@ -18,11 +18,11 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from accounts.models import Membership, Organization, Plan, Profile, Role
+from accounts.models import AuditEvent, Membership, Organization, Plan, Profile, Role
 from accounts.services import create_organization
 from hosting.models import Host, HostPort, Instance, VolumeUsage
 from proxy.models import Certificate, EdgeState, Route, Upstream
-from sites.models import Domain, Site
+from sites.models import Deployment, Domain, Release, Site
 from support.models import Message, Ticket
 from tests.portal_data import BATCH, seed
 
@@ -126,3 +126,12 @@ def _grow_tickets(organization: Organization, wanted: int) -> None:
     Message.objects.bulk_create([Message(ticket=ticket, author=owner, body=text, by_staff=by_staff)
                                  for ticket in bare for text, by_staff in (("Help!", False), ("On it.", True))],
                                 batch_size=BATCH)
+
+
+def census() -> str:
+    """What the platform holds, for a benchmark's text."""
+    counts = {"organizations": Organization.objects.count(), "sites": Site.objects.count(),
+              "deployments": Deployment.objects.count(), "releases": Release.objects.count(),
+              "domains": Domain.objects.count(), "audit events": AuditEvent.objects.count(),
+              "hosts": Host.objects.count(), "tickets": Ticket.objects.count()}
+    return ", ".join(f"{count:,} {what}" for what, count in counts.items())
