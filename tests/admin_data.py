@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership, Organization, Plan, Profile, Role
@@ -40,10 +40,21 @@ def grow_platform(organizations: int, sites_per_organization: int, deployments_p
                 slug, f"owner@{slug}.example.com", plan=plans[n % len(plans)])
             seed(org, sites_per_organization, deployments_per_site)
             _grow_tickets(org, max(1, sites_per_organization // 2))
+        _finish_deployments()
         _grow_hosts(-(-organizations * sites_per_organization // SITES_PER_HOST))
         _grow_instances()
         _grow_edge()
         _grow_profiles()
+
+
+def _finish_deployments() -> None:
+    """The seed's deployments took time and some failed: 45 s each, every seventh 400 s, every
+    twentieth failed (so a filter on failures and the metrics' histogram have rows)."""
+    fresh = Deployment.objects.filter(finished_at__isnull=True, state=Deployment.State.SUCCEEDED)
+    fresh.annotate(seventh=F("id") % 7).filter(seventh=0).update(
+        started_at=F("created_at"), finished_at=F("created_at") + timedelta(seconds=400))
+    fresh.update(started_at=F("created_at"), finished_at=F("created_at") + timedelta(seconds=45))
+    Deployment.objects.annotate(twentieth=F("id") % 20).filter(twentieth=0).update(state=Deployment.State.FAILED)
 
 
 def _grow_plans(wanted: int) -> None:

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from staff.admin.audited import AuditedAdmin
+from staff.admin.lists import BigTableAdmin
 from accounts.models import Organization
 from sites import services
 from sites.models import Deployment, Domain, Release, Site
@@ -59,16 +60,20 @@ class SiteAdmin(AuditedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(BigTableAdmin):
     list_display = ("id", "site", "trigger", "state", "source", "created_at", "finished_at")
+    list_select_related = ("site",)
+    list_defer = ("log", "error", "internal_error")
     list_filter = ("state", "trigger")
     search_fields = ("site__name", "source")
     readonly_fields = [f.name for f in Deployment._meta.fields]
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(BigTableAdmin):
     list_display = ("site", "version", "description", "created_at")
+    list_select_related = ("site",)
+    list_defer = ("encrypted_config",)
     search_fields = ("site__name",)
     readonly_fields = ("site", "version", "slug", "description", "created_at")
     exclude = ("encrypted_config",)
