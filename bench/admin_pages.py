@@ -48,7 +48,8 @@ def pages() -> dict[str, str]:
     found.update({
         "sites.Site search": reverse("admin:sites_site_changelist") + f"?q={site.name}",
         "sites.Deployment failed": deployments + "?state__exact=failed",
-        "sites.Deployment of a site": deployments + f"?q={site.name}",
+        "sites.Deployment search by site name": deployments + f"?q={site.name}",
+        "sites.Deployment of a site": deployments + f"?site__id__exact={site.pk}",
         "accounts.AuditEvent of an organization": reverse("admin:accounts_auditevent_changelist")
         + f"?q={organization.slug}",
         "sites.Site change": reverse("admin:sites_site_change", args=[site.pk]),
