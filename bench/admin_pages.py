@@ -50,8 +50,9 @@ def pages() -> dict[str, str]:
         "sites.Deployment failed": deployments + "?state__exact=failed",
         "sites.Deployment search by site name": deployments + f"?q={site.name}",
         "sites.Deployment of a site": deployments + f"?site__id__exact={site.pk}",
+        "accounts.AuditEvent search": reverse("admin:accounts_auditevent_changelist") + f"?q={organization.slug}",
         "accounts.AuditEvent of an organization": reverse("admin:accounts_auditevent_changelist")
-        + f"?q={organization.slug}",
+        + f"?organization__id__exact={organization.pk}",
         "sites.Site change": reverse("admin:sites_site_change", args=[site.pk]),
         "accounts.Organization change": reverse("admin:accounts_organization_change", args=[organization.pk]),
         "/metrics": reverse("metrics"),

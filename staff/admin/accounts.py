@@ -26,7 +26,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "organization", "actor_label", "by_staff", "action", "target", "site_name", "address")
     list_filter = ("by_staff", ActionFilter)
-    search_fields = ("organization__slug", "actor_label", "target", "site_name")
+    # Organizations and sites by their exact name: a substring match of every column reads each of the
+    # hundreds of thousands of events (twice: the page and its count), 400 ms at 200,000 (make bench).
+    search_fields = ("=organization__slug", "=site_name", "actor_label", "target")
+    search_help_text = "An organization's or a site's exact name, or part of an actor's e-mail or of a target."
     list_select_related = ("organization",)
     show_full_result_count = False  # a second count(*) over every event on each filtered page
 

@@ -61,3 +61,14 @@ def test_the_audit_logs_action_filter_offers_recent_actions_and_filters(world, s
     page, _ = _page(staff_client, "/admin/accounts/auditevent/?action=old.action")  # an older one still filters by URL
     assert "old.action" in page and ">A<" not in page
     assert re.search(r'class="selected">\s*<a href="\?action=old\.action">old\.action</a>', page), "the chosen action is shown chosen"
+
+
+def test_the_audit_log_is_searched_by_exact_organization_and_site_and_part_of_an_actor(world, staff_client):
+    org = world["org"]
+    AuditEvent.objects.create(organization=org, action="env.set", target="A", site_name="shop",
+                              actor_label="carol@example.com")
+    AuditEvent.objects.create(organization=None, action="host.change", target="h9", actor_label="boss@hosting.test")
+    for query, found in [("acme", True), ("shop", True), ("carol", True), ("acm", False), ("sho", False)]:
+        page, _ = _page(staff_client, f"/admin/accounts/auditevent/?q={query}")
+        assert ("carol@example.com" in page) is found, query
+        assert "h9" not in page, query
