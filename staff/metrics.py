@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 from core.redis_client import redis_client
 from core.routing import CONTROL_QUEUE, PROXY_QUEUE, host_queue
 from hosting.models import Host, Instance
+from proxy.certificates import RENEW_WITHIN
 from proxy.models import Certificate, EdgeState
 from sites.models import Deployment, Site
 from support.models import Ticket
@@ -46,7 +47,7 @@ class PlatformCollector(Collector):
         yield from deployment_families()
         yield from queue_families([host.name for host in hosts])
         yield from edge_families()
-        yield certificate_family(now)
+        yield from certificate_families(now)
         yield from ticket_families(now)
 
 
@@ -194,16 +195,32 @@ def edge_families() -> Iterator[Metric]:
     yield from (applied, failed)
 
 
-def certificate_family(now) -> Metric:
-    """Seconds left per issued certificate: the platform's and each verified custom domain's, so the
-    label set grows with custom domains only."""
-    family = GaugeMetricFamily("hosting_certificate_expiry_seconds", "Seconds until each issued certificate "
-                               "expires (negative: expired).", labels=["hostname"])
-    issued = (Certificate.objects.filter(state=Certificate.State.ISSUED, expires_at__isnull=False)
-              .order_by("hostname").values_list("hostname", "expires_at"))
-    for hostname, expires_at in issued:
-        family.add_metric([hostname], (expires_at - now).total_seconds())
-    return family
+def certificate_families(now) -> Iterator[Metric]:
+    """Certificates by state, the soonest expiry, and seconds left per hostname for those due for
+    renewal only: a healthy certificate is renewed before it shows up there, so a series that stays is
+    a renewal that keeps failing. (Every certificate's own series, one per custom domain, made a
+    10,000-site platform's scrape 14,000 series and slow.)"""
+    rows = {row["state"]: row for row in Certificate.objects.order_by().values("state")
+            .annotate(count=Count("id"), soonest=Min("expires_at"))}
+    counts = GaugeMetricFamily("hosting_certificates", "Certificates by state (pending, issued, failed).",
+                               labels=["state"])
+    for state in Certificate.State.values:
+        counts.add_metric([state], rows[state]["count"] if state in rows else 0)
+    yield counts
+    soonest = GaugeMetricFamily("hosting_certificate_soonest_expiry_seconds", "Seconds until the issued certificate "
+                                "that expires first expires (negative: expired; absent: none issued).")
+    issued = rows.get(Certificate.State.ISSUED)
+    if issued and issued["soonest"] is not None:
+        soonest.add_metric([], (issued["soonest"] - now).total_seconds())
+    yield soonest
+    due = GaugeMetricFamily("hosting_certificate_expiry_seconds", "Seconds until each issued certificate that is due "
+                            f"for renewal (expiring within {RENEW_WITHIN.days} days) expires (negative: expired).",
+                            labels=["hostname"])
+    for hostname, expires_at in (Certificate.objects.filter(state=Certificate.State.ISSUED,
+                                                            expires_at__lt=now + RENEW_WITHIN)
+                                 .order_by("hostname").values_list("hostname", "expires_at")):
+        due.add_metric([hostname], (expires_at - now).total_seconds())
+    yield due
 
 
 def ticket_families(now) -> Iterator[Metric]:

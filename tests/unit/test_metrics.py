@@ -216,14 +216,20 @@ def test_it_reports_the_edge_configs_last_apply():
     assert value(samples, "hosting_edge_config_failed_timestamp_seconds") == pytest.approx(failed.timestamp())
 
 
-def test_it_reports_seconds_until_each_issued_certificate_expires():
+def test_it_reports_certificates_by_state_and_those_due_for_renewal_by_hostname():
     now = timezone.now()
-    Certificate.objects.create(hostname="www.example.com", group="g", state="issued", expires_at=now + timedelta(days=30))
+    Certificate.objects.create(hostname="www.example.com", group="g", state="issued", expires_at=now + timedelta(days=60))
+    Certificate.objects.create(hostname="due.example.com", group="g", state="issued", expires_at=now + timedelta(days=10))
     Certificate.objects.create(hostname="old.example.com", group="g", state="issued", expires_at=now - timedelta(days=1))
     Certificate.objects.create(hostname="new.example.com", group="g", state="pending")
     samples = scrape()
-    assert value(samples, "hosting_certificate_expiry_seconds", hostname="www.example.com") == pytest.approx(30 * 86400, abs=60)
+    assert value(samples, "hosting_certificates", state="issued") == 3
+    assert value(samples, "hosting_certificates", state="pending") == 1
+    assert value(samples, "hosting_certificates", state="failed") == 0
+    assert value(samples, "hosting_certificate_soonest_expiry_seconds") == pytest.approx(-86400, abs=60)
+    assert value(samples, "hosting_certificate_expiry_seconds", hostname="due.example.com") == pytest.approx(10 * 86400, abs=60)
     assert value(samples, "hosting_certificate_expiry_seconds", hostname="old.example.com") == pytest.approx(-86400, abs=60)
+    assert value(samples, "hosting_certificate_expiry_seconds", hostname="www.example.com") is None  # renewed long before
     assert value(samples, "hosting_certificate_expiry_seconds", hostname="new.example.com") is None
 
 
