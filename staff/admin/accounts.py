@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.db.models import Q
 
 from accounts import signup, two_factor
-from accounts.models import AuditEvent, Plan, Profile
+from accounts.models import AuditEvent, Organization, Plan, Profile
 from staff.admin.lists import RecentValuesFilter
 
 
@@ -26,12 +27,23 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "organization", "actor_label", "by_staff", "action", "target", "site_name", "address")
     list_filter = ("by_staff", ActionFilter)
-    # Organizations and sites by their exact name: a substring match of every column reads each of the
-    # hundreds of thousands of events (twice: the page and its count), 400 ms at 200,000 (make bench).
-    search_fields = ("=organization__slug", "=site_name", "actor_label", "target")
-    search_help_text = "An organization's or a site's exact name, or part of an actor's e-mail or of a target."
+    search_fields = ("organization__slug", "site_name", "actor_label", "target")  # see get_search_results
+    search_help_text = "An organization's or a site's exact name, the start of an actor's e-mail, or a target."
     list_select_related = ("organization",)
     show_full_result_count = False  # a second count(*) over every event on each filtered page
+
+    def get_search_results(self, request, queryset, search_term):
+        """The organization by its slug (its id, then the audit_by_org_time index), the site by its exact
+        name, the actor by the start of their e-mail, the target exactly. Django's default, a substring
+        match of each column through a join, read all 200,000 events of the bench twice: 400 ms."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(site_name=term) | Q(actor_label__istartswith=term) | Q(target=term)
+        organization = Organization.objects.filter(slug=term.lower()).values_list("pk", flat=True).first()
+        if organization is not None:
+            match |= Q(organization_id=organization)
+        return queryset.filter(match), False
 
     def has_add_permission(self, request) -> bool:
         return False
