@@ -4,7 +4,7 @@
 that many organizations, each seeded like a busy customer (tests/portal_data.py: sites, deployments,
 releases, env vars, domains, audit events, members, tokens, invitations), and the staff side's own
 rows in proportion: a plan per organization (up to twenty), a host per twenty sites with a running instance (and its port and
-volume usage) per site, the edge's routes, upstreams and certificates, a profile per user, and
+volume usage) per site, each host's OS and runtime images, the edge's routes, upstreams and certificates, a profile per user, and
 support tickets with messages. Calling it again with larger numbers tops up what is there, so a test
 can render a page, grow the rows and render it again (tests/unit/test_admin_query_counts.py); the
 benchmark builds 10,000 sites and 100,000 deployments with it (bench/admin.py).
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F
@@ -43,6 +44,7 @@ def grow_platform(organizations: int, sites_per_organization: int, deployments_p
         _finish_deployments()
         _grow_hosts(-(-organizations * sites_per_organization // SITES_PER_HOST))
         _grow_instances()
+        _grow_runtime_images()
         _grow_edge()
         _grow_profiles()
 
@@ -90,6 +92,18 @@ def _grow_instances() -> None:
     VolumeUsage.objects.bulk_create([VolumeUsage(host=i.host, volume=site.uuid.hex, used_bytes=10 << 20,
                                                  size_bytes=1 << 30, measured_at=now)
                                      for site, i in zip(sites, instances)], batch_size=BATCH)
+
+
+def _grow_runtime_images() -> None:
+    """The OS and runtime images on each host that has none (the fleet work brings the model)."""
+    try:
+        image = apps.get_model("hosting", "RuntimeImage")
+    except LookupError:
+        return
+    bare = Host.objects.filter(images__isnull=True)
+    image.objects.bulk_create([image(host=host, runtime=runtime, tag=f"hosting/{runtime}:seed", created_at=timezone.now())
+                               for host in bare for runtime in ("os", "static", "python", "node", "php")],
+                              batch_size=BATCH)
 
 
 def _address(n: int) -> str:
