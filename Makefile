@@ -34,3 +34,4 @@ bench: install
 	@$(PYTHON) -m bench.deploys
 	@$(PYTHON) -m bench.edge
 	@$(PYTHON) -m bench.portal
+	@$(PYTHON) -m bench.admin

@@ -11,10 +11,9 @@ organization a tenth the size.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
-from bench.report import write_section
+from bench.report import measured_commit, write_section
 from launcher import say
 from launcher.throwaway import throwaway_services
 
@@ -22,11 +21,6 @@ RUNS = int(os.environ.get("BENCH_PORTAL_RUNS", "20"))
 SITES = int(os.environ.get("BENCH_PORTAL_SITES", "200"))
 DEPLOYMENTS_PER_SITE = int(os.environ.get("BENCH_PORTAL_DEPLOYMENTS", "10000")) // SITES
 GOAL_MS = 150.0
-
-
-def measured_commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
-    return head.stdout.strip() or "unknown"
 
 
 def report(results, census: str, small_census: str) -> tuple[str, list[str]]:

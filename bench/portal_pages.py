@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
+from bench.report import percentile
 from accounts.services import add_member, create_organization, get_or_create_user, issue_token
 from hosting.models import Host
 from sites.models import Deployment, Site
@@ -85,11 +86,6 @@ def measure(big: Organization, small: Organization, runs: int) -> list[PageTime]
         results.append(PageTime(name, url, status, statistics.median(times), percentile(times, 95), queries,
                                 queries_small, public))
     return results
-
-
-def percentile(values: list[float], pct: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def census(org: Organization) -> str:

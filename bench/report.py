@@ -4,6 +4,7 @@ from __future__ import annotations
 import platform
 import re
 import statistics
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,6 +20,16 @@ def machine() -> str:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def percentile(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def measured_commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    return head.stdout.strip() or "unknown"
 
 
 def write_section(key: str, title: str, body: str) -> None:

@@ -40,6 +40,9 @@ PLATFORM_USER = env_str("PLATFORM_USER", "hosting")
 
 SECRET_KEY = secret_from_env_or_file("SECRET_KEY", DATA_DIR / "secrets" / "secret_key", generate_secret_key)
 FERNET_KEY = secret_from_env_or_file("FERNET_KEY", DATA_DIR / "secrets" / "fernet_key", generate_fernet_key)
+# The bearer token a Prometheus server scrapes /metrics with (staff/metrics_view.py); the operator
+# copies it from the file into the scraper's credentials file.
+METRICS_TOKEN = secret_from_env_or_file("METRICS_TOKEN", DATA_DIR / "secrets" / "metrics_token", generate_secret_key)
 
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])

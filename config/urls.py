@@ -3,9 +3,11 @@ from django.urls import include, path
 
 from config import views
 from sites import urls as sites_urls
+from staff import metrics_view
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(sites_urls.api_urlpatterns)),
     path("git/", include(sites_urls.git_urlpatterns)),

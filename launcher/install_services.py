@@ -37,7 +37,8 @@ ENV_TEMPLATE = """\
 # HOME, USER and DOCKER_HOST are set per unit; do not set them here.
 DATA_DIR={data_dir}
 PLATFORM_USER={platform_user}
-# SECRET_KEY and FERNET_KEY are generated once into $DATA_DIR/secrets (0600) unless set here.
+# SECRET_KEY, FERNET_KEY and METRICS_TOKEN (the bearer token of /metrics) are generated once into
+# $DATA_DIR/secrets (0600) unless set here.
 
 # Production: the portal, API and git over HTTPS through the edge, on the standard ports.
 #PLATFORM_DOMAIN=example.com

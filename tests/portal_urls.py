@@ -32,6 +32,8 @@ EXCLUDED_PREFIXES = {
     "admin/": "the staff site: Django's admin asks is_staff itself (the sweep checks that anonymous users "
               "are sent to the admin's login)",
     "healthz": "public by design: the status for anyone, the details for staff (tests/unit/test_healthz.py)",
+    "metrics": "the operators' Prometheus endpoint: a bearer token or staff with two-factor, 401/403 for anyone "
+               "else (tests/unit/test_metrics.py)",
     "git/": "git over HTTP answers HTTP Basic with 401 (tests/security/test_roles.py; the sweep checks anonymous)",
 }
 

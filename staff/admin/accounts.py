@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.db.models import Q
 
 from accounts import signup, two_factor
-from accounts.models import AuditEvent, Plan, Profile
+from accounts.models import AuditEvent, Organization, Plan, Profile
 from staff.admin.audited import AuditedAdmin
 from staff.admin.filters import organization_label, user_label, value_filter
+from staff.admin.lists import RecentValuesFilter
 from staff.admin.readonly import ReadOnlyAdmin
 
 
@@ -18,6 +20,12 @@ class PlanAdmin(AuditedAdmin, admin.ModelAdmin):
         "max_custom_domains", "max_push_mb", "build_timeout_seconds", "is_default",
     )
     list_editable = ("is_default",)
+
+
+class ActionFilter(RecentValuesFilter):
+    title = "action"
+    parameter_name = "action"
+    field = "action"
 
 
 class ScopeFilter(admin.SimpleListFilter):
@@ -40,12 +48,26 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "organization", "actor_label", "by_staff", "action", "target", "site_name", "address")
     # No filter lists every organization or user (there are thousands): links from their pages
     # choose one (`?organization__id__exact=7`, `?actor__id__exact=3`, `?site_name=shop`).
-    list_filter = ("by_staff", ScopeFilter, value_filter("organization", "organization__id__exact", "organization__id",
-                                                         organization_label),
+    list_filter = ("by_staff", ScopeFilter, ActionFilter,
+                   value_filter("organization", "organization__id__exact", "organization__id", organization_label),
                    value_filter("site", "site_name", "site_name", numeric=False),
                    value_filter("actor", "actor__id__exact", "actor__id", user_label))
-    search_fields = ("organization__slug", "actor_label", "target", "site_name", "action")
+    search_fields = ("organization__slug", "site_name", "actor_label", "target")  # see get_search_results
+    search_help_text = "An organization's or a site's exact name, the start of an actor's e-mail, or a target."
     list_select_related = ("organization",)
+
+    def get_search_results(self, request, queryset, search_term):
+        """The organization by its slug (its id, then the audit_by_org_time index), the site by its exact
+        name, the actor by the start of their e-mail, the target exactly. Django's default, a substring
+        match of each column through a join, read all 200,000 events of the bench twice: 400 ms."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = Q(site_name=term) | Q(actor_label__istartswith=term) | Q(target=term)
+        organization = Organization.objects.filter(slug=term.lower()).values_list("pk", flat=True).first()
+        if organization is not None:
+            match |= Q(organization_id=organization)
+        return queryset.filter(match), False
 
 
 @admin.register(Profile)

@@ -15,6 +15,7 @@ from core.errors import HostingError
 from sites import domains, services
 from sites.models import Deployment, Domain, Release, Site
 from staff.admin.audited import AuditedAdmin
+from staff.admin.lists import BigTableAdmin
 from staff.admin.readonly import ReadOnlyAdmin
 from staff.admin.site_page import deployment_links, site_page_context
 
@@ -147,21 +148,20 @@ def _pre(text: str, element_id: str = ""):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(ReadOnlyAdmin):
+class DeploymentAdmin(BigTableAdmin, ReadOnlyAdmin):
     list_display = ("id", "site", "trigger", "state", "source", "created_at", "finished_at", "internal_error_flag")
     list_filter = ("state", "trigger")
     search_fields = ("site__name",)
     list_select_related = ("site",)
+    # The list reads neither logs nor tracebacks: a page of 100 rows does not load 100 build logs.
+    list_defer = ("log", "error", "internal_error")
     fields = ("site", "trigger", "state", "source", "release", "created_by", "host_name", "task_id", "created_at",
               "started_at", "build_finished_at", "finished_at", "duration", "error", "traceback", "full_log")
     readonly_fields = fields
 
     def get_queryset(self, request):
-        # The list reads neither logs nor tracebacks: a page of 100 rows does not load 100 build logs.
-        queryset = super().get_queryset(request).select_related("site", "release", "created_by").annotate(
+        return super().get_queryset(request).select_related("site", "release", "created_by").annotate(
             has_internal_error=ExpressionWrapper(~Q(internal_error=""), BooleanField()))
-        listing = request.resolver_match and request.resolver_match.url_name == "sites_deployment_changelist"
-        return queryset.defer("log", "internal_error") if listing else queryset
 
     @admin.display(description="internal error", boolean=True, ordering="has_internal_error")
     def internal_error_flag(self, deployment: Deployment) -> bool:
@@ -177,12 +177,13 @@ class DeploymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ReadOnlyAdmin):
+class ReleaseAdmin(BigTableAdmin, ReadOnlyAdmin):
     """Never the encrypted config, nor any value of it."""
 
     list_display = ("site", "label", "description", "slug_sha", "slug_size", "created_at")
     search_fields = ("site__name",)
     list_select_related = ("site", "slug")
+    list_defer = ("encrypted_config",)
     fields = ("site", "version", "description", "slug_sha", "slug_size", "slug_runtime", "created_at",
               "deployments_of")
     readonly_fields = fields

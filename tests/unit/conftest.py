@@ -30,7 +30,7 @@ from sites.pipeline.machine import create_release
 from sites.models import Deployment, Domain, EnvVar, Site, Slug
 from sites.services import create_site
 
-OUR_PACKAGES = ("accounts", "backups", "config", "core", "hosting", "proxy", "sites", "support")
+OUR_PACKAGES = ("accounts", "backups", "config", "core", "hosting", "proxy", "sites", "staff", "support")
 STATE_PATHS = ("VOLUMES_DIR", "SLUGS_DIR", "GIT_ROOT", "ARCHIVES_DIR", "CERTS_DIR", "ACME_WEBROOT", "EDGE_DIR",
                "BACKUP_DIR", "STATIC_ROOT", "MANAGED_REDIS_SOCKET", "SUPPORT_DIR")
 REAL_REDIS_CLIENT = redis_client_module.redis_client

@@ -14,6 +14,7 @@ class FakeRedis:
         self.down = False
         self.values: dict[str, object] = {}
         self.streams: dict[str, list[tuple[bytes, dict[bytes, bytes]]]] = defaultdict(list)
+        self.lists: dict[str, list[bytes]] = defaultdict(list)
         self._ids = itertools.count(1)
 
     def _answer(self) -> None:
@@ -58,6 +59,17 @@ class FakeRedis:
     def delete(self, *keys: str) -> int:
         self._answer()
         return sum(self.values.pop(k, None) is not None or self.streams.pop(k, None) is not None for k in keys)
+
+    # --- lists (Celery's queues) ----------------------------------------------------------------
+
+    def lpush(self, key: str, *values) -> int:
+        self._answer()
+        self.lists[key][:0] = [v if isinstance(v, bytes) else str(v).encode() for v in reversed(values)]
+        return len(self.lists[key])
+
+    def llen(self, key: str) -> int:
+        self._answer()
+        return len(self.lists.get(key, []))
 
     # --- streams ---------------------------------------------------------------------------------
 
