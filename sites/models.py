@@ -43,20 +43,22 @@ class SiteQuerySet(TenantQuerySet):
             latest_deployment_at=models.Subquery(latest.values("created_at")[:1]),
         )
 
-    def count_by_status(self) -> dict[str, int]:
-        """{Site.status: how many sites show it}, decided in SQL in one query however many sites
-        (Site.status's rules, in the same order)."""
-        latest = Deployment.objects.filter(site=models.OuterRef("pk")).order_by("-created_at", "-id")
-        deploying = models.Q(latest_deployment_state__isnull=False) & ~models.Q(
-            latest_deployment_state__in=Deployment.FINISHED)
-        status = models.Case(
+    def with_status_in_sql(self) -> "SiteQuerySet":
+        """Sites annotated with `status_in_sql`: Site.status's rules, in the same order, decided by
+        the database, so counting sites by status is one query however many there are. "Deploying"
+        is a deployment of the site not finished yet, as one hashed subquery: the latest deployment
+        looked up per site made PostgreSQL compile the query (JIT) at 10,000 sites, 600 ms alone."""
+        unfinished = Deployment.objects.exclude(state__in=Deployment.FINISHED).values("site_id")
+        return self.annotate(status_in_sql=models.Case(
             models.When(organization__suspended=True, then=models.Value("suspended")),
             models.When(desired_state=Site.DesiredState.STOPPED, then=models.Value("stopped")),
             models.When(current_instance__isnull=False, then=models.Value("running")),
-            models.When(deploying, then=models.Value("deploying")),
-            default=models.Value("not deployed"), output_field=models.CharField())
-        rows = (self.order_by().annotate(latest_deployment_state=models.Subquery(latest.values("state")[:1]))
-                .annotate(status_in_sql=status).values("status_in_sql").annotate(count=models.Count("id")))
+            models.When(pk__in=unfinished, then=models.Value("deploying")),
+            default=models.Value("not deployed"), output_field=models.CharField()))
+
+    def count_by_status(self) -> dict[str, int]:
+        """{Site.status: how many sites show it}, in one query."""
+        rows = self.order_by().with_status_in_sql().values("status_in_sql").annotate(count=models.Count("id"))
         return {row["status_in_sql"]: row["count"] for row in rows}
 
 

@@ -12,8 +12,8 @@ from typing import Iterator
 
 import redis
 from django.conf import settings
-from django.db.models import (Case, CharField, Count, DurationField, ExpressionWrapper, F, IntegerField, Min, Q, Sum,
-                              Value, When)
+from django.db.models import (Case, Count, DurationField, ExpressionWrapper, F, IntegerField, Min, Q, Sum, Value,
+                              When)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -33,7 +33,6 @@ DURATION_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1200, 1800)
 # Celery's Redis transport keeps a queue's messages of priority 3, 6 and 9 under suffixed keys (kombu's
 # `sep` and PRIORITY_STEPS); priority 0, the default, under the queue's name.
 PRIORITY_KEYS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-RESERVING = (Instance.State.STARTING, Instance.State.RUNNING)
 
 
 class PlatformCollector(Collector):
@@ -52,12 +51,8 @@ class PlatformCollector(Collector):
 
 
 def _hosts():
-    reserving = Q(instances__state__in=RESERVING)
-    return Host.objects.order_by("name").annotate(
-        reserved_memory_mb=Coalesce(Sum("instances__memory_mb", filter=reserving), 0),
-        reserved_millicores=Coalesce(Sum("instances__cpu_millicores", filter=reserving), 0),
-        instances_running=Count("instances", filter=Q(instances__state=Instance.State.RUNNING)),
-    )
+    return Host.objects.order_by("name").with_reservations().annotate(
+        instances_running=Count("instances", filter=Q(instances__state=Instance.State.RUNNING)))
 
 
 def host_families(hosts: list[Host], now) -> Iterator[Metric]:
@@ -88,21 +83,13 @@ def host_families(hosts: list[Host], now) -> Iterator[Metric]:
 
 def sites_family() -> Metric:
     """Sites by desired state and by the status their customers see (Site.status, computed in SQL)."""
-    # "Deploying" as one hashed subquery, not the latest deployment looked up per site: PostgreSQL
-    # estimates that at 10,000 sites as costly enough to compile it (JIT), which alone took 600 ms.
-    unfinished = Deployment.objects.exclude(state__in=Deployment.FINISHED).values("site_id")
-    status = Case(
-        When(organization__suspended=True, then=Value("suspended")),
-        When(desired_state=Site.DesiredState.STOPPED, then=Value("stopped")),
-        When(current_instance__isnull=False, then=Value("running")),
-        When(pk__in=unfinished, then=Value("deploying")),
-        default=Value("not deployed"), output_field=CharField())
-    rows = Site.objects.order_by().annotate(status=status).values("desired_state", "status").annotate(count=Count("id"))
+    rows = (Site.objects.order_by().with_status_in_sql().values("desired_state", "status_in_sql")
+            .annotate(count=Count("id")))
     family = GaugeMetricFamily("hosting_sites", "Sites by desired state and by the status the portal shows "
                                "(suspended, stopped, running, deploying: a deployment of it has not finished, "
                                "not deployed).", labels=["desired_state", "status"])
-    for row in sorted(rows, key=lambda row: (row["desired_state"], row["status"])):
-        family.add_metric([row["desired_state"], row["status"]], row["count"])
+    for row in sorted(rows, key=lambda row: (row["desired_state"], row["status_in_sql"])):
+        family.add_metric([row["desired_state"], row["status_in_sql"]], row["count"])
     return family
 
 
