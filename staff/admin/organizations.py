@@ -90,6 +90,8 @@ class OrganizationAdmin(OrganizationActions, AuditedAdmin, admin.ModelAdmin):
         report = organization_usage(Site.objects.all(), obj, disk_of=metrics.disk_bytes_of)
         disk = sum(s.disk_bytes or 0 for s in report.sites)
         full = [s.site.name for s in report.sites if (s.disk_percent or 0) >= 90]
+        if len(full) > SHOWN:
+            full = full[:SHOWN] + [f"and {len(full) - SHOWN} more"]
         return format_html(
             "Sites: {} of {} ({}%). Custom domains: {} ({} per site allowed). Disk used: {} MB "
             "({} MB per site allowed){}.",

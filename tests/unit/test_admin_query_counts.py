@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts.models import Organization
 from sites.models import Site
+from staff.admin import members, organizations
 from tests.admin_data import grow_platform
 from tests.staff_users import client_of, superuser
 
@@ -95,20 +96,30 @@ def _change_pages() -> dict[str, str]:
             "organization": reverse("admin:accounts_organization_change", args=[organization.pk])}
 
 
-def test_the_change_pages_of_a_busy_site_and_organization_make_as_many_queries_and_stay_as_long(staff_client):
+def test_the_change_pages_of_a_busy_site_and_organization_make_as_many_queries_and_stay_as_long(staff_client,
+                                                                                                   monkeypatch):
+    def sizes(pages: dict[str, str]) -> dict[str, int]:
+        # Measured with the organization's lists of its first sites, members and tokens bounded at
+        # one: a list that is not bounded then shows as growth, though the seed's organization is small.
+        with monkeypatch.context() as bounded:
+            bounded.setattr(organizations, "SHOWN", 1)
+            bounded.setattr(members, "INLINE_MEMBERS", 1)
+            return {name: len(staff_client.get(url).content) for name, url in pages.items()}
+
     grow_platform(*SMALL)
     pages = _change_pages()
     for url in pages.values():
         staff_client.get(url)
     small = {name: _queries(staff_client, url) for name, url in pages.items()}
-    small_size = {name: len(staff_client.get(url).content) for name, url in pages.items()}
+    small_size = sizes(pages)
     grow_platform(*LARGE)
     large = {name: _queries(staff_client, url) for name, url in pages.items()}
-    large_size = {name: len(staff_client.get(url).content) for name, url in pages.items()}
+    large_size = sizes(pages)
     assert not _differences(small, large), "\n\n".join(_differences(small, large))
-    # 40 times the deployments (and ten times the domains) of the site; the organization's sites grow
-    # sixfold. A page that lists them whole grows by that; one that shows the latest few and links to
-    # the rest grows by a few digits.
+    # 40 times the deployments (and ten times the domains, which the site's page lists: a plan bounds
+    # them) of the site; the organization's sites grow sixfold. A page that lists them whole grows by
+    # that; one that shows the latest few and links to the rest grows by a few digits.
+    allowed = {"site": 1.1, "organization": 1.01}
     grown = {name: (small_size[name], large_size[name]) for name in pages
-             if large_size[name] > small_size[name] * 1.1}
+             if large_size[name] > small_size[name] * allowed[name]}
     assert not grown, f"pages that grow with the rows (bytes with few, with many): {grown}"
