@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import admin
@@ -20,20 +19,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Organization
-from bench.report import percentile
+from bench.report import PageTime, percentile
 from sites.models import Site
 from tests.staff_users import client_of, superuser
-
-
-@dataclass
-class PageTime:
-    name: str
-    url: str
-    status: int
-    median_ms: float
-    p95_ms: float
-    queries: int
-    queries_small: int | None  # the same page on the small platform; None: not measured there
 
 
 def pages() -> dict[str, str]:

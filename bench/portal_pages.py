@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
 
 from django.db import connection
 from django.test import Client
@@ -18,24 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
-from bench.report import percentile
+from bench.report import PageTime, percentile
 from accounts.services import add_member, create_organization, get_or_create_user, issue_token
 from hosting.models import Host
 from sites.models import Deployment, Site
 from tests.portal_data import seed
 from tests.portal_urls import PUBLIC, get_pages, targets_for
-
-
-@dataclass
-class PageTime:
-    name: str
-    url: str
-    status: int
-    median_ms: float
-    p95_ms: float
-    queries: int
-    queries_small: int  # the same page of a tenth of the organization
-    public: bool        # a link from an e-mail: a 4xx for the seed's made-up token is its answer
 
 
 def prepare(slug: str, sites: int, deployments_per_site: int) -> Organization:

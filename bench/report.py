@@ -5,11 +5,26 @@ import platform
 import re
 import statistics
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 REPORT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = "# Benchmarks\n\nWritten by `make bench`; each section is replaced when its benchmark runs again.\n"
+
+
+@dataclass
+class PageTime:
+    """One page of a page bench: its server time and its queries."""
+
+    name: str
+    url: str
+    status: int
+    median_ms: float
+    p95_ms: float
+    queries: int
+    queries_small: int | None  # the same page with a tenth of the rows; None: not measured there
+    public: bool = False  # a link from an e-mail: a 4xx for the seed's made-up token is its answer
 
 
 def machine() -> str:
