@@ -2,7 +2,7 @@
 
 What is in a backup and what is not is listed in the README (Backup and restore). In short: the
 database, the secrets, the sites' git repositories, the slugs of the releases a site runs or can
-roll back to, and the issued certificates with certbot's account. Not in it: what the platform
+roll back to, the issued certificates with certbot's account, and the support tickets' attachments. Not in it: what the platform
 makes again from those (the edge's config and routes, unpacked slugs, build caches, images), and
 the sites' /data volumes, which are the tenants' own content (the root agent never reads them).
 """
@@ -57,7 +57,7 @@ def file_parts() -> list[Part]:
     data = Path(settings.DATA_DIR)
     return [Part("secrets", data / "secrets"), Part("git", Path(settings.GIT_ROOT)),
             Part(archive.SLUGS, Path(settings.SLUGS_DIR)), Part("certs", Path(settings.CERTS_DIR)),
-            Part("letsencrypt", data / "letsencrypt")]
+            Part("letsencrypt", data / "letsencrypt"), Part("support", Path(settings.SUPPORT_DIR))]
 
 
 def platform_revision() -> str:
@@ -148,6 +148,8 @@ def _add_files(tar: tarfile.TarFile, site_uuids: list[str]) -> None:
             archive.add_repository(tar, repository, f"git/{repository.name}")
     if parts["certs"].is_dir():
         tar.add(parts["certs"], "certs")
+    if parts["support"].is_dir():  # the tickets' attachments, under the names their rows hold
+        tar.add(parts["support"], "support")
     # certbot's config holds the account and the certificates; its work and logs are not state.
     if (parts["letsencrypt"] / "config").is_dir():
         tar.add(parts["letsencrypt"] / "config", "letsencrypt/config")

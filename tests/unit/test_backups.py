@@ -40,6 +40,7 @@ def data_dir(settings, tmp_path):
     settings.GIT_ROOT = data / "git"
     settings.SLUGS_DIR = data / "slugs"
     settings.CERTS_DIR = data / "certs"
+    settings.SUPPORT_DIR = data / "support"
     return data
 
 
@@ -149,11 +150,13 @@ def test_it_restores_rows_and_files_and_new_rows_get_fresh_ids(tmp_path, data_di
     site = _deployed_site(data_dir)
     (data_dir / "secrets" / "fernet_key").write_text("the key\n")
     key = _certificate_key(data_dir)
+    (data_dir / "support").mkdir(mode=0o700)
+    (data_dir / "support" / "3f2a9c").write_bytes(b"a customer's screenshot")
     path, manifest = create_backup(tmp_path / "backups")
     assert path.stat().st_mode & 0o777 == 0o600
     assert manifest["counts"]["sites"] == 1 and len(manifest["slugs"]) == 1
     old_release_id = Release.objects.get().pk
-    for folder in ("git", "slugs", "secrets", "certs", "letsencrypt"):
+    for folder in ("git", "slugs", "secrets", "certs", "letsencrypt", "support"):
         for entry in (data_dir / folder).iterdir():
             entry.unlink() if entry.is_file() else shutil.rmtree(entry)
     call_command("flush", interactive=False, verbosity=0)
@@ -166,6 +169,7 @@ def test_it_restores_rows_and_files_and_new_rows_get_fresh_ids(tmp_path, data_di
     assert (data_dir / "git" / f"{site.uuid.hex}.git" / "HEAD").exists()
     assert (data_dir / "slugs" / f"{manifest['slugs'][0]}.tar.gz").exists()
     assert (data_dir / "letsencrypt" / "config" / "accounts" / "account.json").read_text() == "{}"
+    assert (data_dir / "support" / "3f2a9c").read_bytes() == b"a customer's screenshot"
     # nginx's workers read keys through their group: owner, group and mode come back as they were.
     restored_key = key.stat()
     assert (restored_key.st_gid, restored_key.st_mode & 0o777, key.read_text()) == (WWW_DATA_GID, 0o640, "KEY")
