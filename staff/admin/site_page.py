@@ -7,6 +7,7 @@ sites.portal.metrics' charts); nothing of a config value is ever read.
 from __future__ import annotations
 
 from typing import Iterable
+from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -42,6 +43,8 @@ def site_page_context(request: HttpRequest, site: Site, actions: dict[str, tuple
         "domains": _domains(site),
         "deployments": site.deployments.select_related("created_by").defer("log")[:RECENT_DEPLOYMENTS],
         "deployments_url": f"{reverse('admin:sites_deployment_changelist')}?site__id__exact={site.pk}",
+        "audit_url": f"{reverse('admin:accounts_auditevent_changelist')}?"
+                     f"{urlencode({'organization__id__exact': site.organization_id, 'site_name': site.name})}",
         "container": runtime_logs.container_report(site, LOG_LINES),
         "window": window, "windows": [(name, PERIODS[name]) for name in WINDOWS],
         "charts": site_charts(site_series(site, window)),

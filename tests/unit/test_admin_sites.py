@@ -2,9 +2,13 @@
 Django's test client. The unit tier has no Docker daemon: the site page must say so, not fail."""
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
+from accounts import audit
 from accounts.models import AuditEvent
 from hosting.models import Host, Instance
 from proxy import services as proxy
@@ -112,6 +116,19 @@ def test_it_lets_support_restart_and_the_audit_log_names_them(shop):
     assert restart.created_by == helper
     event = AuditEvent.objects.get(action="site.restart")
     assert event.actor == helper and event.by_staff
+
+
+def test_it_links_the_site_to_its_own_audit_events(shop):
+    client = client_of(support_engineer())
+    client.post(site_url(shop, "act/restart/"))
+    audit.record(shop.organization, "env.set", "OTHER_SITES_KEY", site="blog")  # another site of acme
+
+    page = client.get(site_url(shop)).content.decode()
+    link = re.search(r'<a href="([^"]+)">its audit log</a>', page).group(1)
+    listed = client.get(html.unescape(link)).content.decode()
+    actions = re.findall(r'<td class="field-action">([^<]*)</td>', listed)  # the rows, not the filter's links
+
+    assert "site.restart" in actions and "env.set" not in actions and "OTHER_SITES_KEY" not in listed
 
 
 def test_it_redeploys_the_current_release(shop):
