@@ -51,6 +51,13 @@ class Host(models.Model):
     down_since = models.DateTimeField(
         null=True, blank=True, help_text="When the heartbeat check first found this host silent."
     )
+    cordoned_at = models.DateTimeField(
+        null=True, blank=True, help_text="Since when placement gives this host no new work (cordon, drain)."
+    )
+    cordon_reason = models.CharField(max_length=200, blank=True)
+    # sha256 of the host's agent token (manage.py add_host prints the token once): the agent shows
+    # it to the control plane's internal endpoints (slugs, sources). Empty: the host has none yet.
+    token_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = HostQuerySet.as_manager()
 
