@@ -37,3 +37,44 @@ def admin_user(db, django_user_model, django_username_field):
     user = django_user_model._default_manager.create_superuser(
         **{django_username_field: "admin"}, email="admin@example.com", password="password")
     return with_two_factor(user)
+
+
+FLUSH_ATTEMPTS = 5
+
+
+def _flush_retrying_on_lock_conflicts(flush):
+    """Wrap TransactionTestCase's teardown flush: the real worker, agent and beat a test started
+    may still be writing (a reconcile, an unsuspended site starting) when the TRUNCATE of every
+    table runs, and PostgreSQL then picks the flush as a deadlock's victim. The flush ran in one
+    transaction and rolled back, so running it again is safe; anything else still fails at once."""
+    import functools
+    import time
+
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+
+    @functools.wraps(flush)
+    def teardown(self):
+        for attempt in range(1, FLUSH_ATTEMPTS + 1):
+            try:
+                return flush(self)
+            except CommandError as error:
+                if attempt == FLUSH_ATTEMPTS or not _is_lock_conflict(error.__cause__, OperationalError):
+                    raise
+                time.sleep(0.2 * attempt)
+
+    return teardown
+
+
+def _is_lock_conflict(cause, operational_error) -> bool:
+    # Django's OperationalError wraps psycopg's; its SQLSTATE says which. 40P01 deadlock_detected,
+    # 55P03 lock_not_available, 40001 serialization_failure.
+    sqlstate = getattr(getattr(cause, "__cause__", None), "sqlstate", None)
+    return isinstance(cause, operational_error) and sqlstate in {"40P01", "55P03", "40001"}
+
+
+def pytest_configure(config):
+    from django.test import TransactionTestCase
+
+    TransactionTestCase._fixture_teardown = _flush_retrying_on_lock_conflicts(
+        TransactionTestCase._fixture_teardown)
