@@ -9,7 +9,7 @@ class SitesConfig(AppConfig):
         from hosting.reconcile import (
             agent_starting, instance_address_changed, instance_lost, instance_stopped, instances_unwanted,
         )
-        from hosting.fleet import hosts_down
+        from hosting.fleet import hosts_down  # (models, as above)
         from sites import failover, healing, recovery  # (models, as above)
 
         instance_stopped.connect(healing.withdraw_stopped_instance, dispatch_uid="sites-withdraw-stopped-instance")
