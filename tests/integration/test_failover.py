@@ -8,8 +8,10 @@ A load generator hits every site through the edge on loopback the whole time.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
+import statistics
 import threading
 import time
 import uuid
@@ -25,7 +27,8 @@ from tests.integration.test_agent_restarts import deploy_archive, finished, star
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SITES = int(os.environ.get("FAILOVER_SITES", "3"))
+# How many sites the lost host runs; `make bench` (bench/failover.py) asks for several counts.
+SITE_COUNTS = [int(count) for count in os.environ.get("FAILOVER_SITES", "3").split(",")]
 RECOVERY_LIMIT = 60.0
 
 
@@ -52,8 +55,8 @@ class Load:
         self.thread.join(10)
 
 
-def sites_on(deploy_env, host_name: str, monkeypatch) -> list[Site]:
-    sites = [Site.objects.get(name=create_site(deploy_env, "fo")) for _ in range(SITES)]
+def sites_on(deploy_env, host_name: str, count: int, monkeypatch) -> list[Site]:
+    sites = [Site.objects.get(name=create_site(deploy_env, "fo")) for _ in range(count)]
     deployments = [deploy_archive(site, {"public/index.html": b"v1\n"}, host_name, monkeypatch) for site in sites]
     for deployment in deployments:
         assert finished(deployment, 240).state == "succeeded", deployment.log
@@ -67,12 +70,22 @@ def moved_off(site: Site, host_name: str) -> Instance | None:
     return instance if instance and instance.host.name != host_name and instance.state == "running" else None
 
 
+def record(count: int, recovered: dict[str, float], requests: int, failed: int) -> None:
+    """For bench/failover.py: one JSON line per run into FAILOVER_RESULTS, when set."""
+    if os.environ.get("FAILOVER_RESULTS"):
+        with open(os.environ["FAILOVER_RESULTS"], "a") as out:
+            out.write(json.dumps({"sites": count, "worst": max(recovered.values()),
+                                  "median": statistics.median(recovered.values()),
+                                  "requests": requests, "failed": failed}) + "\n")
+
+
+@pytest.mark.parametrize("count", SITE_COUNTS)
 def test_a_lost_hosts_sites_serve_again_elsewhere_and_its_stale_containers_go_when_it_returns(
-        deploy_env, start_process, engine, monkeypatch):
+        deploy_env, start_process, engine, monkeypatch, count):
     platform = deploy_env[0]
     host_name = f"fo-a-{uuid.uuid4().hex[:6]}"
     agent = start_own_agent(start_process, host_name)
-    sites = sites_on(deploy_env, host_name, monkeypatch)
+    sites = sites_on(deploy_env, host_name, count, monkeypatch)
     stale = {site.name: site.current_instance for site in sites}
     load = Load(platform, [site.name for site in sites])
     load.thread.start()
@@ -107,6 +120,7 @@ def test_a_lost_hosts_sites_serve_again_elsewhere_and_its_stale_containers_go_wh
     load.stop()
     failed = [answer for answer in load.answers if answer[2] != 200]
     print(f"requests: {len(load.answers)}, failed: {len(failed)}")
+    record(count, recovered, len(load.answers), len(failed))
     assert failed == []
     for site in sites:
         assert served(platform, site.name).text == "v1\n"

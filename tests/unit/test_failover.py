@@ -4,6 +4,7 @@ a returning host removes the stale containers before it is placeable, and nothin
 again. Docker is faked at ContainerEngine's methods; the Sender (our interface to Celery) records."""
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from datetime import timedelta
@@ -12,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Plan
 from accounts.services import create_organization
 from hosting import fleet
 from hosting.models import Host, Instance
@@ -28,6 +29,7 @@ from tests.unit.test_pipeline_machine import Recorder
 pytestmark = pytest.mark.django_db
 
 LONG_AGO = timedelta(minutes=10)
+SEEDED_PLANS = importlib.import_module("accounts.migrations.0002_seed_plans").PLANS
 
 
 @pytest.fixture(autouse=True)
@@ -186,6 +188,8 @@ def test_two_concurrent_recoveries_of_a_host_start_one_instance_per_site(lost, r
     """Two workers (two beat ticks, a redelivered task) recover the same host at the same moment:
     each site's row lock makes the second find the first's move. Placement is slowed so that the
     two overlap inside the claim."""
+    for plan in SEEDED_PLANS:  # an earlier transactional test may have flushed the seeded plans
+        Plan.objects.get_or_create(name=plan["name"], defaults=plan)
     live_host()
     sites = [running_site(name, lost) for name in ("shop", "blog", "wiki")]
     Host.objects.filter(pk=lost.pk).update(down_since=timezone.now())
