@@ -16,6 +16,7 @@ recorded once in its audit log (customer and staff see it) and the next check tr
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 HOST_LOST = "Host {host} stopped answering during this deployment; the site starts on another host."
 WAITING = "site.failover_waiting"
+# A move that failed (its release did not start on the new host) is tried again after this.
+RETRY_AFTER = timedelta(minutes=1)
 
 
 def fail_over_hosts(sender, hosts: list[Host], **kwargs) -> int:
@@ -76,9 +79,12 @@ def _claim(site_id: int, host: Host) -> Deployment | None:
         return None  # nothing to serve; a later start places it on a live host
     if Deployment.objects.filter(site=site).exclude(state__in=Deployment.FINISHED).exists():
         return None  # claimed: a restart (this one's or a customer's) is on its way elsewhere
+    description = f"Host {host.name} is down: starting elsewhere"
+    if Deployment.objects.filter(site=site, source=description, state=Deployment.State.FAILED,
+                                 finished_at__gte=timezone.now() - RETRY_AFTER).exists():
+        return None  # the last move failed (its release would not start): not one failed move per check
     instances.mark_lost(lost)  # no longer reserves room on the down host; fenced when it returns
-    return machine.roll_out(site, Deployment.Trigger.RESTART, f"Host {host.name} is down: starting elsewhere",
-                            SENDER)
+    return machine.roll_out(site, Deployment.Trigger.RESTART, description, SENDER)
 
 
 def _fail_deployments_on(site: Site, host: Host) -> None:

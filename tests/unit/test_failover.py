@@ -110,6 +110,20 @@ def test_it_records_a_site_no_host_has_room_for_and_retries_it_on_the_next_check
     assert move.host_name == "spare"
 
 
+def test_a_move_that_failed_is_tried_again_after_a_minute_not_on_every_check(lost, recorder):
+    live_host()
+    shop = running_site("shop", lost)
+    fleet.mark_silent_hosts_down()
+    [move] = moves(shop)
+    machine.fail(move, "It did not answer.", recorder)
+
+    fleet.mark_silent_hosts_down()
+    assert len(moves(shop)) == 1
+    Deployment.objects.filter(pk=move.pk).update(finished_at=timezone.now() - failover.RETRY_AFTER)
+    fleet.mark_silent_hosts_down()
+    assert len(moves(shop)) == 2
+
+
 def test_it_fails_a_deployment_stuck_on_the_down_host_and_starts_the_current_release_elsewhere(lost, recorder):
     live_host()
     shop = running_site("shop", lost)
