@@ -18,9 +18,9 @@ from accounts.services import create_organization
 from hosting import fleet
 from hosting.models import Host, Instance
 from hosting.reconcile import reconcile_host
-from hosting.spec import LABEL_SITE, ContainerState
+from hosting.spec import LABEL_INSTANCE, LABEL_SITE, ContainerState
 from proxy.models import Route
-from sites import failover, healing, services
+from sites import failover, healing, recovery, services
 from sites.config_crypto import encrypt_config
 from sites.models import Deployment, Release, Site, Slug
 from sites.pipeline import machine, routes
@@ -231,3 +231,28 @@ def test_two_concurrent_recoveries_of_a_host_start_one_instance_per_site(lost, r
 
     assert [len(moves(site)) for site in sites] == [1, 1, 1]
     assert len([sent for sent in recorder.sent if sent[0] == "start"]) == 3
+
+
+class OneOffs(ReturningDaemon):
+    def __init__(self, labels: dict[str, str]) -> None:
+        super().__init__(list(labels))
+        self.labels = labels
+
+    def _state(self, name: str) -> ContainerState:
+        return ContainerState(name=name, id=name, status="running", running=True, exit_code=None, oom_killed=False,
+                              labels={LABEL_SITE: "shop", LABEL_INSTANCE: self.labels[name]}, host_port=None,
+                              address=None)
+
+
+def test_a_returning_agent_removes_the_build_of_a_deployment_failover_failed(lost, recorder):
+    live_host()
+    shop = running_site("shop", lost)
+    building = Deployment.objects.create(site=shop, trigger="push", state="building", host_name="lost", task_id="t")
+    elsewhere = Deployment.objects.create(site=shop, trigger="push", state="failed", host_name="spare")
+    fleet.mark_silent_hosts_down()
+    daemon = OneOffs({f"site-shop-build-{building.pk}": f"u{building.pk}",
+                      f"site-shop-build-{elsewhere.pk}": f"u{elsewhere.pk}"})
+
+    recovery.fail_interrupted_deployments_on_start(Host, host=Host.objects.get(name="lost"), engine=daemon)
+
+    assert daemon.removed == [f"site-shop-build-{building.pk}"]  # another host's container is not this one's
