@@ -53,6 +53,8 @@ def main() -> None:
         *table,
         "",
         f"The whole run (platform start, deploys, failovers) took {took:.0f} s.",
+        "",
+        "Command: `make bench` (or `python -m bench.failover`; `FAILOVER_BENCH_SITES=1,5,10` sets the counts).",
     ]))
 
 
