@@ -19,11 +19,12 @@ import uuid
 import pytest
 
 from hosting.models import Host, Instance
+from hosting.spec import LABEL_HOST
 from proxy.models import Route
 from sites.models import Deployment, Site
 from tests.integration.support.deploying import create_site, served
 from tests.integration.support.processes import wait_for
-from tests.integration.test_agent_restarts import deploy_archive, finished, start_own_agent
+from tests.integration.test_agent_restarts import SLOW_NODE_APP, containers_of, deploy_archive, finished, start_own_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,3 +125,28 @@ def test_a_lost_hosts_sites_serve_again_elsewhere_and_its_stale_containers_go_wh
     assert failed == []
     for site in sites:
         assert served(platform, site.name).text == "v1\n"
+
+
+def test_an_agent_killed_mid_build_and_not_back_fails_its_deployment_once_and_the_old_release_serves_elsewhere(
+        deploy_env, start_process, engine, monkeypatch):
+    platform = deploy_env[0]
+    host_name = f"fo-b-{uuid.uuid4().hex[:6]}"
+    agent = start_own_agent(start_process, host_name)
+    [site] = sites_on(deploy_env, host_name, 1, monkeypatch)
+    slow = deploy_archive(site, SLOW_NODE_APP, host_name, monkeypatch)
+    monkeypatch.undo()
+    wait_for(lambda: containers_of(engine, site.name, slow), 180, "the build container to run")
+
+    os.kill(agent.popen.pid, signal.SIGKILL)  # its build container keeps running, as on a cut-off host
+
+    failed = finished(slow, 60)
+    assert failed.state == "failed" and "stopped answering" in failed.error
+    wait_for(lambda: moved_off(site, host_name) is not None, 60, "the site to start on another host")
+    assert served(platform, site.name).text == "v1\n"  # the old release, from another host
+    assert Deployment.objects.filter(site=site, trigger="restart").count() == 1
+
+    start_own_agent(start_process, host_name)
+    wait_for(lambda: Host.objects.get(name=host_name).down_since is None, 60, "the host to be fenced and back")
+    assert containers_of(engine, site.name, slow) == []  # no orphan build
+    assert not [c for c in engine.list_site_containers(site.name) if c.labels.get(LABEL_HOST) == host_name]
+    assert Deployment.objects.get(pk=slow.pk).finished_at == failed.finished_at  # failed once
