@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Plan
 from accounts.services import create_organization
-from hosting import fleet
+from hosting import agent, fleet
 from hosting.models import Host, Instance
 from hosting.reconcile import reconcile_host
 from hosting.spec import LABEL_INSTANCE, LABEL_SITE, ContainerState
@@ -256,3 +256,23 @@ def test_a_returning_agent_removes_the_build_of_a_deployment_failover_failed(los
     recovery.fail_interrupted_deployments_on_start(Host, host=Host.objects.get(name="lost"), engine=daemon)
 
     assert daemon.removed == [f"site-shop-build-{building.pk}"]  # another host's container is not this one's
+
+
+def test_a_resumed_heartbeat_of_a_down_host_fences_before_the_host_is_alive_again(lost, monkeypatch):
+    """A partitioned agent never restarted: its heartbeat thread is what fences (hosting/agent.py)."""
+    Host.objects.filter(pk=lost.pk).update(down_since=timezone.now())
+    order = []
+    monkeypatch.setattr(agent, "reconcile_host", lambda host, engine: order.append(("reconcile", host.is_up())) or {})
+    monkeypatch.setattr(agent, "ensure_site_firewall", lambda: [])
+    monkeypatch.setattr(agent, "close_old_connections", lambda: None)  # the test's own connection
+
+    class Capacity:
+        def capacity(self):
+            return fleet.DaemonCapacity(4, 8192, "", "", "")
+
+    agent.Heartbeat("lost", Capacity(), 1).beat_once()
+
+    assert order == [("reconcile", False)]  # fenced while still down
+    assert Host.objects.get(pk=lost.pk).is_up()
+    agent.Heartbeat("lost", Capacity(), 1).beat_once()
+    assert order == [("reconcile", False)]  # alive: no more fencing
