@@ -35,3 +35,4 @@ bench: install
 	@$(PYTHON) -m bench.edge
 	@$(PYTHON) -m bench.portal
 	@$(PYTHON) -m bench.admin
+	@$(PYTHON) -m bench.failover

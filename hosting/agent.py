@@ -1,7 +1,8 @@
 """The agent: one Celery worker per host, consuming only that host's queue.
 
 On start it registers its Host row with the capacity its Docker daemon reports, then a
-heartbeat thread refreshes the row every HEARTBEAT_INTERVAL seconds while the daemon answers, and
+heartbeat thread refreshes the row every HEARTBEAT_INTERVAL seconds while the daemon answers (a host
+found down is fenced first: hosting/fleet.py), and
 puts the site firewall back when something (a dockerd restart, a flush) took part of it away. A
 second thread samples the site containers' usage (hosting/sampler.py).
 """
@@ -37,7 +38,8 @@ class Heartbeat(PeriodicThread):
 
     def beat_once(self) -> None:
         try:
-            fleet.record_heartbeat(self.host_name, self.engine.capacity())
+            if not fleet.record_heartbeat(self.host_name, self.engine.capacity()):
+                self.fence()
             self.check_firewall()
         except TransientError as exc:
             # No heartbeat without a daemon: a host that cannot run containers must show as down.
@@ -46,6 +48,13 @@ class Heartbeat(PeriodicThread):
             log.exception("heartbeat failed", extra={"host": self.host_name})
         finally:
             close_old_connections()
+
+    def fence(self) -> None:
+        """The host was found down while this agent ran (a partition, a stall): failover may have
+        started its sites elsewhere. Remove their stale containers before the host is alive again."""
+        counts = reconcile_host(Host.objects.get(name=self.host_name), self.engine)
+        log.warning("fenced after being found down: %s", counts, extra={"host": self.host_name})
+        fleet.host_fenced(self.host_name)
 
     def check_firewall(self) -> None:
         # After the daemon answered: a restarting dockerd re-creates its chains before it answers.
@@ -109,6 +118,8 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     # Containers the daemon stopped (a restart of it or of the machine) serve again before work starts.
     counts = reconcile_host(host, engine)
     log.info("reconciled: %s", counts, extra={"host": host_name})
+    # Stale containers (of instances failover replaced while this host was down) are gone now.
+    fleet.host_fenced(host_name)
     # The staff catalog lists each host's images; `make run` built them before the database was up.
     recorded = image_catalog.record_images(host_name, engine, image_catalog.current_tags())
     log.info("runtime images present: %s", recorded, extra={"host": host_name})

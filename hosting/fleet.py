@@ -1,4 +1,11 @@
-"""Fleet services: hosts register, heartbeat, and are found down when they fall silent."""
+"""Fleet services: hosts register, heartbeat, and are found down when they fall silent.
+
+A host found down stays down until its agent has fenced it: a returning agent (restarted, or its
+heartbeat resuming after a partition) first removes the containers of instances that are no
+longer wanted (the ones failover replaced elsewhere; hosting/reconcile.py), and only then is its
+heartbeat taken again (`host_fenced`). Placement takes only hosts with a recent heartbeat, so a
+host gets no new work while it may still run stale containers.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,12 +13,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.dispatch import Signal
 from django.utils import timezone
 
 from hosting.spec import DaemonCapacity
 from hosting.models import Host, validate_host_name
 
 log = logging.getLogger(__name__)
+
+# sender=Host, hosts=[<Host>, ...]: every host down right now, sent on each heartbeat check (not only
+# when one is first found down) so that whoever moves work off them retries what could not move yet.
+hosts_down = Signal()
 
 
 def _capacity_fields(capacity: DaemonCapacity) -> dict:
@@ -33,12 +45,7 @@ def register_host(name: str, capacity: DaemonCapacity, service_address: str) -> 
     now = timezone.now()
     host, created = Host.objects.update_or_create(
         name=name,
-        defaults={
-            **_capacity_fields(capacity),
-            "service_address": service_address,
-            "last_heartbeat": now,
-            "down_since": None,
-        },
+        defaults={**_capacity_fields(capacity), "service_address": service_address},
         create_defaults={
             **_capacity_fields(capacity),
             "service_address": service_address,
@@ -46,18 +53,35 @@ def register_host(name: str, capacity: DaemonCapacity, service_address: str) -> 
             "registered_at": now,
         },
     )
+    # A host found down is not alive again until its agent has fenced it (host_fenced).
+    Host.objects.filter(pk=host.pk, down_since__isnull=True).update(last_heartbeat=now)
     log.info("host %s", "registered" if created else "re-registered", extra={"host": name})
     return host
 
 
-def record_heartbeat(name: str, capacity: DaemonCapacity) -> None:
-    """Mark the host alive now and refresh its capacity (memory can change under a VM)."""
-    updated = Host.objects.filter(name=name).update(
-        last_heartbeat=timezone.now(), down_since=None, **_capacity_fields(capacity)
+def record_heartbeat(name: str, capacity: DaemonCapacity) -> bool:
+    """Mark the host alive now and refresh its capacity (memory can change under a VM). False when
+    the host was found down: its agent must fence it first (then `host_fenced`)."""
+    updated = Host.objects.filter(name=name, down_since__isnull=True).update(
+        last_heartbeat=timezone.now(), **_capacity_fields(capacity)
     )
-    if not updated:
-        # The row was deleted by staff while the agent ran: register it again.
-        register_host(name, capacity, settings.HOST_SERVICE_ADDRESS)
+    if updated:
+        return True
+    if Host.objects.filter(name=name).exists():
+        return False  # down: not alive again before its stale containers are gone
+    # The row was deleted by staff while the agent ran: register it again.
+    register_host(name, capacity, settings.HOST_SERVICE_ADDRESS)
+    return True
+
+
+def is_down(name: str) -> bool:
+    return Host.objects.filter(name=name, down_since__isnull=False).exists()
+
+
+def host_fenced(name: str) -> None:
+    """The host's agent removed what it must no longer run: it is alive and placeable again."""
+    if Host.objects.filter(name=name, down_since__isnull=False).update(down_since=None, last_heartbeat=timezone.now()):
+        log.warning("host is back: fenced, taking work again", extra={"host": name})
 
 
 def mark_silent_hosts_down() -> int:
@@ -70,5 +94,10 @@ def mark_silent_hosts_down() -> int:
     count = silent.update(down_since=now)
     for name in names:
         log.warning("host is down: no heartbeat for %ss", settings.HOST_DOWN_AFTER, extra={"host": name})
+    down = list(Host.objects.filter(down_since__isnull=False))
+    if down:
+        for receiver, error in hosts_down.send_robust(sender=Host, hosts=down):
+            if isinstance(error, Exception):  # the next check tries again
+                log.error("%s failed on down hosts: %s", receiver.__qualname__, error, exc_info=error)
     return count
 

@@ -9,10 +9,12 @@ class SitesConfig(AppConfig):
         from hosting.reconcile import (
             agent_starting, instance_address_changed, instance_lost, instance_stopped, instances_unwanted,
         )
-        from sites import healing, recovery  # (models, as above)
+        from hosting.fleet import hosts_down  # (models, as above)
+        from sites import failover, healing, recovery  # (models, as above)
 
         instance_stopped.connect(healing.withdraw_stopped_instance, dispatch_uid="sites-withdraw-stopped-instance")
         instance_address_changed.connect(healing.follow_moved_instance, dispatch_uid="sites-follow-moved-instance")
         instance_lost.connect(healing.replace_lost_instance, dispatch_uid="sites-replace-lost-instance")
         instances_unwanted.connect(healing.unwanted_instances, dispatch_uid="sites-unwanted-instances")
+        hosts_down.connect(failover.fail_over_hosts, dispatch_uid="sites-fail-over-hosts")
         agent_starting.connect(recovery.fail_interrupted_deployments_on_start, dispatch_uid="sites-fail-interrupted")

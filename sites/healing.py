@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import HostingError
+from hosting.models import Instance
 from sites import services
 from sites.models import Deployment, Site
 from sites.pipeline.routes import route_live, route_without_instance
@@ -51,6 +52,8 @@ def follow_moved_instance(sender, instance, **kwargs) -> None:
         site.refresh_from_db()
         if site.current_instance_id != instance.pk:
             return  # a deployment switched it to another instance meanwhile
+        if not Instance.objects.filter(pk=instance.pk, state=Instance.State.RUNNING).exists():
+            return  # failed over (sites/failover.py): a late report from its returning host routes nothing
         route_live(site, instance)
 
 

@@ -10,6 +10,7 @@ does nothing (see the claims in sites/pipeline/machine.py).
 from __future__ import annotations
 
 import logging
+import re
 
 from django.db import transaction
 from django.db.models import Q
@@ -25,6 +26,8 @@ from sites.pipeline.tasks import SENDER
 
 log = logging.getLogger(__name__)
 
+# The instance label of a build ("u<deployment>") or release-command ("r<deployment>") container.
+ONE_OFF = re.compile(r"[ur]\d+")
 INTERRUPTED = "The agent of host {host} restarted during this deployment; push again (or redeploy)."
 
 
@@ -79,5 +82,26 @@ def _remove_leftovers(deployment: Deployment, host: Host, engine: ContainerEngin
         fleet.discard_instance(engine, instance)
 
 
+def remove_leftovers_of_failed(host: Host, engine: ContainerEngine) -> int:
+    """Build and release-command containers of this host's deployments that failed while its agent
+    was away: failover (sites/failover.py) failed them without the host, so no agent removed them.
+    On start no task of this agent runs yet, so each is a leftover. (Instances are reconcile's.)"""
+    by_deployment: dict[int, list[str]] = {}
+    for container in engine.list_site_containers():
+        label = container.labels.get(LABEL_INSTANCE, "")
+        if ONE_OFF.fullmatch(label):
+            by_deployment.setdefault(int(label[1:]), []).append(container.name)
+    failed = Deployment.objects.filter(pk__in=list(by_deployment), host_name=host.name, state=Deployment.State.FAILED)
+    removed = 0
+    for deployment_id in failed.values_list("pk", flat=True):
+        for name in by_deployment[deployment_id]:
+            engine.remove(name)
+            removed += 1
+            log.info("removed %s", name, extra={"deployment": deployment_id, "host": host.name})
+    return removed
+
+
 def fail_interrupted_deployments_on_start(sender, host: Host, engine: ContainerEngine, **kwargs) -> int:
-    return fail_interrupted_deployments(host, engine)
+    failed = fail_interrupted_deployments(host, engine)
+    remove_leftovers_of_failed(host, engine)
+    return failed

@@ -8,6 +8,7 @@ from django.utils import timezone
 from hosting import fleet
 from hosting.spec import DaemonCapacity
 from hosting.models import Host
+from hosting.placement import NoHostAvailable, place_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +52,18 @@ def test_it_marks_silent_hosts_down_once():
     assert Host.objects.get(name="alive").down_since is None
 
 
-def test_a_heartbeat_brings_a_down_host_back():
+def test_it_keeps_a_down_host_down_until_its_agent_has_fenced_it():
     Host.objects.create(name="back", last_heartbeat=timezone.now() - timedelta(hours=1), down_since=timezone.now())
-    fleet.record_heartbeat("back", CAPACITY)
+
+    assert fleet.record_heartbeat("back", CAPACITY) is False  # the agent must fence first
+    fleet.register_host("back", CAPACITY, "127.0.0.1")  # nor does an agent's start make it placeable
     host = Host.objects.get(name="back")
-    assert host.is_up() and host.down_since is None and host.cpus == 4
+    assert not host.is_up() and host.down_since is not None
+    with pytest.raises(NoHostAvailable):
+        place_instance(64, 100)
+
+    fleet.host_fenced("back")
+    host = Host.objects.get(name="back")
+    assert host.is_up() and host.down_since is None
+    assert place_instance(64, 100).name == "back"
+    assert fleet.record_heartbeat("back", CAPACITY) is True

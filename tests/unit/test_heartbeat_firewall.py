@@ -19,7 +19,7 @@ def no_database(monkeypatch):
 
 def test_every_heartbeat_checks_the_site_firewall(monkeypatch):
     calls = []
-    monkeypatch.setattr(agent.fleet, "record_heartbeat", lambda name, capacity: calls.append("beat"))
+    monkeypatch.setattr(agent.fleet, "record_heartbeat", lambda name, capacity: calls.append("beat") or True)
     monkeypatch.setattr(agent, "ensure_site_firewall", lambda: calls.append("firewall") or [])
 
     agent.Heartbeat("h1", FakeEngine(), 1).beat_once()
@@ -31,7 +31,7 @@ def test_a_firewall_that_cannot_be_applied_is_logged_and_the_heartbeat_goes_on(m
     def broken():
         raise PlatformError("dockerd's DOCKER-USER chain is missing")
 
-    monkeypatch.setattr(agent.fleet, "record_heartbeat", lambda name, capacity: None)
+    monkeypatch.setattr(agent.fleet, "record_heartbeat", lambda name, capacity: True)
     monkeypatch.setattr(agent, "ensure_site_firewall", broken)
 
     agent.Heartbeat("h1", FakeEngine(), 1).beat_once()
