@@ -1,0 +1,108 @@
+"""Joining a host: its Host row and its agent token (only the token's digest is stored).
+
+The token is what a host's agent shows the control plane's internal endpoints (/internal/v1/:
+slugs, build sources); it is printed once by `manage.py add_host` and never again.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import shlex
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from accounts import audit
+from hosting.models import Host, validate_host_name
+
+
+class HostJoinError(ValueError):
+    """What the operator asked for cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class Joined:
+    host: Host
+    token: str
+    command: str
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check(name: str, address: str) -> None:
+    try:
+        validate_host_name(name)
+    except ValidationError as exc:
+        raise HostJoinError(f"{name!r} is not a valid host name. {' '.join(exc.messages)}") from None
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise HostJoinError(f"{address!r} is not an IP address (the edge reaches the host's containers on it).") from None
+
+
+def database_vendor() -> str:
+    return connection.vendor
+
+
+def _refuse_sqlite_fleet(name: str) -> None:
+    # SQLite lives on the control plane's disk: a second host's agent could not reach it.
+    if database_vendor() == "sqlite" and Host.objects.exclude(name=name).exists():
+        raise HostJoinError(
+            "The control plane runs on SQLite, which only a single host can use. Move it to PostgreSQL "
+            "(DATABASE_URL=postgres://...) before adding a second host."
+        )
+
+
+def add_host(name: str, address: str, control_plane_url: str, rotate_token: bool = False, by=None) -> Joined:
+    """Create host `name` (not alive until its agent registers and heartbeats) with a new agent
+    token; for an existing host only with `rotate_token` (its old token stops working)."""
+    _check(name, address)
+    if not control_plane_url.startswith(("http://", "https://")):
+        raise HostJoinError("The control plane URL (CONTROL_PLANE_URL or --control-plane-url) must be an http(s) URL "
+                            "the new host reaches this web server on.")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        host = Host.objects.select_for_update().filter(name=name).first()
+        if host is not None and not rotate_token:
+            raise HostJoinError(f"Host {name} already exists; use --rotate-token to give it a new token.")
+        if host is None:
+            _refuse_sqlite_fleet(name)
+            host = Host.objects.create(name=name, service_address=address, last_heartbeat=None,
+                                       token_digest=token_digest(token))
+        else:
+            Host.objects.filter(pk=host.pk).update(token_digest=token_digest(token), service_address=address)
+            host.refresh_from_db()
+        audit.record(None, "staff.host_add", name, by=by, address=address, rotated=rotate_token)
+    return Joined(host=host, token=token, command=join_command(host, token, control_plane_url))
+
+
+def authenticate(name: str, token: str) -> Host | None:
+    """The host `name` if `token` is its agent token (compared in constant time), else None."""
+    if not name or not token:
+        return None
+    host = Host.objects.filter(name=name).exclude(token_digest="").first()
+    if host is None:
+        hmac.compare_digest(token_digest(token), token_digest(""))  # same work for unknown names
+        return None
+    return host if hmac.compare_digest(host.token_digest, token_digest(token)) else None
+
+
+def join_command(host: Host, token: str, control_plane_url: str) -> str:
+    """The environment and command the new host runs (its own data dir: no shared filesystem)."""
+    environment = {
+        "REDIS_URL": settings.REDIS_URL,
+        "DATABASE_URL": settings.DATABASE_URL,
+        "CONTROL_PLANE_URL": control_plane_url,
+        "HOST_NAME": host.name,
+        "HOST_TOKEN": token,
+        "HOST_SERVICE_ADDRESS": host.service_address,
+        "DATA_DIR": f"/var/lib/hosting-agent/{host.name}",
+    }
+    lines = [f"{key}={shlex.quote(str(value))}" for key, value in environment.items()]
+    return " \\\n".join(["env", *lines, f"manage.py agent --name {shlex.quote(host.name)}"])

@@ -1,0 +1,118 @@
+"""The control plane's internal channel for hosts' agents (/internal/v1/): slugs and build sources.
+
+No shared filesystem between hosts: a host that runs a release fetches its slug here, a build host
+uploads the slug it built and fetches its source archive. Every request shows the host's agent
+token (`Authorization: Bearer <token>`, `X-Host-Name: <name>`): 401 without a valid one, 403 when
+the host may not have what it asks for. Names come from strict patterns, never paths from URLs.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import path
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from hosting.host_tokens import authenticate
+from hosting.models import Host
+from sites.models import Deployment
+from sites.pipeline.release import slug_tarball_path
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+CHUNK = 1 << 20
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _host(request: HttpRequest) -> Host | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer":
+        return None
+    return authenticate(request.headers.get("X-Host-Name", ""), token.strip())
+
+
+def _upload_limit(host: Host) -> int | None:
+    """A host uploads only while it builds: bounded as the build's own slug (build.py store_slug)."""
+    building = (Deployment.objects.select_related("site__plan")
+                .filter(host_name=host.name, state=Deployment.State.BUILDING))
+    limits = [2 * deployment.site.plan.build_disk_mb * 2**20 for deployment in building]
+    return max(limits) if limits else None
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PUT"])
+def slug(request: HttpRequest, sha256: str) -> HttpResponse:
+    host = _host(request)
+    if host is None:
+        return _error(401, "A host token is required.")
+    if not SHA256.fullmatch(sha256):
+        return _error(404, "No such slug.")
+    if request.method == "PUT":
+        return _receive_slug(request, host, sha256)
+    path = slug_tarball_path(sha256)
+    if not path.is_file():
+        return _error(404, "No such slug.")
+    return FileResponse(path.open("rb"), content_type="application/gzip")
+
+
+def _receive_slug(request: HttpRequest, host: Host, sha256: str) -> HttpResponse:
+    limit = _upload_limit(host)
+    if limit is None:
+        return _error(403, "This host has no build running.")
+    try:
+        size = int(request.headers.get("Content-Length", ""))
+    except ValueError:
+        return _error(411, "Content-Length is required.")
+    if size > limit:
+        return _error(413, f"The slug is larger than the build's limit ({limit} bytes).")
+    target = slug_tarball_path(sha256)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        digest, received = hashlib.sha256(), 0
+        with os.fdopen(descriptor, "wb") as out:
+            while chunk := request.read(min(CHUNK, size + 1 - received)):
+                received += len(chunk)
+                if received > size:
+                    return _error(400, "The body is longer than its Content-Length.")
+                digest.update(chunk)
+                out.write(chunk)
+        if received != size or digest.hexdigest() != sha256:
+            return _error(400, "The body's sha256 is not the one in the URL; nothing was kept.")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)  # atomic: a reader sees the whole slug or none
+        temporary = ""
+    finally:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+    return JsonResponse({"sha256": sha256, "size": size}, status=201)
+
+
+@require_http_methods(["GET"])
+def build_source(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    host = _host(request)
+    if host is None:
+        return _error(401, "A host token is required.")
+    deployment = Deployment.objects.filter(pk=deployment_id).only("host_name").first()
+    if deployment is None:
+        return _error(404, "No such build.")
+    if deployment.host_name != host.name:
+        return _error(403, "This build is placed on another host.")
+    archive = next(Path(settings.ARCHIVES_DIR).glob(f"{int(deployment_id)}.*"), None)
+    if archive is None or not archive.is_file():
+        return _error(404, "This build's source is gone.")
+    return FileResponse(archive.open("rb"), content_type="application/octet-stream")
+
+
+internal_urlpatterns = [
+    path("slugs/<str:sha256>", slug, name="internal-slug"),
+    path("builds/<int:deployment_id>/source", build_source, name="internal-build-source"),
+]
