@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from sites import internal as sites_internal
 from sites import urls as sites_urls
 from staff import metrics_view
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("metrics", metrics_view.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(sites_urls.api_urlpatterns)),
+    path("internal/v1/", include(sites_internal.internal_urlpatterns)),
     path("git/", include(sites_urls.git_urlpatterns)),
     path("", include("accounts.urls")),
     path("", include("support.urls")),
