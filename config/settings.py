@@ -209,6 +209,13 @@ def _default_host_name() -> str:
 HOST_NAME = env_str("HOST_NAME", _default_host_name())
 HOST_SERVICE_ADDRESS = env_str("HOST_SERVICE_ADDRESS", "127.0.0.1")
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
+# The control plane's web server as other hosts reach it (slugs and build sources over /internal/v1/,
+# authenticated by HOST_TOKEN, which `manage.py add_host` prints). Unset on the control plane's own
+# host: its agent shares the control plane's data directory and reads the slug store directly.
+CONTROL_PLANE_URL = env_str("CONTROL_PLANE_URL", "").rstrip("/")
+HOST_TOKEN = env_str("HOST_TOKEN", "")
+# Bound on this host's cache of slugs fetched from the control plane (least recently used go first).
+SLUG_CACHE_MB = env_int("SLUG_CACHE_MB", 2048)
 HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
 # How often each agent samples its site containers' CPU and memory and its volumes' fill (hosting/sampler.py).
 METRICS_INTERVAL = env_int("METRICS_INTERVAL", 60)
