@@ -1,0 +1,140 @@
+"""This host's slugs when it shares no disk with the control plane (CONTROL_PLANE_URL set).
+
+Slugs are fetched over the control plane's internal channel with the host's token, checked by
+sha256 before anything uses them (a slug is tenant build output: a corrupted or swapped file
+must never start), renamed into place atomically, and kept in a cache bounded by SLUG_CACHE_MB,
+least recently used first out, never one that `keep` names (slugs of instances on this host).
+Without CONTROL_PLANE_URL the agent shares the control plane's data dir: the store is local.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+CHUNK = 1 << 20
+TIMEOUT = (5, 60)  # connect, read (seconds between bytes)
+
+
+class SlugUnavailable(Exception):
+    """The slug could not be had intact from the control plane."""
+
+
+def remote() -> bool:
+    return bool(settings.CONTROL_PLANE_URL)
+
+
+def _headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.HOST_TOKEN}", "X-Host-Name": settings.HOST_NAME}
+
+
+def _get_chunks(path: str) -> Iterator[bytes]:
+    with requests.get(f"{settings.CONTROL_PLANE_URL}{path}", headers=_headers(), stream=True,
+                      timeout=TIMEOUT) as response:
+        if response.status_code != 200:
+            raise SlugUnavailable(f"the control plane answered {response.status_code} for {path}")
+        yield from response.iter_content(CHUNK)
+
+
+# Swapped in tests for Django's test client (the same endpoints, no server).
+fetch_chunks: Callable[[str], Iterator[bytes]] = _get_chunks
+
+
+def cache_dir() -> Path:
+    return Path(settings.SLUGS_DIR)
+
+
+def tarball(sha256: str) -> Path:
+    if not SHA256.fullmatch(sha256):
+        raise ValueError(f"{sha256!r} is not a sha256")
+    return cache_dir() / f"{sha256}.tar.gz"
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ensure(sha256: str, keep: Iterable[str] = ()) -> Path:
+    """The slug's tarball in this host's cache, fetched on a miss, verified before it is returned."""
+    path = tarball(sha256)
+    if path.is_file():
+        if _digest(path) == sha256:
+            os.utime(path)  # its use, for least-recently-used eviction (atime may be off: noatime)
+            return path
+        log.warning("cached slug %s does not match its checksum: fetching it again", sha256[:12])
+        path.unlink(missing_ok=True)
+    download(f"/internal/v1/slugs/{sha256}", path, sha256)
+    evict(keep={sha256, *keep})
+    return path
+
+
+def download(url_path: str, target: Path, sha256: str | None = None) -> Path:
+    """Stream `url_path` from the control plane into `target` (atomic rename); with `sha256`, keep
+    it only if the bytes match."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(descriptor, "wb") as out:
+            for chunk in fetch_chunks(url_path):
+                digest.update(chunk)
+                out.write(chunk)
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise SlugUnavailable(f"the slug fetched for {sha256[:12]} does not match its checksum")
+        os.replace(temporary, target)
+        temporary = ""
+    except requests.RequestException as exc:
+        raise SlugUnavailable(f"the control plane is unreachable: {exc}") from None
+    finally:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+    return target
+
+
+def evict(keep: Iterable[str] = ()) -> list[str]:
+    """Remove least recently used slugs until the cache fits SLUG_CACHE_MB; never one in `keep`."""
+    kept = set(keep)
+    entries = []
+    for path in cache_dir().glob("*.tar.gz"):
+        try:
+            entries.append((path.stat().st_mtime, path.stat().st_size, path))
+        except FileNotFoundError:
+            continue
+    total = sum(size for _, size, _ in entries)
+    bound = settings.SLUG_CACHE_MB * 2**20
+    removed = []
+    for _, size, path in sorted(entries):
+        if total <= bound:
+            break
+        sha = path.name.removesuffix(".tar.gz")
+        if sha in kept:
+            continue
+        path.unlink(missing_ok=True)
+        total -= size
+        removed.append(sha)
+    return removed
+
+
+def upload(path: Path, sha256: str) -> None:
+    """Send the slug this host built to the control plane's store (which checks its sha256)."""
+    with open(path, "rb") as body:
+        response = requests.put(f"{settings.CONTROL_PLANE_URL}/internal/v1/slugs/{sha256}", data=body,
+                                headers={**_headers(), "Content-Length": str(path.stat().st_size)},
+                                timeout=TIMEOUT)
+    if response.status_code != 201:
+        raise SlugUnavailable(f"the control plane refused the slug {sha256[:12]}: {response.status_code} "
+                              f"{response.text[:200]}")
