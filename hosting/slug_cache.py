@@ -19,6 +19,8 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
+from core.errors import PlatformError
+
 log = logging.getLogger(__name__)
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -26,7 +28,7 @@ CHUNK = 1 << 20
 TIMEOUT = (5, 60)  # connect, read (seconds between bytes)
 
 
-class SlugUnavailable(Exception):
+class SlugUnavailable(PlatformError):
     """The slug could not be had intact from the control plane."""
 
 

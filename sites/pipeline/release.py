@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 
 from core.errors import CustomerError, HostingError, PlatformError
 from hosting import instances as fleet
+from hosting import slug_cache
 from hosting.engine import ContainerEngine
 from hosting.images import PLATFORM_SCRIPTS, runtime_image
 from hosting.limits import limits_for_plan, network_for_plan
@@ -53,9 +54,21 @@ def slug_tarball_path(sha256: str) -> Path:
     return Path(settings.SLUGS_DIR) / f"{sha256}.tar.gz"
 
 
+def slugs_in_use_here() -> set[str]:
+    """Slugs of the sites whose instance runs on this host: the slug cache never evicts them."""
+    return set(Site.objects.filter(current_instance__host__name=settings.HOST_NAME)
+               .values_list("current_release__slug__sha256", flat=True))
+
+
 def verify_slug(slug: Slug) -> Path:
     """The slug's tarball on this host, checked against its sha256 (the agent made it; a disk
-    error or a tampered file must not start)."""
+    error or a tampered file must not start). A host without the control plane's disk fetches it
+    into its cache first (verified there)."""
+    if slug_cache.remote():
+        try:
+            return slug_cache.ensure(slug.sha256, keep=slugs_in_use_here())
+        except slug_cache.SlugUnavailable as exc:
+            raise SlugDamaged(f"The slug {slug.sha256[:12]} could not be fetched: {exc}") from None
     tarball = slug_tarball_path(slug.sha256)
     digest = hashlib.sha256()
     try:

@@ -19,6 +19,7 @@ from django.db import transaction
 from core.errors import CustomerError, HostingError, QueueUnavailable, TransientError
 from core.queue import send_now
 from core.tasks import PlatformTask
+from hosting import slug_cache
 from hosting.engine import ContainerEngine
 from hosting.models import Host, Instance
 from sites import git
@@ -26,6 +27,7 @@ from sites.models import Deployment, Site
 from sites.pipeline import build as build_step
 from sites.pipeline import machine
 from sites.pipeline import release as release_step
+from sites.pipeline.release import slug_tarball_path
 from sites.workspace import empty_trash as empty_site_trash
 
 log = logging.getLogger(__name__)
@@ -104,9 +106,14 @@ def build(self, deployment_id: int, host_name: str) -> None:
     archive = next(Path(settings.ARCHIVES_DIR).glob(f"{deployment_id}.*"), None)
     try:
         with ContainerEngine() as engine, deployment_step(self, deployment):
+            if archive is None and slug_cache.remote():  # sources stay on the control plane
+                archive = slug_cache.download(f"/internal/v1/builds/{deployment_id}/source",
+                                              Path(settings.ARCHIVES_DIR) / f"{deployment_id}.source")
             if archive is None:
                 raise CustomerError("The uploaded source is gone; push again.")
             slug = build_step.build(deployment, host_name, engine, archive)
+            if slug_cache.remote():  # the hosts that release it fetch it from the control plane
+                slug_cache.upload(slug_tarball_path(slug.sha256), slug.sha256)
             machine.after_build(deployment, slug, host_name, SENDER)
     finally:
         if archive is not None and Deployment.objects.filter(pk=deployment_id, state__in=[
