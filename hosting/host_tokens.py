@@ -102,6 +102,9 @@ def join_command(host: Host, token: str, control_plane_url: str) -> str:
         "HOST_NAME": host.name,
         "HOST_TOKEN": token,
         "HOST_SERVICE_ADDRESS": host.service_address,
+        # The agent decrypts sites' config and labels containers with the fleet's key: the same keys.
+        "SECRET_KEY": settings.SECRET_KEY,
+        "FERNET_KEY": settings.FERNET_KEY,
         "DATA_DIR": f"/var/lib/hosting-agent/{host.name}",
     }
     lines = [f"{key}={shlex.quote(str(value))}" for key, value in environment.items()]

@@ -1,0 +1,39 @@
+"""A host that shares no disk with the control plane: a real agent with its own data dir, joined
+with `add_host`'s token, gets its build source and uploads its slug over /internal/v1 on the test
+platform's web server, fetches the slug into its own cache to release, and the site serves through
+the edge."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from hosting.host_tokens import add_host
+from sites.models import Site
+from tests.integration.support.deploying import create_site, served
+from tests.integration.support.processes import wait_for
+from tests.integration.test_agent_restarts import deploy_archive, finished, start_own_agent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_builds_and_releases_on_a_host_with_its_own_data_dir_over_the_channel(
+        deploy_env, start_process, monkeypatch, tmp_path):
+    platform = deploy_env[0]
+    host_name = f"far-{uuid.uuid4().hex[:6]}"
+    joined = add_host(host_name, "127.0.0.1", platform.portal)
+    own_data = tmp_path / "far-host"
+    start_own_agent(start_process, host_name, DATA_DIR=str(own_data), CONTROL_PLANE_URL=platform.portal,
+                    HOST_TOKEN=joined.token, HOST_NAME=host_name, SLUGS_DIR=str(own_data / "slugs"),
+                    VOLUMES_DIR=str(own_data / "volumes"), SECRET_KEY=settings.SECRET_KEY,
+                    FERNET_KEY=settings.FERNET_KEY)
+    site = Site.objects.get(name=create_site(deploy_env, "far"))
+    deployment = finished(deploy_archive(site, {"public/index.html": b"from afar\n"}, host_name, monkeypatch), 240)
+    assert deployment.state == "succeeded", deployment.log
+    wait_for(lambda: served(platform, site.name).text == "from afar\n", 30, "the site to be served")
+    sha = site.releases.get(version=deployment.release.version).slug.sha256
+    assert (Path(settings.SLUGS_DIR) / f"{sha}.tar.gz").is_file()  # uploaded to the control plane's store
+    assert (own_data / "slugs" / f"{sha}.tar.gz").is_file()  # and in the far host's own cache
+    assert not (own_data / "archives" / f"{deployment.pk}.source").exists()  # its copy of the source, used up
