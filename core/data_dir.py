@@ -33,7 +33,9 @@ LAYOUT: dict[str, tuple[str, int, bool]] = {
     "redis": (PLATFORM, 0o700, True),     # the managed Redis runs as the platform user
     "log": (ROOT, 0o700, False),
     "supervisor": (ROOT, 0o700, False),   # `make run`'s supervisord: its config and control socket
-    "slugs": (ROOT, 0o700, False),        # the agent's; containers get them by bind mount
+    # The agent writes slugs, the web server serves them to other hosts and receives what they
+    # built (/internal/v1, sites/internal.py); every use checks the sha256 (the owner is not walked).
+    "slugs": (PLATFORM, 0o700, False),
     "builds": (ROOT, 0o700, False),
     "cache": (ROOT, 0o700, False),
     "volumes": (ROOT, 0o700, False),
