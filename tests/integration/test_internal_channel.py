@@ -4,6 +4,7 @@ platform's web server, fetches the slug into its own cache to release, and the s
 the edge."""
 from __future__ import annotations
 
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -19,12 +20,22 @@ from tests.integration.test_agent_restarts import deploy_archive, finished, star
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def own_data(tmp_path):
+    """The far host's data dir; its quota volumes (loop mounts) are unmounted after the test, as
+    the host's own teardown would (the platform's purge reaches only live agents)."""
+    path = tmp_path / "far-host"
+    yield path
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in reversed([m for m in mounts if m.startswith(str(path))]):
+        subprocess.run(["umount", "--lazy", mount], check=False)
+
+
 def test_it_builds_and_releases_on_a_host_with_its_own_data_dir_over_the_channel(
-        deploy_env, start_process, monkeypatch, tmp_path):
+        deploy_env, start_process, monkeypatch, own_data):
     platform = deploy_env[0]
     host_name = f"far-{uuid.uuid4().hex[:6]}"
     joined = add_host(host_name, "127.0.0.1", platform.portal)
-    own_data = tmp_path / "far-host"
     start_own_agent(start_process, host_name, DATA_DIR=str(own_data), CONTROL_PLANE_URL=platform.portal,
                     HOST_TOKEN=joined.token, HOST_NAME=host_name, SLUGS_DIR=str(own_data / "slugs"),
                     VOLUMES_DIR=str(own_data / "volumes"), SECRET_KEY=settings.SECRET_KEY,
