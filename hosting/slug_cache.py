@@ -97,6 +97,7 @@ def download(url_path: str, target: Path, sha256: str | None = None) -> Path:
                 out.write(chunk)
         if sha256 is not None and digest.hexdigest() != sha256:
             raise SlugUnavailable(f"the slug fetched for {sha256[:12]} does not match its checksum")
+        os.chmod(temporary, 0o644)  # as store_slug's: the site's container reads it by bind mount
         os.replace(temporary, target)
         temporary = ""
     except requests.RequestException as exc:

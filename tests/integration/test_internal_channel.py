@@ -4,6 +4,7 @@ platform's web server, fetches the slug into its own cache to release, and the s
 the edge."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from django.conf import settings
 
 from hosting.host_tokens import add_host
+from sites import services
 from sites.models import Site
 from tests.integration.support.deploying import create_site, served
 from tests.integration.support.processes import wait_for
@@ -48,3 +50,14 @@ def test_it_builds_and_releases_on_a_host_with_its_own_data_dir_over_the_channel
     assert (Path(settings.SLUGS_DIR) / f"{sha}.tar.gz").is_file()  # uploaded to the control plane's store
     assert (own_data / "slugs" / f"{sha}.tar.gz").is_file()  # and in the far host's own cache
     assert not (own_data / "archives" / f"{deployment.pk}.source").exists()  # its copy of the source, used up
+
+    # A miss in the far host's cache: the restart's release fetches the slug from the control plane.
+    (own_data / "slugs" / f"{sha}.tar.gz").unlink()
+    unpacked = list((own_data / "volumes").glob(f"*-build/**/{sha[:40]}-*"))
+    assert unpacked  # the release unpacks once per host; drop it so the tarball is needed again
+    for folder in unpacked:
+        shutil.rmtree(folder)
+    restarted = finished(services.restart(Site.objects.get(pk=site.pk)), 240)
+    assert restarted.state == "succeeded", restarted.log
+    assert (own_data / "slugs" / f"{sha}.tar.gz").read_bytes() == (Path(settings.SLUGS_DIR) / f"{sha}.tar.gz").read_bytes()
+    wait_for(lambda: served(platform, site.name).text == "from afar\n", 30, "the restarted site to be served")
