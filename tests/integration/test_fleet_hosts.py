@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 HOSTS = 3
 # How many sites the lost host runs; `make bench` (bench/fleet_failover.py) asks for 10 and 50.
-SITE_COUNT = int(os.environ.get("FLEET_FAILOVER_SITES", "3"))
+SITE_COUNTS = [int(count) for count in os.environ.get("FLEET_FAILOVER_SITES", "3").split(",")]
 RECOVERY_LIMIT = 60.0
 
 
@@ -75,11 +75,12 @@ def record(recovered: dict[str, float], requests: int, failed: int) -> None:
                                   "requests": requests, "failed": failed}) + "\n")
 
 
+@pytest.mark.parametrize("count", SITE_COUNTS)
 def test_it_serves_a_lost_hosts_sites_from_another_host_and_removes_its_stale_containers_when_it_returns(
-        deploy_env, fleet, monkeypatch):
+        deploy_env, fleet, monkeypatch, count):
     platform = deploy_env[0]
     lost = fleet[0]
-    sites = deploy_on(deploy_env, lost, SITE_COUNT, monkeypatch)
+    sites = deploy_on(deploy_env, lost, count, monkeypatch)
     stale = {site.name: site.current_instance for site in sites}
     load = Load(platform, [site.name for site in sites])
     load.thread.start()
