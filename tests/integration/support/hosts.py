@@ -31,7 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 from tests.integration.support.processes import ChildProcess, wait_for
 
 OWN_DATA_DIR = False  # flip when agents no longer read slugs from the control plane's disk
-SUBNET_BASE = "10.213"
+# Not 10.213 or 10.214: the site networks (SITE_SUBNET, SITE_SMTP_SUBNET) use those on every daemon.
+SUBNET_BASE = "10.231"
 
 
 class Forwarder:
