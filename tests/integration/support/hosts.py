@@ -1,5 +1,5 @@
 """Separate hosts on this machine: each a Docker daemon in its own network namespace, with its own
-address (10.213.<n>.2 on a veth pair), data root, exec root and socket, running a real agent.
+address (10.231.<n>.2 on a veth pair), data root, exec root and socket, running a real agent.
 
 Network namespaces rather than Docker-in-Docker host containers: no image to build for the host, the
 daemons start in about a second, and a lost host is a plain SIGKILL of its processes. The daemon and
