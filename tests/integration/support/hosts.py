@@ -237,7 +237,8 @@ def start_hosts(count: int, prefix: str, images: Path, log_dir: Path, service_en
     try:
         for index in range(1, count + 1):
             root = Path(tempfile.mkdtemp(prefix="fh", dir="/tmp"))
-            host = DockerHost(index + 100, f"{prefix}-{index}", root, log_dir, service_env)
+            # Two test runs on one machine (CI and a developer's) get different addresses.
+            host = DockerHost((os.getpid() % 80) * 3 + index, f"{prefix}-{index}", root, log_dir, service_env)
             hosts.append(host)
             host.create_network()
             host.start_daemon()
