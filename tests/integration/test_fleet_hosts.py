@@ -103,8 +103,8 @@ def test_it_serves_a_lost_hosts_sites_from_another_host_and_removes_its_stale_co
     worst = max(recovered.values())
     print(f"\nfleet failover of {len(sites)} sites: worst {worst:.1f} s, median "
           f"{statistics.median(recovered.values()):.1f} s; requests {len(load.answers)}, failed {failed}")
-    landed = Instance.objects.filter(pk__in=[site.current_instance_id for site in sites]).values_list("host__name", flat=True)
-    print("now on hosts:", sorted(set(landed)))
+    now = Instance.objects.filter(pk__in=[site.current_instance_id for site in sites])
+    print("now on hosts:", sorted(set(now.values_list("host__name", flat=True))))
     record(recovered, len(load.answers), failed)
     assert worst < RECOVERY_LIMIT
     for site in sites:
