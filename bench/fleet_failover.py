@@ -39,6 +39,10 @@ def main() -> None:
         if run.returncode != 0:
             say("fleet failover: every count was measured, but the test run reported an error after (see above)")
         took = time.monotonic() - started
+    write_report(rows, took)
+
+
+def write_report(rows: list[dict], took: float) -> None:
     table = ["| sites on the lost host | all serving again (worst) | median site | requests | failed |",
              "|---:|---:|---:|---:|---:|"]
     table += [f"| {r['sites']} | {r['worst']:.1f} s | {r['median']:.1f} s | {r['requests']} | {r['failed']} |"
