@@ -36,3 +36,4 @@ bench: install
 	@$(PYTHON) -m bench.portal
 	@$(PYTHON) -m bench.admin
 	@$(PYTHON) -m bench.failover
+	@$(PYTHON) -m bench.fleet_failover

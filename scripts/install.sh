@@ -33,6 +33,8 @@ have redis-server || packages+=(redis-server)
 have git || packages+=(git)
 have debootstrap || packages+=(debootstrap)
 have iptables || packages+=(iptables)
+# The fleet tests and benchmark run hosts as Docker daemons in network namespaces (ip netns, veth pairs).
+have ip || packages+=(iproute2)
 # The edge's dynamic routing (Lua in nginx), certificates (certbot), the ACME test server (pebble)
 # and the benchmarks' load generator (wrk).
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
