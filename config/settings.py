@@ -208,6 +208,9 @@ def _default_host_name() -> str:
 
 HOST_NAME = env_str("HOST_NAME", _default_host_name())
 HOST_SERVICE_ADDRESS = env_str("HOST_SERVICE_ADDRESS", "127.0.0.1")
+# Every agent serves its site instances' logs on HOST_SERVICE_ADDRESS:LOG_RELAY_PORT, to a token the
+# control plane signs for one container (hosting/log_access.py); the same port on every host.
+LOG_RELAY_PORT = env_int("LOG_RELAY_PORT", 7701)
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
 HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
 # How often each agent samples its site containers' CPU and memory and its volumes' fill (hosting/sampler.py).
