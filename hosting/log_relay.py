@@ -159,6 +159,26 @@ class LogRelay(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         return self.is_site_container
 
 
+def is_instance_of(labels: dict[str, str], host_name: str, fleet: str) -> bool:
+    """A site instance that fleet `fleet` started on `host_name` (the labels hosting/instances.py sets)."""
+    return LABEL_SITE in labels and labels.get(LABEL_FLEET) == fleet and labels.get(LABEL_HOST) == host_name
+
+
+def token_ref_check(head: bytes, host_name: str, fleet: str, lookup: Lookup) -> RefCheck:
+    """What the TCP listener may read for a request with `head`: the one container its token grants
+    on this host, and only while that is one of this host's site instances."""
+    container = granted_container(header(head, TOKEN_HEADER), host_name)
+
+    def granted(ref: str) -> bool:
+        if container is None:
+            return False  # no fresh token for this host: Docker is not even asked
+        found = lookup(ref)
+        if found is MISSING:
+            return ref == container  # Docker answers 404 itself: the instance is gone
+        return isinstance(found, tuple) and found[0] == container and is_instance_of(found[1], host_name, fleet)
+    return granted
+
+
 class TcpLogRelay(socketserver.ThreadingMixIn, socketserver.TCPServer):
     """The TCP listener on the service address: only the instance a request's token names."""
 
@@ -176,20 +196,7 @@ class TcpLogRelay(socketserver.ThreadingMixIn, socketserver.TCPServer):
         super().__init__(address, _Handler)
 
     def ref_check(self, head: bytes) -> RefCheck:
-        container = granted_container(header(head, TOKEN_HEADER), self.host_name)
-
-        def granted(ref: str) -> bool:
-            if container is None:
-                return False  # no fresh token for this host: Docker is not even asked
-            found = self.lookup(ref)
-            if found is MISSING:
-                return ref == container  # Docker answers 404 itself: the instance is gone
-            return found is not None and found[0] == container and self.is_instance(found[1])
-        return granted
-
-    def is_instance(self, labels: dict[str, str]) -> bool:
-        """A site instance this installation's fleet started on this host (hosting/instances.py's labels)."""
-        return LABEL_SITE in labels and labels.get(LABEL_FLEET) == self.fleet and labels.get(LABEL_HOST) == self.host_name
+        return token_ref_check(head, self.host_name, self.fleet, self.lookup)
 
     def process_request(self, request, client_address) -> None:
         if not self.slots.acquire(blocking=False):
