@@ -36,11 +36,8 @@ class ContainerEngine:
 
     def __init__(self, base_url: str | None = None, timeout: int = 60, version: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
-        self._base_url = base_url
-        self._timeout = timeout
         # A host's log relay (hosting/log_access.py) wants a pinned API version and its token on every request.
-        self._version = version
-        self._headers = headers or {}
+        self._base_url, self._timeout, self._version, self._headers = base_url, timeout, version, headers or {}
         self._client: docker.DockerClient | None = None
 
     @property
