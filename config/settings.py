@@ -208,6 +208,9 @@ def _default_host_name() -> str:
 
 HOST_NAME = env_str("HOST_NAME", _default_host_name())
 HOST_SERVICE_ADDRESS = env_str("HOST_SERVICE_ADDRESS", "127.0.0.1")
+# Every agent serves its site instances' logs on HOST_SERVICE_ADDRESS:LOG_RELAY_PORT, to a token the
+# control plane signs for one container (hosting/log_access.py); the same port on every host.
+LOG_RELAY_PORT = env_int("LOG_RELAY_PORT", 7701)
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
 # The control plane's web server as other hosts reach it (slugs and build sources over /internal/v1/,
 # authenticated by HOST_TOKEN, which `manage.py add_host` prints). Unset on the control plane's own

@@ -20,7 +20,7 @@ from hosting import fleet, image_catalog
 from hosting.engine import ContainerEngine
 from core.errors import HostingError, TransientError
 from hosting.host_setup import ensure_site_firewall, prepare_host
-from hosting.log_relay import start_log_relay
+from hosting.log_relay import start_log_relay, start_tcp_log_relay
 from hosting.models import Host
 from hosting.reconcile import agent_starting, reconcile_host
 from hosting.periodic import PeriodicThread
@@ -128,6 +128,10 @@ def run_agent(host_name: str, concurrency: int, loglevel: str) -> None:
     # The web server is not root and has no Docker socket; it reads site logs through this.
     if start_log_relay(Path(settings.DATA_DIR), settings.PLATFORM_USER):
         log.info("serving site logs to the platform user", extra={"host": host_name})
+    # ... and to the web server of whichever machine, for the instances of this host (hosting/log_access.py).
+    if start_tcp_log_relay(host_name, settings.HOST_SERVICE_ADDRESS, settings.LOG_RELAY_PORT):
+        log.info("serving site logs on %s:%s", settings.HOST_SERVICE_ADDRESS, settings.LOG_RELAY_PORT,
+                 extra={"host": host_name})
     AgentThreads.host_name = host_name
     # The project's Celery app (config.celery), loaded with the settings package: the fleet does not
     # import the project.

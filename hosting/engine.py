@@ -34,9 +34,10 @@ MAX_EXEC_OUTPUT = 256 * 1024  # what a probe inside a tenant's container may han
 class ContainerEngine:
     """Talks to one Docker daemon (DOCKER_HOST, else the local socket)."""
 
-    def __init__(self, base_url: str | None = None, timeout: int = 60) -> None:
-        self._base_url = base_url
-        self._timeout = timeout
+    def __init__(self, base_url: str | None = None, timeout: int = 60, version: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        # A host's log relay (hosting/log_access.py) wants a pinned API version and its token on every request.
+        self._base_url, self._timeout, self._version, self._headers = base_url, timeout, version, headers or {}
         self._client: docker.DockerClient | None = None
 
     @property
@@ -44,9 +45,11 @@ class ContainerEngine:
         if self._client is None:
             try:
                 if self._base_url:
-                    self._client = docker.DockerClient(base_url=self._base_url, timeout=self._timeout)
+                    client = docker.DockerClient(base_url=self._base_url, timeout=self._timeout, version=self._version)
                 else:
-                    self._client = docker.from_env(timeout=self._timeout)
+                    client = docker.from_env(timeout=self._timeout)
+                client.api.headers.update(self._headers)
+                self._client = client
             except docker.errors.DockerException as exc:
                 raise DockerUnavailable(f"The Docker daemon does not answer: {exc}") from None
         return self._client

@@ -1,4 +1,5 @@
-"""A site's runtime logs: what its current container prints."""
+"""A site's runtime logs: what its current container prints, read on the host that runs it through
+that host's agent (hosting/log_access.py), whichever host it is."""
 from __future__ import annotations
 
 import queue
@@ -9,8 +10,9 @@ from typing import Any, Iterable, Iterator
 from django.conf import settings
 
 from hosting.engine import ContainerEngine, ContainerNotFound, ContainerState
+from hosting.log_access import instance_engine
 from hosting.models import Instance
-from core.errors import HostingError
+from core.errors import HostingError, PlatformError
 from sites import streams
 from sites.models import Site
 
@@ -30,53 +32,82 @@ class ContainerReport:
     note: str = ""
 
 
+class LogsUnavailable(PlatformError):
+    """The host that runs the site's container cannot be asked for its logs right now."""
+
+    def __init__(self, instance: Instance) -> None:
+        super().__init__(f"The logs cannot be read right now: host {instance.host.name}, which runs this site, "
+                         "does not answer. The site itself may still serve; try again in a minute.")
+
+
+def _engine(instance: Instance, timeout: int) -> ContainerEngine:
+    """An engine that reads only this instance, on its own host, through that host's agent."""
+    return instance_engine(instance.host, instance.name, timeout)
+
+
 def tail(site: Site, lines: int) -> list[str]:
+    """The last `lines` lines of the running container ([] when none runs); LogsUnavailable when
+    its host cannot be asked."""
     instance = site.current_instance
     if instance is None:
         return []
-    engine = ContainerEngine()
+    engine = _engine(instance, REPORT_TIMEOUT_SECONDS)
     try:
         return engine.logs(instance.name, tail=lines).splitlines()
+    except ContainerNotFound:
+        return []  # stopped and removed since the page loaded the site
     except HostingError:
-        return []
+        raise LogsUnavailable(instance) from None
     finally:
         engine.close()
 
 
 def container_report(site: Site, lines: int = 50) -> ContainerReport:
-    """The current container's state and last `lines` lines, as Docker tells them."""
+    """The current container's state and last `lines` lines, as Docker on its host tells them."""
     instance = site.current_instance
     if instance is None:
         return ContainerReport(None, note="No container runs for this site (stopped, suspended or never deployed).")
-    engine = ContainerEngine(timeout=REPORT_TIMEOUT_SECONDS)
+    engine = _engine(instance, REPORT_TIMEOUT_SECONDS)
     try:
         state = engine.state(instance.name)
         return ContainerReport(instance, state, engine.logs(instance.name, tail=lines).splitlines())
     except ContainerNotFound:
-        return ContainerReport(instance, note=f"Docker here has no container {instance.name} (on host "
-                                              f"{instance.host.name}: its agent may be down or it was removed).")
+        return ContainerReport(instance, note=f"Docker on host {instance.host.name} has no container {instance.name} "
+                                              "(it was removed, or the host was replaced).")
     except HostingError as exc:
-        return ContainerReport(instance, note=f"Docker could not be asked: {exc}")
+        return ContainerReport(instance, note=f"Docker on host {instance.host.name} could not be asked through its "
+                                              f"agent (the agent may be down): {exc}")
     finally:
         engine.close()
 
 
 def follow(site: Site, lines: int, environ: dict) -> Iterable[bytes]:
     """The container's output as it comes, as a stream of the site's organization (capped: may
-    raise TooManyStreams) that ends when the request's client leaves."""
+    raise TooManyStreams) that ends when the request's client leaves; LogsUnavailable when its
+    host cannot be asked (checked before the stream starts, so that the answer can say so)."""
     instance = site.current_instance
     if instance is None:
         return ()  # no container runs: nothing to follow
+    engine = _engine(instance, REPORT_TIMEOUT_SECONDS)
+    try:
+        engine.state(instance.name)
+    except ContainerNotFound:
+        return ()
+    except HostingError:
+        raise LogsUnavailable(instance) from None
+    finally:
+        engine.close()
     slot = streams.take_slot(site.organization_id)
-    return streams.watched(environ, slot, _follow(instance.name, lines))
+    return streams.watched(environ, slot, _follow(instance, lines))
 
 
-def _follow(container: str, lines: int) -> Iterator[bytes | None]:
+def _follow(instance: Instance, lines: int) -> Iterator[bytes | None]:
     """Lines as they come, and None whenever the container was quiet for STREAM_CHECK_SECONDS
     (so that the stream can look at its client)."""
     # Docker's follow blocks until the container prints; a pump reads it so that this generator
     # can wake up when it is quiet, and closes Docker's stream to stop the pump.
-    engine = ContainerEngine(timeout=settings.STREAM_MAX_SECONDS + 60)
+    container = instance.name
+    engine = _engine(instance, settings.STREAM_MAX_SECONDS + 60)
     received: queue.Queue = queue.Queue(maxsize=1000)
     docker_streams: list[Any] = []
     stopping = threading.Event()

@@ -16,7 +16,7 @@ class Logs(SiteView):
     @extend_schema(
         parameters=[OpenApiParameter("lines", int, description="How many recent lines (default 100, at most 5000)."),
                     OpenApiParameter("follow", bool, description="Keep the response open and stream new lines.")],
-        responses={200: {"type": "string"}},
+        responses={200: {"type": "string"}, 503: {"description": "The site's host cannot be asked for its logs now."}},
     )
     @django_errors
     def get(self, request, name: str):
@@ -24,12 +24,14 @@ class Logs(SiteView):
         site = self.member.site(name, Action.READ_LOGS)
         lines = int_param(request, "lines", default=100, high=5000)
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
-        if not follow:
-            return Response({"lines": runtime_logs.tail(site, lines)})
         try:
+            if not follow:
+                return Response({"lines": runtime_logs.tail(site, lines)})
             body = runtime_logs.follow(site, lines, request.META)
         except streams.TooManyStreams as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        except runtime_logs.LogsUnavailable as exc:  # the site's host does not answer: say so, not a 500
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return StreamingHttpResponse(body, content_type="text/plain; charset=utf-8")
 
 

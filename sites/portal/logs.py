@@ -23,7 +23,12 @@ def _lines(request) -> int:
 
 
 def _output(site: Site, lines: int) -> dict:
-    return {"lines": lines, "log_lines": runtime_logs.tail(site, lines), "running": site.current_instance_id is not None}
+    try:
+        log_lines, unavailable = runtime_logs.tail(site, lines), ""
+    except runtime_logs.LogsUnavailable as exc:  # the page still shows, and says why the lines are missing
+        log_lines, unavailable = [], str(exc)
+    return {"lines": lines, "log_lines": log_lines, "unavailable": unavailable,
+            "running": site.current_instance_id is not None}
 
 
 @site_view(GET=Action.READ_LOGS)

@@ -126,7 +126,7 @@ def sites(engine, tmp_path, db):
 def edge_ports() -> EdgePorts:
     from launcher.processes import free_tcp_port
 
-    return EdgePorts(free_tcp_port(), free_tcp_port(), free_tcp_port())
+    return EdgePorts(free_tcp_port(), free_tcp_port(), free_tcp_port(), free_tcp_port())
 
 
 @pytest.fixture(scope="session")
@@ -181,6 +181,8 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
         "PORTAL_BIND": f"127.0.0.1:{edge_ports.portal}",
         "PROXY_HTTP_PORT": str(edge_ports.http),
         "PROXY_HTTPS_PORT": str(edge_ports.https),
+        # Its own: agents of other test runs on this machine serve theirs on 127.0.0.1 too.
+        "LOG_RELAY_PORT": str(edge_ports.log_relay),
         "HOST_NAME": "platform-test",
         "WORKER_NAME": "control-platform-test",
         "HEARTBEAT_INTERVAL": "2",
@@ -195,6 +197,8 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
         "STREAMS_PER_ORGANIZATION": "105",
     })
     processes = start_platform(env, tmp_path_factory.mktemp("platform"))
+    # Pages this process renders (the staff site through Django's client) read logs from the same agents.
+    settings.LOG_RELAY_PORT = edge_ports.log_relay
     try:
         wait_until_ready(processes, edge_ports.portal, edge_ports.http)
         yield Platform(f"http://127.0.0.1:{edge_ports.portal}", edge_ports.http, Path(settings.DATA_DIR), processes,

@@ -59,13 +59,13 @@ def test_it_says_docker_cannot_be_asked_rather_than_failing(shop):
     response = client_of(superuser()).get(site_url(shop))
 
     assert response.status_code == 200
-    assert 'id="container-note">Docker could not be asked' in response.content.decode()
+    assert 'id="container-note">Docker on host h1 could not be asked through its agent' in response.content.decode()
 
 
 def test_it_shows_the_containers_state_and_last_lines(shop, monkeypatch):
     class Engine:
-        def __init__(self, timeout: int) -> None:
-            pass
+        def __init__(self, host, container: str, timeout: int) -> None:
+            assert (host.name, container) == ("h1", "site-shop-v1-d1")  # through its own host's agent
 
         def state(self, name):
             return runtime_logs.ContainerState(name=name, id="abc123def4567890", status="exited", running=False,
@@ -77,7 +77,7 @@ def test_it_shows_the_containers_state_and_last_lines(shop, monkeypatch):
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(runtime_logs, "ContainerEngine", Engine)
+    monkeypatch.setattr(runtime_logs, "instance_engine", Engine)
     page = client_of(superuser()).get(site_url(shop)).content.decode()
 
     assert "<strong>exited</strong>" in page and "exit code 137" in page and "killed: out of memory" in page

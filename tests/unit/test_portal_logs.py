@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hosting.engine_errors import DockerUnavailable
 from hosting.models import Host, Instance
 from sites import runtime_logs
 from sites.models import Site
@@ -74,3 +75,44 @@ def test_with_nothing_running_it_says_so(world, monkeypatch):
     monkeypatch.setattr(runtime_logs, "tail", lambda site, lines: [])
     page = signed_in("owner").get(PAGE).content.decode()
     assert "Nothing is running." in page and "<pre" not in page
+
+
+@pytest.fixture
+def host_silent(world, monkeypatch):
+    """shop runs on h1, whose agent does not answer (the relay's connection is refused)."""
+    instance = Instance.objects.create(host=Host.objects.get(name="h1"), name="site-shop-v1-d1", site_label="shop",
+                                       release_label="v1", state="running")
+    Site.objects.filter(pk=world["site"].pk).update(current_instance=instance)
+    asked: list[tuple[str, str]] = []
+
+    class Silent:
+        def __init__(self, host, container: str, timeout: int) -> None:
+            asked.append((host.name, container))
+
+        def logs(self, name, tail=100):
+            raise DockerUnavailable("The Docker daemon does not answer: connection refused")
+
+        state = logs
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(runtime_logs, "instance_engine", Silent)
+    return asked
+
+
+def test_when_the_sites_host_does_not_answer_the_page_says_the_logs_are_unavailable(host_silent):
+    response = signed_in("viewer").get(TAIL)
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Logs unavailable." in body and "host h1, which runs this site, does not answer" in body
+    assert host_silent == [("h1", "site-shop-v1-d1")]
+
+
+@pytest.mark.parametrize("follow", ["", "1"])
+def test_when_the_sites_host_does_not_answer_the_api_says_so_with_503(world, host_silent, follow):
+    response = world["client"]("viewer").get("/api/v1/sites/shop/logs/", {"follow": follow})
+
+    assert response.status_code == 503
+    assert "host h1, which runs this site, does not answer" in response.json()["detail"]

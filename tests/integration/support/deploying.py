@@ -37,6 +37,7 @@ class EdgePorts:
     portal: int
     http: int
     https: int
+    log_relay: int  # the agents' log relay (LOG_RELAY_PORT)
 
 
 @dataclass

@@ -54,7 +54,8 @@ class SeparatePlatform:
                     "REDIS_URL": f"redis+socket://{redis_dir / 'redis.sock'}", "PYTHONUNBUFFERED": "1",
                     "PORTAL_BIND": f"127.0.0.1:{portal}", "PROXY_HTTP_PORT": str(http), "PROXY_HTTPS_PORT": str(https),
                     "HOST_NAME": self.host_name, "WORKER_NAME": f"control-{self.database}", "HEARTBEAT_INTERVAL": "2",
-                    "HOST_DOWN_AFTER": "10", "DRAIN_SECONDS": "1", "START_TIMEOUT": "30"}
+                    "HOST_DOWN_AFTER": "10", "DRAIN_SECONDS": "1", "START_TIMEOUT": "30",
+                    "LOG_RELAY_PORT": str(free_tcp_port())}  # its own: the other platforms' agents hold theirs
         for name in ("ACME_DIRECTORY_URL", "SECRET_KEY", "FERNET_KEY"):
             self.env.pop(name, None)
 
