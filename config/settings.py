@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.env import (
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -224,6 +225,11 @@ HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
 METRICS_INTERVAL = env_int("METRICS_INTERVAL", 60)
 # Shared hosting: sites rarely use their whole CPU share at once, so hosts sell each core this often.
 CPU_OVERCOMMIT = env_int("CPU_OVERCOMMIT", 4)
+# Memory is not sold twice by default: a container past its limit is killed, and a host whose
+# containers together want more than it has swaps or OOM-kills a neighbour. A float (e.g. 1.5).
+MEMORY_OVERCOMMIT = env_float("MEMORY_OVERCOMMIT", 1.0)
+if MEMORY_OVERCOMMIT <= 0 or CPU_OVERCOMMIT <= 0:
+    raise ImproperlyConfigured("MEMORY_OVERCOMMIT and CPU_OVERCOMMIT must be positive.")
 if HOST_DOWN_AFTER <= HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured("HOST_DOWN_AFTER must be longer than HEARTBEAT_INTERVAL.")
 

@@ -95,7 +95,7 @@ class Host(models.Model):
 
     @property
     def free_memory_mb(self) -> int:
-        return self.memory_mb - self.reserved_memory_mb
+        return int(self.memory_mb * settings.MEMORY_OVERCOMMIT) - self.reserved_memory_mb
 
     @property
     def free_millicores(self) -> int:

@@ -1,27 +1,71 @@
-"""Placement: which host runs a new instance or build."""
+"""Placement: which host runs a new instance or build.
+
+A host is placeable when its heartbeat is recent (not down, hosting/fleet.py), it is not cordoned
+(hosting/cordon.py) and it holds the runtime images the recipes give now (hosting/image_catalog.py).
+Room is the host's memory times MEMORY_OVERCOMMIT and its CPUs times CPU_OVERCOMMIT, less what
+its starting and running instances reserve (their plans' limits).
+
+The choice is made under a row lock on the chosen host, re-checked after taking it, so two
+placements at once see each other's committed reservations in order.
+"""
 from __future__ import annotations
 
-from django.utils import timezone
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from core.errors import TransientError
-from hosting.models import Host
+from hosting import image_catalog
+from hosting.models import Host, RuntimeImage
+
+log = logging.getLogger(__name__)
 
 
 class NoHostAvailable(TransientError):
     """No live host has room; it may pass once a host comes back or capacity frees up."""
 
 
-def place_instance(memory_mb: int, cpu_millicores: int) -> Host:
-    """The live host with the most unreserved memory that still fits the request."""
+def placeable_hosts(runtime: str | None = None):
+    """Hosts that may get new work: up, not cordoned, and (when any host holds them) with the
+    current images. While no host has recorded the current images yet (a recipe just changed and
+    no agent has rebuilt), refusing every host would stop all deployments, so none is excluded."""
     cutoff = timezone.now() - timedelta(seconds=settings.HOST_DOWN_AFTER)
-    best, best_free = None, None
-    for host in Host.objects.filter(last_heartbeat__gte=cutoff).with_reservations():
+    hosts = Host.objects.filter(last_heartbeat__gte=cutoff, down_since__isnull=True, cordoned_at__isnull=True)
+    tags = image_catalog.current_tags([runtime] if runtime else [])
+    for tag in tags.values():
+        holders = RuntimeImage.objects.filter(tag=tag).values("host_id")
+        if holders.exists():
+            hosts = hosts.filter(pk__in=holders)
+    return hosts
+
+
+def _best(memory_mb: int, cpu_millicores: int, runtime: str | None) -> Host | None:
+    best = None
+    for host in placeable_hosts(runtime).with_reservations():
         fits = host.free_memory_mb >= memory_mb and host.free_millicores >= cpu_millicores
-        if fits and (best_free is None or host.free_memory_mb > best_free):
-            best, best_free = host, host.free_memory_mb
-    if best is None:
-        raise NoHostAvailable(f"No live host has {memory_mb} MB and {cpu_millicores} millicores free right now.")
+        if fits and (best is None or host.free_memory_mb > best.free_memory_mb):
+            best = host
     return best
+
+
+def place_instance(memory_mb: int, cpu_millicores: int, runtime: str | None = None) -> Host:
+    """The placeable host with the most unreserved memory that still fits the request."""
+    with transaction.atomic():
+        for _ in range(3):
+            best = _best(memory_mb, cpu_millicores, runtime)
+            if best is None:
+                break
+            # Lock, then re-check: another placement may have reserved on it meanwhile.
+            Host.objects.select_for_update().filter(pk=best.pk).first()
+            again = placeable_hosts(runtime).with_reservations().filter(pk=best.pk).first()
+            if again is not None and again.free_memory_mb >= memory_mb and again.free_millicores >= cpu_millicores:
+                return again
+    # An error log reaches staff (their log alerts); the customer sees the exception's message.
+    log.error("placement: no host has room for %s MB and %s millicores", memory_mb, cpu_millicores,
+              extra={"memory_mb": memory_mb, "cpu_millicores": cpu_millicores})
+    raise NoHostAvailable(
+        f"No host has room for {memory_mb} MB and {cpu_millicores} millicores right now; "
+        "staff have been told. The site keeps serving its current release.")

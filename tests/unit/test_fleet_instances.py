@@ -182,7 +182,7 @@ def test_placement_with_no_room_says_so_and_records_nothing(host):
                             cpu_millicores=100, state=Instance.State.RUNNING)
     rows = (Instance.objects.count(), HostPort.objects.count())
 
-    with pytest.raises(NoHostAvailable, match="No live host has 256 MB and 250 millicores free") as raised:
+    with pytest.raises(NoHostAvailable, match="No host has room for 256 MB and 250 millicores") as raised:
         place_instance(256, 250)
 
     assert isinstance(raised.value, Exception) and not isinstance(raised.value, CustomerError)
