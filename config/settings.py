@@ -41,8 +41,7 @@ PLATFORM_USER = env_str("PLATFORM_USER", "hosting")
 
 SECRET_KEY = secret_from_env_or_file("SECRET_KEY", DATA_DIR / "secrets" / "secret_key", generate_secret_key)
 FERNET_KEY = secret_from_env_or_file("FERNET_KEY", DATA_DIR / "secrets" / "fernet_key", generate_fernet_key)
-# The bearer token a Prometheus server scrapes /metrics with (staff/metrics_view.py); the operator
-# copies it from the file into the scraper's credentials file.
+# The bearer token a Prometheus server scrapes /metrics with (staff/metrics_view.py).
 METRICS_TOKEN = secret_from_env_or_file("METRICS_TOKEN", DATA_DIR / "secrets" / "metrics_token", generate_secret_key)
 
 DEBUG = env_bool("DEBUG", False)
@@ -167,8 +166,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # died is delivered again after visibility_timeout (longer than any build); the tasks claim their
 # deployment with a conditional UPDATE, so that late delivery does nothing (sites/pipeline/machine.py claim_*).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "visibility_timeout": 3600}
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Outcomes live in our own rows (Deployment, Host), so Celery keeps no results.
 CELERY_TASK_IGNORE_RESULT = True
@@ -209,13 +207,11 @@ def _default_host_name() -> str:
 
 HOST_NAME = env_str("HOST_NAME", _default_host_name())
 HOST_SERVICE_ADDRESS = env_str("HOST_SERVICE_ADDRESS", "127.0.0.1")
-# Every agent serves its site instances' logs on HOST_SERVICE_ADDRESS:LOG_RELAY_PORT, to a token the
-# control plane signs for one container (hosting/log_access.py); the same port on every host.
+# Agents serve their containers' logs here to a token signed per container (hosting/log_access.py).
 LOG_RELAY_PORT = env_int("LOG_RELAY_PORT", 7701)
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 10)
-# The control plane's web server as other hosts reach it (slugs and build sources over /internal/v1/,
-# authenticated by HOST_TOKEN, which `manage.py add_host` prints). Unset on the control plane's own
-# host: its agent shares the control plane's data directory and reads the slug store directly.
+# The control plane's web server as other hosts reach it (/internal/v1/, HOST_TOKEN from `add_host`);
+# unset on the control plane's own host, whose agent reads the slug store directly.
 CONTROL_PLANE_URL = env_str("CONTROL_PLANE_URL", "").rstrip("/")
 HOST_TOKEN = env_str("HOST_TOKEN", "")
 # Bound on this host's cache of slugs fetched from the control plane (least recently used go first).
@@ -225,8 +221,7 @@ HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
 METRICS_INTERVAL = env_int("METRICS_INTERVAL", 60)
 # Shared hosting: sites rarely use their whole CPU share at once, so hosts sell each core this often.
 CPU_OVERCOMMIT = env_int("CPU_OVERCOMMIT", 4)
-# Memory is not sold twice by default: a container past its limit is killed, and a host whose
-# containers together want more than it has swaps or OOM-kills a neighbour. A float (e.g. 1.5).
+# Memory is not sold twice by default: a host whose containers want more than it has OOM-kills a neighbour.
 MEMORY_OVERCOMMIT = env_float("MEMORY_OVERCOMMIT", 1.0)
 if MEMORY_OVERCOMMIT <= 0 or CPU_OVERCOMMIT <= 0:
     raise ImproperlyConfigured("MEMORY_OVERCOMMIT and CPU_OVERCOMMIT must be positive.")
@@ -269,9 +264,8 @@ SLUGS_DIR = Path(env_str("SLUGS_DIR", str(DATA_DIR / "slugs")))
 # --- Sites and deploys ------------------------------------------------------------------------
 GIT_ROOT = Path(env_str("GIT_ROOT", str(DATA_DIR / "git")))
 ARCHIVES_DIR = DATA_DIR / "archives"
-# Each site runs as uid (and gid) SITE_UID_BASE + its id: ids are never reused, so neither are uids.
-# High, above what useradd hands out as subordinate ids (/etc/subuid), so no local user can become
-# a site's uid through a user namespace.
+# Each site runs as uid (and gid) SITE_UID_BASE + its id (never reused); above useradd's subordinate
+# ids (/etc/subuid), so no local user can become a site's uid through a user namespace.
 SITE_UID_BASE = env_int("SITE_UID_BASE", 2**30)
 START_TIMEOUT = env_int("START_TIMEOUT", 60)  # seconds a new instance has to answer HTTP
 DRAIN_SECONDS = env_int("DRAIN_SECONDS", 5)  # the old instance keeps running this long after a switch
@@ -311,8 +305,7 @@ EDGE_DIR = DATA_DIR / "edge"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "sites:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
-# E-mail (sign-up confirmation, password reset, invitations): written to files under
-# DATA_DIR/mail unless EMAIL_HOST names an SMTP server.
+# E-mail: written to files under DATA_DIR/mail unless EMAIL_HOST names an SMTP server.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -332,8 +325,7 @@ for _name in ("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", "LOGIN_FAILURES_PER_ADDRESS"
               "EMAIL_CONFIRMATION_DAYS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be a positive number, not {globals()[_name]}.")
-# How long a team invitation's link stays valid.
-INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)  # how long a team invitation's link stays valid
 
 # --- Support desk -------------------------------------------------------------------------------
 # Attachments of tickets' messages, each under a random name (support/attachments.py).
@@ -361,8 +353,7 @@ if PLATFORM_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
-    # The portal's name has no subdomains of its own, and a preload flag commits nothing until the
-    # registrable domain's owner submits it: both are safe here.
+    # Safe: the portal's name has no subdomains, and preload commits nothing until its owner submits it.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 

@@ -359,9 +359,8 @@ class ContainerEngine:
             yield buffer.decode(errors="replace")
 
     def probe_output(self, name: str, command: list[str]) -> str:
-        """Run a read-only probe (`command`) inside the running container, as its own user, and
-        return at most MAX_EXEC_OUTPUT of what it printed. The text is the tenant's to shape:
-        callers parse it strictly."""
+        """At most MAX_EXEC_OUTPUT of what a read-only probe printed inside the running container, as
+        its own user: the text is the tenant's to shape, so callers parse it strictly."""
         container = self._call(f"probing {name}", self.client.containers.get, name)
         result = self._call(f"probing {name}", container.exec_run, ["head", "-c", str(MAX_EXEC_OUTPUT), *command],
                             stdout=True, stderr=False, demux=False)
@@ -378,6 +377,7 @@ class ContainerEngine:
             pids=int(raw.get("pids_stats", {}).get("current", 0)),
         )
 
+
 def _state_of(container) -> ContainerState:
     attrs = container.attrs
     state = attrs.get("State", {})
@@ -389,10 +389,7 @@ def _state_of(container) -> ContainerState:
     networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
     address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
     return ContainerState(
-        name=container.name,
-        id=container.id,
-        status=state.get("Status", "unknown"),
-        running=bool(state.get("Running")),
+        name=container.name, id=container.id, status=state.get("Status", "unknown"), running=bool(state.get("Running")),
         exit_code=state.get("ExitCode"),
         oom_killed=bool(state.get("OOMKilled")),
         labels=dict(container.labels),
