@@ -181,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly, so that failed certificates back off by 1 h, 2 h, 4 h ... (proxy.issuance.retry_delay).
     "renew-certificates": {"task": "proxy.renew_certificates", "schedule": 3600.0},
     "expire-pending-domains": {"task": "sites.expire_pending_domains", "schedule": 3600.0},
+    "sweep-source-archives": {"task": "sites.sweep_source_archives", "schedule": 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
     "reconcile-hosts": {"task": "hosting.reconcile_hosts", "schedule": 60.0},
 }

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from core.tasks import PlatformTask
 from sites import domains
+from sites.pipeline.archives import sweep_source_archives
 from sites.pipeline.tasks import (  # noqa: F401 (registered with Celery by this import)
     build,
     empty_trash,
@@ -24,3 +25,9 @@ from sites.pipeline.tasks import (  # noqa: F401 (registered with Celery by this
 def expire_pending_domains() -> int:
     """Beat: custom domain claims not verified within 7 days go, with their tokens."""
     return domains.expire_pending_domains()
+
+
+@shared_task(base=PlatformTask, name="sites.sweep_source_archives")
+def sweep_archives() -> int:
+    """Beat: source archives that hosts without the control plane's disk built from, once built."""
+    return len(sweep_source_archives())
