@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
-from core.errors import PlatformError
+from core.errors import PlatformError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,11 @@ TIMEOUT = (5, 60)  # connect, read (seconds between bytes)
 
 class SlugUnavailable(PlatformError):
     """The slug could not be had intact from the control plane."""
+
+
+class ControlPlaneUnreachable(SlugUnavailable, TransientError):
+    """The control plane did not answer, or answered with a server error: worth a retry (a web
+    server restarting during `make upgrade`), where a missing or damaged slug is not."""
 
 
 def remote() -> bool:
@@ -43,6 +48,8 @@ def _headers() -> dict[str, str]:
 def _get_chunks(path: str) -> Iterator[bytes]:
     with requests.get(f"{settings.CONTROL_PLANE_URL}{path}", headers=_headers(), stream=True,
                       timeout=TIMEOUT) as response:
+        if response.status_code >= 500:
+            raise ControlPlaneUnreachable(f"the control plane answered {response.status_code} for {path}")
         if response.status_code != 200:
             raise SlugUnavailable(f"the control plane answered {response.status_code} for {path}")
         yield from response.iter_content(CHUNK)
@@ -101,7 +108,7 @@ def download(url_path: str, target: Path, sha256: str | None = None) -> Path:
         os.replace(temporary, target)
         temporary = ""
     except requests.RequestException as exc:
-        raise SlugUnavailable(f"the control plane is unreachable: {exc}") from None
+        raise ControlPlaneUnreachable(f"the control plane is unreachable: {exc}") from None
     finally:
         if temporary:
             Path(temporary).unlink(missing_ok=True)
@@ -134,10 +141,15 @@ def evict(keep: Iterable[str] = ()) -> list[str]:
 
 def upload(path: Path, sha256: str) -> None:
     """Send the slug this host built to the control plane's store (which checks its sha256)."""
-    with open(path, "rb") as body:
-        response = requests.put(f"{settings.CONTROL_PLANE_URL}/internal/v1/slugs/{sha256}", data=body,
-                                headers={**_headers(), "Content-Length": str(path.stat().st_size)},
-                                timeout=TIMEOUT)
+    try:
+        with open(path, "rb") as body:
+            response = requests.put(f"{settings.CONTROL_PLANE_URL}/internal/v1/slugs/{sha256}", data=body,
+                                    headers={**_headers(), "Content-Length": str(path.stat().st_size)},
+                                    timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        raise ControlPlaneUnreachable(f"the control plane is unreachable: {exc}") from None
+    if response.status_code >= 500:
+        raise ControlPlaneUnreachable(f"the control plane answered {response.status_code} to the slug upload")
     if response.status_code != 201:
         raise SlugUnavailable(f"the control plane refused the slug {sha256[:12]}: {response.status_code} "
                               f"{response.text[:200]}")

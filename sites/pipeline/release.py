@@ -67,6 +67,8 @@ def verify_slug(slug: Slug) -> Path:
     if slug_cache.remote():
         try:
             return slug_cache.ensure(slug.sha256, keep=slugs_in_use_here())
+        except slug_cache.ControlPlaneUnreachable:
+            raise  # transient: the start task retries with backoff
         except slug_cache.SlugUnavailable as exc:
             raise SlugDamaged(f"The slug {slug.sha256[:12]} could not be fetched: {exc}") from None
     tarball = slug_tarball_path(slug.sha256)

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import Client
 
+from core.errors import TransientError
 from hosting import slug_cache
 from hosting.host_tokens import add_host
+from sites.models import Slug
+from sites.pipeline.release import verify_slug
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +96,54 @@ def test_it_evicts_least_recently_used_but_never_a_slug_in_use(control_plane, se
 def test_it_refuses_a_name_that_is_not_a_sha256(control_plane):
     with pytest.raises(ValueError):
         slug_cache.ensure("../../etc/passwd")
+
+
+class Answers(BaseHTTPRequestHandler):
+    """A stand-in control plane on loopback that answers every request with the path's status."""
+
+    def do_GET(self) -> None:
+        self.send_response(int(self.path.rsplit("/", 1)[-1][:3]))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_GET
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def answering(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.CONTROL_PLANE_URL = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+
+
+def test_it_calls_an_unreachable_or_failing_control_plane_transient_and_a_missing_slug_not(
+        answering, settings, tmp_path):
+    target = tmp_path / "slug.tar.gz"
+    for status in ("503", "500"):
+        with pytest.raises(slug_cache.ControlPlaneUnreachable):
+            slug_cache.download(f"/internal/v1/slugs/{status}", target)
+    with pytest.raises(slug_cache.SlugUnavailable) as missing:
+        slug_cache.download("/internal/v1/slugs/404", target)
+    assert not isinstance(missing.value, TransientError)
+    answering.shutdown()
+    answering.server_close()  # nothing listens any more
+    with pytest.raises(slug_cache.ControlPlaneUnreachable):
+        slug_cache.download("/internal/v1/slugs/200", target)
+    assert not target.exists() and list(tmp_path.glob(".fetch-*")) == []
+
+
+def test_it_retries_a_release_whose_slug_the_control_plane_could_not_send_yet(monkeypatch, settings):
+    """The start task's retry (PlatformTask retries TransientError) needs the error to pass through."""
+    settings.CONTROL_PLANE_URL = "http://127.0.0.1:9"
+
+    def unreachable(sha256, keep=()):
+        raise slug_cache.ControlPlaneUnreachable("connection refused")
+
+    monkeypatch.setattr(slug_cache, "ensure", unreachable)
+    with pytest.raises(TransientError):
+        verify_slug(Slug(sha256="a" * 64))
