@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 import uuid
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from accounts.services import get_or_create_user
 from hosting import image_catalog
 from hosting.log_access import DOCKER_API_VERSION, SALT, TOKEN_HEADER, TOKEN_SECONDS, grant
 from sites.models import Site
+from sites.runtime_logs import REPORT_TIMEOUT_SECONDS
 from tests.integration.conftest import child_database_url
 from tests.integration.support.deploying import api, served
 from tests.integration.support.hosts import DockerHost, save_images, start_hosts
@@ -134,19 +136,35 @@ def test_it_shows_the_containers_output_from_its_own_host_and_says_when_that_hos
     staff = admin_client.get(f"/admin/sites/site/{site.pk}/change/").content.decode()
     assert 'id="runtime-log"' in staff and later in staff
 
+    # The host stops answering at all (a partition, a machine without power): reads give up in seconds.
+    drop = ["INPUT", "-p", "tcp", "--dport", str(settings.LOG_RELAY_PORT), "-j", "DROP"]
+    subprocess.run([*log_host.enter(), "iptables", "-I", *drop], check=True, timeout=30)
+    try:
+        started = time.monotonic()
+        assert_logs_unavailable(platform, customers["owner"], site, log_host.name, admin_client)
+        silent = time.monotonic() - started
+    finally:
+        subprocess.run([*log_host.enter(), "iptables", "-D", *drop], check=True, timeout=30)
+    assert tail_shows(later)  # and back when it answers again
     # The host's agent is killed; its containers keep serving, but nobody can read their logs.
     os.kill(log_host.agent.popen.pid, signal.SIGKILL)
     log_host.agent.popen.wait(10)
     assert served(platform, site.name).text == "v1\n"
     started = time.monotonic()
-    unavailable = api_lines(platform, customers["owner"], site)
-    assert unavailable.status_code == 503, unavailable.text
-    assert f"host {log_host.name}" in unavailable.json()["detail"]
-    followed = api(platform, customers["owner"], "GET", f"sites/{site.name}/logs/", params={"follow": 1})
-    assert followed.status_code == 503 and f"host {log_host.name}" in followed.json()["detail"]
-    page = requests.get(f"{platform.portal}/sites/{site.name}/logs/", cookies=portal_session(customers["owner"].email),
-                        timeout=30)
-    assert page.status_code == 200 and "Logs unavailable" in page.text and f"host {log_host.name}" in page.text
+    assert_logs_unavailable(platform, customers["owner"], site, log_host.name, admin_client)
+    print(f"\nthe four reads said the logs are unavailable in {silent:.1f} s with the host silent, "
+          f"{time.monotonic() - started:.1f} s with its agent killed")
+    # Each read waits at most REPORT_TIMEOUT_SECONDS for a silent host; four of them, and some slack.
+    assert silent < 4 * REPORT_TIMEOUT_SECONDS + 10
+
+
+def assert_logs_unavailable(platform, customer, site: Site, host_name: str, admin_client) -> None:
+    """The API (tail and follow) answers 503 and the portal's and the staff's pages say why, naming the host."""
+    tail = api_lines(platform, customer, site)
+    assert tail.status_code == 503 and f"host {host_name}" in tail.json()["detail"], tail.text
+    followed = api(platform, customer, "GET", f"sites/{site.name}/logs/", params={"follow": 1})
+    assert followed.status_code == 503 and f"host {host_name}" in followed.json()["detail"], followed.text
+    page = requests.get(f"{platform.portal}/sites/{site.name}/logs/", cookies=portal_session(customer.email), timeout=30)
+    assert page.status_code == 200 and "Logs unavailable" in page.text and f"host {host_name}" in page.text
     staff = admin_client.get(f"/admin/sites/site/{site.pk}/change/").content.decode()
-    assert 'id="container-note"' in staff and f"host {log_host.name}" in staff and "agent" in staff
-    print(f"\nwith the agent killed, four reads said so in {time.monotonic() - started:.1f} s")
+    assert 'id="container-note"' in staff and f"host {host_name}" in staff and "agent" in staff
