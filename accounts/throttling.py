@@ -7,6 +7,7 @@ AUTH_FAILURES_PER_ADDRESS), read at each call so tests and operators can change 
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import redis
@@ -79,14 +80,21 @@ def record_auth_failure(request) -> None:
     """Count a failed authentication (API or git) from the request's address; past the limit
     raise TooManyFailures, which the caller answers with 429 instead of 401.
 
-    A fixed window per address: cheap (one INCR), shared by every worker through the cache.
+    A window per address that opens at its first failure and lasts the rate's period, shared by
+    every worker through the cache. Not a window fixed to the clock (minute 12:41, minute 12:42):
+    failures on both sides of a boundary would count in two windows, and the limit would let twice
+    as many through in a moment.
     A valid token from the same address still works: it never reaches this function.
     Fails closed: with the cache (Redis) down the error propagates and the request answers 503
     (core.unavailable), so nobody can guess tokens while the counter is gone.
     """
     limit, period = parse_rate(settings.AUTH_FAILURES_PER_ADDRESS)
-    window = int(time.time() // period)
-    key = f"throttle:authfail:{client_address(request)}:{window}"
+    address = client_address(request)
+    now = time.time()
+    # The first failure's time, set once (add): concurrent workers all read the same window.
+    opened = float(cache.get_or_set(f"throttle:authfail-opened:{address}", now, timeout=period))
+    # The count is per window, so a window that ends takes its count with it, whichever key expires first.
+    key = f"throttle:authfail:{address}:{opened!r}"
     cache.add(key, 0, timeout=period + 1)
     try:
         count = cache.incr(key)
@@ -94,4 +102,4 @@ def record_auth_failure(request) -> None:
         cache.add(key, 1, timeout=period + 1)
         count = 1
     if count > limit:
-        raise TooManyFailures(wait=max(1, int(period - time.time() % period)))
+        raise TooManyFailures(wait=max(1, math.ceil(opened + period - now)))

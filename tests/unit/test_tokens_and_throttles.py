@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -11,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import throttling
 from accounts.models import ApiToken
 from accounts.services import create_organization, get_or_create_user, issue_token, token_for
 from sites.services import create_site
@@ -103,6 +105,19 @@ def test_failed_authentications_per_address_get_429_and_a_good_token_still_works
     assert git_refs(client, "hst_guess").status_code == 429
     other = issue_token(get_or_create_user("other@example.com"))
     assert bearer(other).get("/api/v1/sites/").status_code == 200
+
+
+def test_it_counts_failures_on_both_sides_of_a_minute_boundary_in_one_window(owner, settings, monkeypatch):
+    # CI once sent the first two guesses at 20:41:59.99 and the rest after 20:42:00: a window fixed
+    # to the clock counted them in two windows and let a sixth guess through.
+    settings.AUTH_FAILURES_PER_ADDRESS = "5/min"
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: clock.now))
+    statuses = []
+    for n, clock.now in enumerate([119.98, 119.99] + [120.0 + step / 100 for step in range(6)]):
+        statuses.append(bearer(f"hst_guess{n}").get("/api/v1/sites/"))
+    assert [response.status_code for response in statuses] == [401] * 5 + [429] * 3
+    assert statuses[-1]["Retry-After"] == "60"  # the window opened at the first guess, 119.98
 
 
 def test_git_failures_count_towards_the_same_limit(owner, settings, client):
