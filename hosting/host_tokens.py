@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts import audit
+from hosting.fleet import SingleHostDatabase, refuse_sqlite_fleet
 from hosting.models import Host, validate_host_name
 
 
@@ -46,19 +47,6 @@ def _check(name: str, address: str) -> None:
         raise HostJoinError(f"{address!r} is not an IP address (the edge reaches the host's containers on it).") from None
 
 
-def database_vendor() -> str:
-    return connection.vendor
-
-
-def _refuse_sqlite_fleet(name: str) -> None:
-    # SQLite lives on the control plane's disk: a second host's agent could not reach it.
-    if database_vendor() == "sqlite" and Host.objects.exclude(name=name).exists():
-        raise HostJoinError(
-            "The control plane runs on SQLite, which only a single host can use. Move it to PostgreSQL "
-            "(DATABASE_URL=postgres://...) before adding a second host."
-        )
-
-
 def add_host(name: str, address: str, control_plane_url: str, rotate_token: bool = False, by=None) -> Joined:
     """Create host `name` (not alive until its agent registers and heartbeats) with a new agent
     token; for an existing host only with `rotate_token` (its old token stops working)."""
@@ -72,7 +60,10 @@ def add_host(name: str, address: str, control_plane_url: str, rotate_token: bool
         if host is not None and not rotate_token:
             raise HostJoinError(f"Host {name} already exists; use --rotate-token to give it a new token.")
         if host is None:
-            _refuse_sqlite_fleet(name)
+            try:
+                refuse_sqlite_fleet(name)
+            except SingleHostDatabase as exc:
+                raise HostJoinError(str(exc)) from None
             host = Host.objects.create(name=name, service_address=address, last_heartbeat=None,
                                        token_digest=token_digest(token))
         else:

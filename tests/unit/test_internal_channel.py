@@ -34,7 +34,7 @@ def stores(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def postgres(monkeypatch):
     """Whatever the tier's database, these fleets have more than one host: PostgreSQL's rules."""
-    monkeypatch.setattr("hosting.host_tokens.database_vendor", lambda: "postgresql")
+    monkeypatch.setattr("hosting.fleet.database_vendor", lambda: "postgresql")
 
 
 def agent(name: str, token: str) -> Client:
@@ -81,7 +81,7 @@ def test_it_refuses_bad_names_and_addresses_clearly(name, address, message):
 
 
 def test_it_refuses_a_second_host_on_sqlite(monkeypatch):
-    monkeypatch.setattr("hosting.host_tokens.database_vendor", lambda: "sqlite")
+    monkeypatch.setattr("hosting.fleet.database_vendor", lambda: "sqlite")
     Host.objects.create(name="host-1")
     with pytest.raises(HostJoinError, match="PostgreSQL"):
         add_host("host-2", "10.0.0.2", CONTROL_PLANE)
