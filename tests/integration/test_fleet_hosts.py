@@ -1,5 +1,7 @@
 """Three hosts, each its own Docker daemon in its own network namespace with its own address and a
-real agent (tests/integration/support/hosts.py): the edge serves a site from each, and a host lost
+real agent, joined with `manage.py add_host` and sharing no disk with the control plane
+(tests/integration/support/hosts.py): each builds and releases a site over /internal/v1 and the
+edge serves it, and a host lost
 under load (daemon, containers and agent killed) has its sites served again from another host within
 60 s, each started once; when it comes back its stale containers are gone before it is up again.
 """
@@ -10,11 +12,14 @@ import os
 import statistics
 import time
 import uuid
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from accounts.models import Plan
 from hosting import image_catalog
+from hosting.host_tokens import token_digest
 from hosting.models import Host, Instance
 from sites.models import Deployment, Site
 from tests.integration.conftest import child_database_url
@@ -39,7 +44,7 @@ def fleet(platform, tmp_path_factory):
     tags = image_catalog.current_tags(["static"])
     images = save_images(sorted(set(tags.values())), work)
     env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1"}
-    hosts = start_hosts(HOSTS, f"fh-{uuid.uuid4().hex[:4]}", images, work, env)
+    hosts = start_hosts(HOSTS, f"fh-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
     try:
         yield hosts
     finally:
@@ -57,15 +62,22 @@ def deploy_on(deploy_env, host, count: int, monkeypatch) -> list[Site]:
     return [Site.objects.select_related("current_instance__host").get(pk=site.pk) for site in sites]
 
 
-def test_it_serves_a_site_from_each_host_through_the_edge(deploy_env, fleet, monkeypatch):
+def test_it_builds_and_serves_a_site_on_each_host_over_the_internal_channel(deploy_env, fleet, monkeypatch):
     platform = deploy_env[0]
     for host in fleet:
+        assert not host.data_dir.is_relative_to(settings.DATA_DIR)
+        assert Host.objects.get(name=host.name).token_digest == token_digest(host.joined["HOST_TOKEN"])
         [site] = deploy_on(deploy_env, host, 1, monkeypatch)
         instance = site.current_instance
         assert instance.host.name == host.name and instance.host.service_address == host.address
         assert instance.upstream == f"{host.address}:{instance.port}"  # the host's address, its published port
         assert served(platform, site.name).text == "v1\n"
         assert instance.name in host.docker("ps", "--format", "{{.Names}}").stdout.split()
+        # Built there and uploaded to the control plane's store; released from the host's own cache.
+        sha = site.current_release.slug.sha256
+        assert (Path(settings.SLUGS_DIR) / f"{sha}.tar.gz").is_file()
+        assert (host.data_dir / "slugs" / f"{sha}.tar.gz").is_file()
+        assert (host.data_dir / "volumes" / f"{site.uuid.hex}-build").is_mount()  # the slug unpacked on its disk
 
 
 def record(recovered: dict[str, float], requests: int, failed: int) -> None:
