@@ -11,6 +11,7 @@ import ipaddress
 import secrets
 import shlex
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,6 +31,7 @@ class Joined:
     host: Host
     token: str
     command: str
+    local_only: list[str]  # printed URLs that name this machine only (see local_only)
 
 
 def token_digest(token: str) -> str:
@@ -70,7 +72,8 @@ def add_host(name: str, address: str, control_plane_url: str, rotate_token: bool
             Host.objects.filter(pk=host.pk).update(token_digest=token_digest(token), service_address=address)
             host.refresh_from_db()
         audit.record(None, "staff.host_add", name, by=by, address=address, rotated=rotate_token)
-    return Joined(host=host, token=token, command=join_command(host, token, control_plane_url))
+    environment = join_environment(host, token, control_plane_url)
+    return Joined(host=host, token=token, command=join_command(environment), local_only=local_only(environment))
 
 
 def authenticate(name: str, token: str) -> Host | None:
@@ -84,9 +87,9 @@ def authenticate(name: str, token: str) -> Host | None:
     return host if hmac.compare_digest(host.token_digest, token_digest(token)) else None
 
 
-def join_command(host: Host, token: str, control_plane_url: str) -> str:
-    """The environment and command the new host runs (its own data dir: no shared filesystem)."""
-    environment = {
+def join_environment(host: Host, token: str, control_plane_url: str) -> dict[str, str]:
+    """The environment the new host's agent runs with (its own data dir: no shared filesystem)."""
+    return {
         "REDIS_URL": settings.REDIS_URL,
         "DATABASE_URL": settings.DATABASE_URL,
         "CONTROL_PLANE_URL": control_plane_url,
@@ -98,5 +101,24 @@ def join_command(host: Host, token: str, control_plane_url: str) -> str:
         "FERNET_KEY": settings.FERNET_KEY,
         "DATA_DIR": f"/var/lib/hosting-agent/{host.name}",
     }
+
+
+def join_command(environment: dict[str, str]) -> str:
+    """A shell command the operator runs as it is, in the platform's clone on the new host."""
     lines = [f"{key}={shlex.quote(str(value))}" for key, value in environment.items()]
-    return " \\\n".join(["env", *lines, f"manage.py agent --name {shlex.quote(host.name)}"])
+    agent = f".venv/bin/python manage.py agent --name {shlex.quote(environment['HOST_NAME'])}"
+    return " \\\n".join(["env", *lines, agent])
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def local_only(environment: dict[str, str]) -> list[str]:
+    """The printed URLs only this machine can use (loopback, a unix socket, a file): the operator
+    must give the new host addresses it reaches instead."""
+    found = []
+    for key in ("DATABASE_URL", "REDIS_URL", "CONTROL_PLANE_URL"):
+        url = urlsplit(environment[key])
+        if url.scheme in ("redis+socket", "unix", "sqlite") or url.hostname in LOOPBACK:
+            found.append(key)
+    return found

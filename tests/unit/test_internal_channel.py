@@ -5,6 +5,7 @@ the build is placed on."""
 from __future__ import annotations
 
 import hashlib
+import shlex
 from io import StringIO
 
 import pytest
@@ -57,6 +58,25 @@ def test_it_adds_a_host_not_alive_with_only_its_token_digest_stored_and_audited(
     assert "HOST_SERVICE_ADDRESS=10.0.0.2" in out.getvalue() and f"CONTROL_PLANE_URL={CONTROL_PLANE}" in out.getvalue()
     assert AuditEvent.objects.filter(action="staff.host_add", target="host-2").exists()
     assert authenticate("host-2", token) == host
+
+
+def test_it_prints_a_command_that_runs_as_it_is_and_names_the_urls_only_this_machine_reaches(settings):
+    settings.DATABASE_URL = "postgres://hosting:secret@127.0.0.1:5432/hosting"
+    settings.REDIS_URL = "redis+socket:///var/lib/hosting/run/redis.sock"
+    out, err = StringIO(), StringIO()
+    call_command("add_host", "host-2", "--address", "10.0.0.2", "--control-plane-url", "http://localhost:8000",
+                 stdout=out, stderr=err)
+    command = shlex.split(out.getvalue()[out.getvalue().index("env "):].replace("\\\n", " "))
+    assert command[-5:] == [".venv/bin/python", "manage.py", "agent", "--name", "host-2"]
+    assert all("=" in word for word in command[1:-5])
+    assert "DATABASE_URL, REDIS_URL, CONTROL_PLANE_URL name this machine only" in err.getvalue()
+
+    settings.DATABASE_URL = "postgres://hosting:secret@10.0.0.1:5432/hosting"
+    settings.REDIS_URL = "redis://10.0.0.1:6379/0"
+    err = StringIO()
+    call_command("add_host", "host-3", "--address", "10.0.0.3", "--control-plane-url", CONTROL_PLANE,
+                 stdout=StringIO(), stderr=err)
+    assert err.getvalue() == ""
 
 
 def test_it_refuses_an_existing_host_unless_the_token_is_rotated_and_then_the_old_one_fails():
