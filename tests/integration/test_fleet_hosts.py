@@ -19,6 +19,7 @@ from django.conf import settings
 
 from accounts.models import Plan
 from hosting import image_catalog
+from hosting.health import check_hosts
 from hosting.host_tokens import token_digest
 from hosting.models import Host, Instance
 from sites.models import Deployment, Site
@@ -38,7 +39,7 @@ RECOVERY_LIMIT = 60.0
 
 
 @pytest.fixture(scope="module")
-def fleet(platform, tmp_path_factory):
+def fleet_hosts(platform, tmp_path_factory):
     """Three hosts for the module: daemons, images (saved once, loaded into each) and agents."""
     work = tmp_path_factory.mktemp("fleet")
     tags = image_catalog.current_tags(["static"])
@@ -50,6 +51,17 @@ def fleet(platform, tmp_path_factory):
     finally:
         for host in hosts:
             host.stop()
+
+
+@pytest.fixture
+def fleet(fleet_hosts):
+    """The module's hosts, each with the token add_host gave it: the database is emptied after every
+    test (pytest-django's flush) while the hosts run on; each agent's heartbeat brings its row back
+    but not the token's digest, which only add_host stores."""
+    for host in fleet_hosts:
+        wait_for(lambda: Host.objects.filter(name=host.name).exists(), 30, f"host {host.name} to register again")
+        Host.objects.filter(name=host.name).update(token_digest=token_digest(host.joined["HOST_TOKEN"]))
+    return fleet_hosts
 
 
 def deploy_on(deploy_env, host, count: int, monkeypatch) -> list[Site]:
@@ -67,6 +79,7 @@ def test_it_builds_and_serves_a_site_on_each_host_over_the_internal_channel(depl
     for host in fleet:
         assert not host.data_dir.is_relative_to(settings.DATA_DIR)
         assert Host.objects.get(name=host.name).token_digest == token_digest(host.joined["HOST_TOKEN"])
+        assert check_hosts()[host.name]["ok"]  # up, as /healthz shows staff
         [site] = deploy_on(deploy_env, host, 1, monkeypatch)
         instance = site.current_instance
         assert instance.host.name == host.name and instance.host.service_address == host.address

@@ -19,6 +19,7 @@ REDIS_URL are given the gateway instead, which is what an operator does with loo
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import shlex
@@ -117,6 +118,7 @@ class DockerHost:
     forwarders: dict[str, Forwarder] = field(default_factory=dict)
     agents: list[ChildProcess] = field(default_factory=list)
     joined: dict[str, str] = field(default_factory=dict)  # the environment add_host printed
+    command: list[str] = field(default_factory=list)  # and the agent's command
 
     @property
     def netns(self) -> str:
@@ -170,7 +172,7 @@ class DockerHost:
                                 "--control-plane-url", url], cwd=BASE_DIR, env=self.service_env,
                                capture_output=True, text=True, timeout=120)
         assert added.returncode == 0, added.stdout + added.stderr
-        self.joined = printed_environment(added.stdout, self.name)
+        self.joined, self.command = printed_command(added.stdout, self.name)
 
     def start_daemon(self) -> None:
         log = open(self.log_dir / f"dockerd-{self.name}.log", "ab")
@@ -207,9 +209,9 @@ class DockerHost:
                 "HEARTBEAT_INTERVAL": "1", "HOST_DOWN_AFTER": "10"}
 
     def start_agent(self) -> None:
+        # As printed, run in the clone (the harness's is this one); one task at a time on 2 cores.
         self.agent = ChildProcess(f"agent-{self.name}-{time.monotonic_ns()}",
-                                  [*self.enter(), sys.executable, "manage.py", "agent", "--name", self.name,
-                                   "--concurrency", "1"], self.agent_env(), self.log_dir)
+                                  [*self.enter(), *self.command, "--concurrency", "1"], self.agent_env(), self.log_dir)
         self.agents.append(self.agent)
         agent = self.agent
         wait_for(lambda: "ready." in agent.output() or agent.popen.poll() is not None, 90,
@@ -282,11 +284,14 @@ def unix_connection(path: str) -> socket.socket:
     return connection
 
 
-def printed_environment(output: str, name: str) -> dict[str, str]:
-    """The variables of the `env K=V ... manage.py agent --name NAME` command add_host printed."""
-    command = shlex.split(output[output.index("env "):].replace("\\\n", " "))
-    assert command[-3:] == ["agent", "--name", name] and command[-4].endswith("manage.py"), command
-    return dict(word.split("=", 1) for word in command[1:-4])
+def printed_command(output: str, name: str) -> tuple[dict[str, str], list[str]]:
+    """The variables and the command of the `env K=V ... .venv/bin/python manage.py agent --name
+    NAME` that add_host printed."""
+    words = shlex.split(output[output.index("\nenv ") + 1:].replace("\\\n", " "))
+    variables = list(itertools.takewhile(lambda word: "=" in word, words[1:]))
+    command = words[1 + len(variables):]
+    assert command[-4:] == ["manage.py", "agent", "--name", name], words
+    return dict(variable.split("=", 1) for variable in variables), command
 
 
 def save_images(tags: list[str], directory: Path) -> Path:
