@@ -162,8 +162,13 @@ class DockerHost:
         run(*inside, "ip", "route", "add", "default", "via", self.gateway)
         self.forwarders["postgres"] = Forwarder(self.gateway, urlsplit(self.service_env["DATABASE_URL"]).port)
         self.forwarders["web"] = Forwarder(self.gateway, urlsplit(self.control_plane_url).port)
-        redis_socket = self.service_env["REDIS_URL"].removeprefix("redis+socket://")
-        self.forwarders["redis"] = Forwarder(self.gateway, 0, lambda: unix_connection(redis_socket))
+        self.forwarders["redis"] = Forwarder(self.gateway, 0, self.redis_connection)
+
+    def redis_connection(self) -> socket.socket:
+        redis = urlsplit(self.service_env["REDIS_URL"])  # `make test`'s: a unix socket; else host:port
+        if redis.scheme == "redis+socket":
+            return unix_connection(redis.path)
+        return socket.create_connection((redis.hostname, redis.port or 6379))
 
     def join(self) -> None:
         """`manage.py add_host`, as an operator runs it on the control plane; keeps what it prints."""
