@@ -24,5 +24,5 @@ class Command(BaseCommand):
                           "Run this on the new host (the token is shown only this once):\n")
         self.stdout.write(joined.command)
         if joined.local_only:
-            self.stderr.write(f"Note: {', '.join(joined.local_only)} name this machine only (loopback or a unix "
-                              "socket): give the new host addresses it reaches instead (README: Add a second host).")
+            self.stderr.write(f"Note: {', '.join(joined.local_only)} name this machine only (loopback, a unix "
+                              "socket or a file): give the new host addresses it reaches instead (README: Add a second host).")
