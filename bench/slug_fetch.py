@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.report import median, write_section
+from core.data_dir import platform_account, secure_data_dir
 from launcher import say
 from launcher.processes import free_tcp_port, tcp_port_open
 from launcher.stack import BASE_DIR, platform_programs
@@ -48,7 +49,7 @@ def write_slug(slugs: Path, size_mb: int) -> str:
 
 def measure(slugs: dict[str, str]) -> dict[str, dict[str, list[float]]]:
     """In the far host's process: each slug fetched RUNS times into an empty cache."""
-    import django
+    import django  # here: only this process (the far host's) sets Django up, with the host's environment
 
     django.setup()
     from django.conf import settings
@@ -94,8 +95,6 @@ def main() -> None:
         env.update({"PORTAL_BIND": f"127.0.0.1:{port}", "HOST_NAME": "bench"})
         say("slug fetch: migrating, starting the web server")
         subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=BASE_DIR, env=env, check=True)
-        from core.data_dir import platform_account, secure_data_dir
-
         account = platform_account(env.get("PLATFORM_USER") or "hosting")
         data_dir = Path(env["DATA_DIR"])
         secure_data_dir(data_dir, account)
