@@ -99,6 +99,8 @@ def join_environment(host: Host, token: str, control_plane_url: str) -> dict[str
         # The agent decrypts sites' config and labels containers with the fleet's key: the same keys.
         "SECRET_KEY": settings.SECRET_KEY,
         "FERNET_KEY": settings.FERNET_KEY,
+        # The web server reads a site's logs from its host's agent on this port: the same on every host.
+        "LOG_RELAY_PORT": str(settings.LOG_RELAY_PORT),
         "DATA_DIR": f"/var/lib/hosting-agent/{host.name}",
     }
 

@@ -69,6 +69,7 @@ def test_it_prints_a_command_that_runs_as_it_is_and_names_the_urls_only_this_mac
     command = shlex.split(out.getvalue()[out.getvalue().index("env "):].replace("\\\n", " "))
     assert command[-5:] == [".venv/bin/python", "manage.py", "agent", "--name", "host-2"]
     assert all("=" in word for word in command[1:-5])
+    assert f"LOG_RELAY_PORT={settings.LOG_RELAY_PORT}" in command  # fleet-wide: logs are read on it everywhere
     assert "DATABASE_URL, REDIS_URL, CONTROL_PLANE_URL name this machine only" in err.getvalue()
 
     settings.DATABASE_URL = "postgres://hosting:secret@10.0.0.1:5432/hosting"
