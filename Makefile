@@ -37,3 +37,4 @@ bench: install
 	@$(PYTHON) -m bench.admin
 	@$(PYTHON) -m bench.failover
 	@$(PYTHON) -m bench.fleet_failover
+	@$(PYTHON) -m bench.slug_fetch

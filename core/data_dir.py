@@ -131,6 +131,16 @@ def _give_tree(top: Path, account: Account) -> None:
             os.chown(name, account.uid, account.gid, dir_fd=directory_fd, follow_symlinks=False)
 
 
+def relay_dir(data_dir: Path) -> Path:
+    """Where the agent's read-only relay of site logs listens for the web server (hosting.log_relay).
+    Here, not there: the launcher sets the web server's DOCKER_HOST to it before Django is loaded."""
+    return data_dir / "docker-logs"
+
+
+def relay_socket(data_dir: Path) -> Path:
+    return relay_dir(data_dir) / "docker.sock"
+
+
 def as_user(account: Account, command: list[str]) -> list[str]:
     """`command` run as `account` with its own groups only (setpriv execs: no session, no PAM)."""
     return ["setpriv", f"--reuid={account.uid}", f"--regid={account.gid}", "--init-groups", "--", *command]

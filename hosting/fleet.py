@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -36,12 +37,35 @@ def _capacity_fields(capacity: DaemonCapacity) -> dict:
     }
 
 
+class SingleHostDatabase(ValueError):
+    """The control plane runs on SQLite and another host is registered; the message says what to do."""
+
+
+def database_vendor() -> str:
+    return connection.vendor
+
+
+def refuse_sqlite_fleet(name: str) -> None:
+    """SQLite lives on the control plane's disk: only one host's agent can use it (add_host and an
+    agent's start both ask). The one host may re-register and rotate its token."""
+    if database_vendor() != "sqlite":
+        return
+    others = list(Host.objects.exclude(name=name).order_by("name").values_list("name", flat=True)[:3])
+    if others:
+        raise SingleHostDatabase(
+            f"The control plane runs on SQLite, which only a single host can use, and host {', '.join(others)} "
+            f"is registered already. Move it to PostgreSQL (DATABASE_URL=postgres://...) before adding host "
+            f"{name}; if this machine was only renamed, delete its old host in the staff site first."
+        )
+
+
 def register_host(name: str, capacity: DaemonCapacity, service_address: str) -> Host:
     """Create or update the Host row `name` with what its daemon reports; counts as a heartbeat."""
     try:
         validate_host_name(name)
     except ValidationError as exc:
         raise ValueError(f"{name!r} is not a valid host name. {' '.join(exc.messages)}") from None
+    refuse_sqlite_fleet(name)
     now = timezone.now()
     host, created = Host.objects.update_or_create(
         name=name,

@@ -34,13 +34,13 @@ import docker
 import docker.errors
 from django.conf import settings
 
+from core.data_dir import relay_dir, relay_socket
 from hosting.instances import fleet_id
 from hosting.log_access import TOKEN_HEADER, granted_container
 from hosting.spec import LABEL_FLEET, LABEL_HOST, LABEL_SITE
 
 log = logging.getLogger(__name__)
 
-SOCKET_NAME = "docker.sock"
 ALLOWED = re.compile(r"^(?:/v1\.\d{1,3})?/(?:(?P<plain>_ping|version)|containers/(?P<ref>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})/(?P<what>json|logs))$")
 SAFE_TARGET = re.compile(r"^/[A-Za-z0-9/._~?&=%:-]{0,1000}$")
 LOG_PARAMETERS = {"stdout", "stderr", "timestamps", "follow", "tail", "since", "until"}
@@ -55,14 +55,6 @@ RefCheck = Callable[[str], bool]
 MISSING = object()  # what a lookup says of a container Docker does not have
 # A container reference -> its (name, labels), MISSING, or None when Docker cannot say.
 Lookup = Callable[[str], "tuple[str, dict[str, str]] | object | None"]
-
-
-def relay_dir(data_dir: Path) -> Path:
-    return data_dir / "docker-logs"
-
-
-def relay_socket(data_dir: Path) -> Path:
-    return relay_dir(data_dir) / SOCKET_NAME
 
 
 def _tail_bounded(query: list[tuple[str, str]]) -> bool:

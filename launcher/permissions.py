@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.data_dir import Account
-from hosting.log_relay import relay_socket
+from core.data_dir import Account, relay_socket
 
 
 def user_env(env: dict[str, str], account: Account, data_dir: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ from tests.integration.support.deploying import (
     Platform,
     seed_plans,
 )
+from tests.integration.support.hosts import control_plane_addresses
 from tests.integration.support.pebble import Pebble, write_test_ca
 from tests.integration.support.processes import ChildProcess, database_url, wait_for
 from tests.integration.support.sitelab import SiteLab
@@ -179,6 +180,8 @@ def platform(django_db_setup, django_db_blocker, tmp_path_factory, edge_ports, p
         "DATABASE_URL": child_database_url(),
         "PYTHONUNBUFFERED": "1",
         "PORTAL_BIND": f"127.0.0.1:{edge_ports.portal}",
+        # The harness's hosts reach the web server's /internal/v1 on their gateway address (a forwarder).
+        "ALLOWED_HOSTS": ",".join(["127.0.0.1", "localhost", "[::1]", *control_plane_addresses()]),
         "PROXY_HTTP_PORT": str(edge_ports.http),
         "PROXY_HTTPS_PORT": str(edge_ports.https),
         # Its own: agents of other test runs on this machine serve theirs on 127.0.0.1 too.

@@ -1,5 +1,7 @@
 """Three hosts, each its own Docker daemon in its own network namespace with its own address and a
-real agent (tests/integration/support/hosts.py): the edge serves a site from each, and a host lost
+real agent, joined with `manage.py add_host` and sharing no disk with the control plane
+(tests/integration/support/hosts.py): each builds and releases a site over /internal/v1 and the
+edge serves it, and a host lost
 under load (daemon, containers and agent killed) has its sites served again from another host within
 60 s, each started once; when it comes back its stale containers are gone before it is up again.
 """
@@ -10,16 +12,20 @@ import os
 import statistics
 import time
 import uuid
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from accounts.models import Plan
 from hosting import image_catalog
+from hosting.health import check_hosts
+from hosting.host_tokens import token_digest
 from hosting.models import Host, Instance
 from sites.models import Deployment, Site
 from tests.integration.conftest import child_database_url
 from tests.integration.support.deploying import create_site, served
-from tests.integration.support.hosts import save_images, start_hosts
+from tests.integration.support.hosts import DockerHost, save_images, start_hosts
 from tests.integration.support.processes import wait_for
 from tests.integration.test_agent_restarts import deploy_archive, finished
 from tests.integration.test_failover import Load, moved_off
@@ -39,7 +45,7 @@ def fleet(platform, tmp_path_factory):
     tags = image_catalog.current_tags(["static"])
     images = save_images(sorted(set(tags.values())), work)
     env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1"}
-    hosts = start_hosts(HOSTS, f"fh-{uuid.uuid4().hex[:4]}", images, work, env)
+    hosts = start_hosts(HOSTS, f"fh-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
     try:
         yield hosts
     finally:
@@ -47,7 +53,16 @@ def fleet(platform, tmp_path_factory):
             host.stop()
 
 
-def deploy_on(deploy_env, host, count: int, monkeypatch) -> list[Site]:
+def restore_token(host: DockerHost) -> None:
+    """The host's token as add_host gave it: the database is emptied after every test
+    (pytest-django's flush) while a module's hosts run on; the agent's heartbeat brings its Host
+    row back but not the token's digest, which only add_host stores."""
+    wait_for(lambda: Host.objects.filter(name=host.name).exists(), 30, f"host {host.name} to register again")
+    Host.objects.filter(name=host.name).update(token_digest=token_digest(host.joined["HOST_TOKEN"]))
+
+
+def deploy_on(deploy_env, host: DockerHost, count: int, monkeypatch) -> list[Site]:
+    restore_token(host)
     Plan.objects.update(max_sites=100)  # the benchmark puts 50 sites on one host, more than a plan allows
     sites = [Site.objects.get(name=create_site(deploy_env, "fh")) for _ in range(count)]
     deployments = [deploy_archive(site, {"public/index.html": b"v1\n"}, host.name, monkeypatch) for site in sites]
@@ -57,15 +72,22 @@ def deploy_on(deploy_env, host, count: int, monkeypatch) -> list[Site]:
     return [Site.objects.select_related("current_instance__host").get(pk=site.pk) for site in sites]
 
 
-def test_it_serves_a_site_from_each_host_through_the_edge(deploy_env, fleet, monkeypatch):
+def test_it_builds_and_serves_a_site_on_each_host_over_the_internal_channel(deploy_env, fleet, monkeypatch):
     platform = deploy_env[0]
     for host in fleet:
+        assert not host.data_dir.is_relative_to(settings.DATA_DIR)
         [site] = deploy_on(deploy_env, host, 1, monkeypatch)
+        assert check_hosts()[host.name]["ok"]  # up, as /healthz shows staff
         instance = site.current_instance
         assert instance.host.name == host.name and instance.host.service_address == host.address
         assert instance.upstream == f"{host.address}:{instance.port}"  # the host's address, its published port
         assert served(platform, site.name).text == "v1\n"
         assert instance.name in host.docker("ps", "--format", "{{.Names}}").stdout.split()
+        # Built there and uploaded to the control plane's store; released from the host's own cache.
+        sha = site.current_release.slug.sha256
+        assert (Path(settings.SLUGS_DIR) / f"{sha}.tar.gz").is_file()
+        assert (host.data_dir / "slugs" / f"{sha}.tar.gz").is_file()
+        assert (host.data_dir / "volumes" / f"{site.uuid.hex}-build").is_mount()  # the slug unpacked on its disk
 
 
 def record(recovered: dict[str, float], requests: int, failed: int) -> None:
@@ -82,6 +104,8 @@ def test_it_serves_a_lost_hosts_sites_from_another_host_and_removes_its_stale_co
         deploy_env, fleet, monkeypatch, count):
     platform = deploy_env[0]
     lost = fleet[0]
+    for host in fleet[1:]:
+        restore_token(host)  # they fetch the lost host's slugs
     sites = deploy_on(deploy_env, lost, count, monkeypatch)
     stale = {site.name: site.current_instance for site in sites}
     load = Load(platform, [site.name for site in sites])

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from hosting import fleet
@@ -25,6 +27,24 @@ def test_it_registers_a_new_host_and_updates_it_on_restart():
     assert again.pk == host.pk
     assert (again.cpus, again.memory_mb, again.docker_version) == (8, 16384, "24.0")
     assert again.registered_at == host.registered_at
+
+
+def test_it_refuses_a_second_host_on_a_sqlite_control_plane(monkeypatch):
+    monkeypatch.setattr("hosting.fleet.database_vendor", lambda: "sqlite")
+    fleet.register_host("web-1", CAPACITY, "10.0.0.5")
+    fleet.register_host("web-1", CAPACITY, "10.0.0.5")  # the one host restarts: fine
+    with pytest.raises(fleet.SingleHostDatabase, match="web-1 is registered already. Move it to PostgreSQL"):
+        fleet.register_host("web-2", CAPACITY, "10.0.0.6")
+    assert list(Host.objects.values_list("name", flat=True)) == ["web-1"]
+
+
+def test_it_stops_a_second_hosts_agent_on_sqlite_with_the_reason(monkeypatch):
+    monkeypatch.setattr("hosting.fleet.database_vendor", lambda: "sqlite")
+    monkeypatch.setattr("hosting.agent.ContainerEngine", lambda: SimpleNamespace(capacity=lambda: CAPACITY))
+    fleet.register_host("web-1", CAPACITY, "10.0.0.5")
+    with pytest.raises(CommandError, match="only a single host can use"):
+        call_command("agent", "--name", "web-2")
+    assert not Host.objects.filter(name="web-2").exists()
 
 
 def test_it_refuses_a_host_name_that_is_not_a_dns_label():

@@ -5,6 +5,7 @@ the build is placed on."""
 from __future__ import annotations
 
 import hashlib
+import shlex
 from io import StringIO
 
 import pytest
@@ -34,7 +35,7 @@ def stores(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def postgres(monkeypatch):
     """Whatever the tier's database, these fleets have more than one host: PostgreSQL's rules."""
-    monkeypatch.setattr("hosting.host_tokens.database_vendor", lambda: "postgresql")
+    monkeypatch.setattr("hosting.fleet.database_vendor", lambda: "postgresql")
 
 
 def agent(name: str, token: str) -> Client:
@@ -59,6 +60,26 @@ def test_it_adds_a_host_not_alive_with_only_its_token_digest_stored_and_audited(
     assert authenticate("host-2", token) == host
 
 
+def test_it_prints_a_command_that_runs_as_it_is_and_names_the_urls_only_this_machine_reaches(settings):
+    settings.DATABASE_URL = "postgres://hosting:secret@127.0.0.1:5432/hosting"
+    settings.REDIS_URL = "redis+socket:///var/lib/hosting/run/redis.sock"
+    out, err = StringIO(), StringIO()
+    call_command("add_host", "host-2", "--address", "10.0.0.2", "--control-plane-url", "http://localhost:8000",
+                 stdout=out, stderr=err)
+    command = shlex.split(out.getvalue()[out.getvalue().index("env "):].replace("\\\n", " "))
+    assert command[-5:] == [".venv/bin/python", "manage.py", "agent", "--name", "host-2"]
+    assert all("=" in word for word in command[1:-5])
+    assert f"LOG_RELAY_PORT={settings.LOG_RELAY_PORT}" in command  # fleet-wide: logs are read on it everywhere
+    assert "DATABASE_URL, REDIS_URL, CONTROL_PLANE_URL name this machine only" in err.getvalue()
+
+    settings.DATABASE_URL = "postgres://hosting:secret@10.0.0.1:5432/hosting"
+    settings.REDIS_URL = "redis://10.0.0.1:6379/0"
+    err = StringIO()
+    call_command("add_host", "host-3", "--address", "10.0.0.3", "--control-plane-url", CONTROL_PLANE,
+                 stdout=StringIO(), stderr=err)
+    assert err.getvalue() == ""
+
+
 def test_it_refuses_an_existing_host_unless_the_token_is_rotated_and_then_the_old_one_fails():
     old = add_host("host-2", "10.0.0.2", CONTROL_PLANE).token
     with pytest.raises(CommandError, match="already exists"):
@@ -81,7 +102,7 @@ def test_it_refuses_bad_names_and_addresses_clearly(name, address, message):
 
 
 def test_it_refuses_a_second_host_on_sqlite(monkeypatch):
-    monkeypatch.setattr("hosting.host_tokens.database_vendor", lambda: "sqlite")
+    monkeypatch.setattr("hosting.fleet.database_vendor", lambda: "sqlite")
     Host.objects.create(name="host-1")
     with pytest.raises(HostJoinError, match="PostgreSQL"):
         add_host("host-2", "10.0.0.2", CONTROL_PLANE)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def control_plane(settings, tmp_path, monkeypatch):
     """The control plane's store, and this host's cache in its own data dir."""
-    monkeypatch.setattr("hosting.host_tokens.database_vendor", lambda: "postgresql")
+    monkeypatch.setattr("hosting.fleet.database_vendor", lambda: "postgresql")
     store = tmp_path / "control-plane" / "slugs"
     store.mkdir(parents=True)
     token = add_host("far", "10.0.0.9", "http://10.0.0.1:8000").token

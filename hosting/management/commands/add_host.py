@@ -23,3 +23,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Host {joined.host.name} added; it is not alive until its agent registers.\n"
                           "Run this on the new host (the token is shown only this once):\n")
         self.stdout.write(joined.command)
+        if joined.local_only:
+            self.stderr.write(f"Note: {', '.join(joined.local_only)} name this machine only (loopback, a unix "
+                              "socket or a file): give the new host addresses it reaches instead (README: Add a second host).")

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from hosting.agent import run_agent
+from hosting.fleet import SingleHostDatabase
 from hosting.models import validate_host_name
 
 
@@ -19,4 +20,7 @@ class Command(BaseCommand):
             validate_host_name(host_name)
         except ValidationError:
             raise CommandError(f"{host_name!r} is not a valid host name: use a DNS label such as host-1.")
-        run_agent(host_name, concurrency=concurrency, loglevel=settings.LOG_LEVEL)
+        try:
+            run_agent(host_name, concurrency=concurrency, loglevel=settings.LOG_LEVEL)
+        except SingleHostDatabase as exc:  # raised before the agent takes any work
+            raise CommandError(str(exc))

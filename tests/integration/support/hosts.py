@@ -5,18 +5,24 @@ Network namespaces rather than Docker-in-Docker host containers: no image to bui
 daemons start in about a second, and a lost host is a plain SIGKILL of its processes. The daemon and
 the agent enter the namespace with `nsenter --net` (not `ip netns exec`, which mounts a fresh /sys
 and hides the cgroup hierarchy dockerd needs). The agent runs inside the namespace, so its site
-firewall is the host's own; it reaches Redis through the control plane's unix socket (a file, not
-the network) and PostgreSQL through a forwarder on the veth's root side (PostgreSQL listens on
-loopback only). The edge, in the root namespace, reaches each instance at the host's address and
-published port, as it would another machine.
+firewall is the host's own. The edge, in the root namespace, reaches each instance at the host's
+address and published port, as it would another machine.
 
-Agents share the control plane's data directory until slugs and sources reach a host over the
-internal channel: `OWN_DATA_DIR` is the one switch to flip then.
+Each host joins as the README tells an operator: `manage.py add_host NAME --address ADDR
+--control-plane-url URL` (run as a process), and its agent runs with the environment that prints.
+Nothing of the control plane's disk is shared: the agent has its own DATA_DIR under the host's
+root, gets build sources and slugs over /internal/v1 (CONTROL_PLANE_URL, HOST_TOKEN) and reaches
+PostgreSQL, Redis and the web server through TCP forwarders on the veth's root side (the gateway
+address), as another machine reaches the control plane's private address: PostgreSQL and the web
+server listen on loopback only and Redis on a unix socket, so the printed DATABASE_URL and
+REDIS_URL are given the gateway instead, which is what an operator does with loopback URLs.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -24,23 +30,42 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.integration.support.processes import ChildProcess, wait_for
+from tests.integration.support.processes import BASE_DIR, ChildProcess, wait_for
 
-OWN_DATA_DIR = False  # flip when agents no longer read slugs from the control plane's disk
 # Not 10.213 or 10.214: the site networks (SITE_SUBNET, SITE_SMTP_SUBNET) use those on every daemon.
 SUBNET_BASE = "10.231"
+MAX_HOSTS = 3  # per test run: two runs on one machine (CI and a developer's) get different addresses
+# What the agent keeps of this machine's environment: the machine's, not the fleet's (add_host prints those).
+MACHINE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "PLATFORM_USER")
+
+
+def host_index(number: int) -> int:
+    return (os.getpid() % 80) * MAX_HOSTS + number
+
+
+def gateway_address(index: int) -> str:
+    return f"{SUBNET_BASE}.{index}.1"
+
+
+def control_plane_addresses() -> list[str]:
+    """The addresses this run's hosts reach the control plane on: its web server must allow them
+    (ALLOWED_HOSTS), as a real control plane allows its private address."""
+    return [gateway_address(host_index(number)) for number in range(1, MAX_HOSTS + 1)]
 
 
 class Forwarder:
-    """Forwards TCP connections from listen_host:port to 127.0.0.1:port (PostgreSQL for an agent in a namespace)."""
+    """Forwards TCP connections from listen_host:port to what `upstream` connects to (by default
+    127.0.0.1:port): the control plane's loopback services for an agent in a namespace."""
 
-    def __init__(self, listen_host: str, port: int) -> None:
-        self.port = port
+    def __init__(self, listen_host: str, port: int, upstream: Callable[[], socket.socket] | None = None) -> None:
         self.server = socket.create_server((listen_host, port))
+        self.port = self.server.getsockname()[1]
+        self.upstream = upstream or (lambda: socket.create_connection(("127.0.0.1", port)))
         self.thread = threading.Thread(target=self.accept, daemon=True)
         self.thread.start()
 
@@ -50,7 +75,11 @@ class Forwarder:
                 client, _ = self.server.accept()
             except OSError:
                 return  # closed
-            upstream = socket.create_connection(("127.0.0.1", self.port))
+            try:
+                upstream = self.upstream()
+            except OSError:
+                client.close()  # the service is down (a test killed it): the client sees a reset
+                continue
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self.pipe, args=(source, sink), daemon=True).start()
 
@@ -82,11 +111,14 @@ class DockerHost:
     name: str
     root: Path  # short: unix socket paths (containerd's under exec-root) must stay under 108 bytes
     log_dir: Path
-    service_env: dict[str, str]
+    service_env: dict[str, str]  # the control plane's: what `manage.py add_host` runs with
+    control_plane_url: str  # its web server, on loopback
     dockerd: subprocess.Popen | None = None
     agent: ChildProcess | None = None
-    forwarder: Forwarder | None = None
+    forwarders: dict[str, Forwarder] = field(default_factory=dict)
     agents: list[ChildProcess] = field(default_factory=list)
+    joined: dict[str, str] = field(default_factory=dict)  # the environment add_host printed
+    command: list[str] = field(default_factory=list)  # and the agent's command
 
     @property
     def netns(self) -> str:
@@ -102,7 +134,12 @@ class DockerHost:
 
     @property
     def gateway(self) -> str:
-        return f"{SUBNET_BASE}.{self.index}.1"
+        return gateway_address(self.index)
+
+    @property
+    def data_dir(self) -> Path:
+        # Under the short root: containerd's and the agent's unix sockets must stay under 108 bytes.
+        return self.root / "agent"
 
     @property
     def docker_host(self) -> str:
@@ -123,8 +160,24 @@ class DockerHost:
         run(*inside, "ip", "link", "set", peer, "up")
         run(*inside, "ip", "link", "set", "lo", "up")
         run(*inside, "ip", "route", "add", "default", "via", self.gateway)
-        postgres_port = urlsplit(self.service_env["DATABASE_URL"]).port
-        self.forwarder = Forwarder(self.gateway, postgres_port)
+        self.forwarders["postgres"] = Forwarder(self.gateway, urlsplit(self.service_env["DATABASE_URL"]).port)
+        self.forwarders["web"] = Forwarder(self.gateway, urlsplit(self.control_plane_url).port)
+        self.forwarders["redis"] = Forwarder(self.gateway, 0, self.redis_connection)
+
+    def redis_connection(self) -> socket.socket:
+        redis = urlsplit(self.service_env["REDIS_URL"])  # `make test`'s: a unix socket; else host:port
+        if redis.scheme == "redis+socket":
+            return unix_connection(redis.path)
+        return socket.create_connection((redis.hostname, redis.port or 6379))
+
+    def join(self) -> None:
+        """`manage.py add_host`, as an operator runs it on the control plane; keeps what it prints."""
+        url = f"http://{self.gateway}:{self.forwarders['web'].port}"
+        added = subprocess.run([sys.executable, "manage.py", "add_host", self.name, "--address", self.address,
+                                "--control-plane-url", url], cwd=BASE_DIR, env=self.service_env,
+                               capture_output=True, text=True, timeout=120)
+        assert added.returncode == 0, added.stdout + added.stderr
+        self.joined, self.command = printed_command(added.stdout, self.name)
 
     def start_daemon(self) -> None:
         log = open(self.log_dir / f"dockerd-{self.name}.log", "ab")
@@ -148,19 +201,22 @@ class DockerHost:
             self.docker("load", stdin=images)
 
     def agent_env(self) -> dict[str, str]:
-        url = urlsplit(self.service_env["DATABASE_URL"])
+        """What add_host printed, with what an operator changes on a real machine: the database and
+        the broker at the address this host reaches them on (the printed ones are the control
+        plane's loopback and socket), the data dir (here under the host's short root), this host's
+        Docker daemon; and the test platform's faster heartbeats."""
+        url = urlsplit(self.joined["DATABASE_URL"])
         netloc = url.netloc.replace(f"@{url.hostname}:", f"@{self.gateway}:")
-        env = {**self.service_env, "DATABASE_URL": urlunsplit(url._replace(netloc=netloc)),
-               "DOCKER_HOST": self.docker_host, "HOST_SERVICE_ADDRESS": self.address,
-               "HEARTBEAT_INTERVAL": "1", "HOST_DOWN_AFTER": "10"}
-        if OWN_DATA_DIR:
-            env["DATA_DIR"] = str(self.root / "agent-data")
-        return env
+        return {**{key: os.environ[key] for key in MACHINE_ENV if key in os.environ}, **self.joined,
+                "DATABASE_URL": urlunsplit(url._replace(netloc=netloc)),
+                "REDIS_URL": f"redis://{self.gateway}:{self.forwarders['redis'].port}/0",
+                "DATA_DIR": str(self.data_dir), "DOCKER_HOST": self.docker_host, "PYTHONUNBUFFERED": "1",
+                "HEARTBEAT_INTERVAL": "1", "HOST_DOWN_AFTER": "10"}
 
     def start_agent(self) -> None:
+        # As printed, run in the clone (the harness's is this one); one task at a time on 2 cores.
         self.agent = ChildProcess(f"agent-{self.name}-{time.monotonic_ns()}",
-                                  [*self.enter(), sys.executable, "manage.py", "agent", "--name", self.name,
-                                   "--concurrency", "1"], self.agent_env(), self.log_dir)
+                                  [*self.enter(), *self.command, "--concurrency", "1"], self.agent_env(), self.log_dir)
         self.agents.append(self.agent)
         agent = self.agent
         wait_for(lambda: "ready." in agent.output() or agent.popen.poll() is not None, 90,
@@ -206,8 +262,8 @@ class DockerHost:
                 pass
         if self.netns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout:
             self.kill()
-        if self.forwarder:
-            self.forwarder.close()
+        for forwarder in self.forwarders.values():
+            forwarder.close()
         for mount in reversed(Path("/proc/mounts").read_text().splitlines()):
             target = mount.split()[1]
             if target.startswith(str(self.root)):
@@ -223,6 +279,26 @@ class DockerHost:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def unix_connection(path: str) -> socket.socket:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+    except OSError:
+        connection.close()
+        raise
+    return connection
+
+
+def printed_command(output: str, name: str) -> tuple[dict[str, str], list[str]]:
+    """The variables and the command of the `env K=V ... .venv/bin/python manage.py agent --name
+    NAME` that add_host printed."""
+    words = shlex.split(output[output.index("\nenv ") + 1:].replace("\\\n", " "))
+    variables = list(itertools.takewhile(lambda word: "=" in word, words[1:]))
+    command = words[1 + len(variables):]
+    assert command[-4:] == ["manage.py", "agent", "--name", name], words
+    return dict(variable.split("=", 1) for variable in variables), command
+
+
 def save_images(tags: list[str], directory: Path) -> Path:
     """The runtime images, saved once from the shared daemon for every host of the session."""
     archive = directory / "images.tar"
@@ -232,15 +308,18 @@ def save_images(tags: list[str], directory: Path) -> Path:
     return archive
 
 
-def start_hosts(count: int, prefix: str, images: Path, log_dir: Path, service_env: dict[str, str]) -> list[DockerHost]:
+def start_hosts(count: int, prefix: str, images: Path, log_dir: Path, service_env: dict[str, str],
+                control_plane_url: str) -> list[DockerHost]:
+    assert count <= MAX_HOSTS
     hosts: list[DockerHost] = []
     try:
-        for index in range(1, count + 1):
+        for number in range(1, count + 1):
             root = Path(tempfile.mkdtemp(prefix="fh", dir="/tmp"))
-            # Two test runs on one machine (CI and a developer's) get different addresses.
-            host = DockerHost((os.getpid() % 80) * 3 + index, f"{prefix}-{index}", root, log_dir, service_env)
+            host = DockerHost(host_index(number), f"{prefix}-{number}", root, log_dir, service_env,
+                              control_plane_url)
             hosts.append(host)
             host.create_network()
+            host.join()
             host.start_daemon()
             host.load_images(images)
             host.start_agent()
