@@ -31,6 +31,7 @@ from core.errors import QueueUnavailable
 from core.queue import ensure_queue_reachable
 from hosting.models import Host, Instance
 from hosting.placement import place_instance
+from hosting.runtimes import CATALOG
 from sites.config_crypto import config_of, encrypt_config
 from sites.logstream import append_to_log, close_log, end_log
 from sites.models import Deployment, Release, Site, Slug
@@ -75,11 +76,21 @@ def source_archive_path(deployment_id: int, suffix: str) -> Path:
     return Path(settings.ARCHIVES_DIR) / f"{deployment_id}{suffix}"
 
 
-def _admit(site: Site) -> Host:
-    """Every deployment starts here: the organization may deploy, the queue is there, a host has room."""
+def _admit(site: Site, target: Release | None = None) -> Host:
+    """Every deployment starts here: the organization may deploy, the queue is there, a host has
+    room and the image of the runtime it will start (a host without it gets no work)."""
     ensure_active(site.organization)
     ensure_queue_reachable()
-    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
+    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target))
+
+
+def _runtime_of(site: Site, target: Release | None) -> str | None:
+    """The runtime the deployment starts: the site's own, else (auto) the slug it rolls out. An
+    auto site's build detects its runtime later: only the OS image is asked for then."""
+    if site.runtime in CATALOG:
+        return site.runtime
+    runtime = target.slug.runtime if target is not None else None
+    return runtime if runtime in CATALOG else None
 
 
 def deploy_source(site: Site, trigger: str, source: str, write_archive, sender: Sender, by=None) -> Deployment:
@@ -102,7 +113,7 @@ def roll_out(site: Site, trigger: str, description: str, sender: Sender, target:
     """A deployment that starts a release without a build, then switches to it. Its release is
     made when its turn comes: the current one (restart, start), the current code with the config
     then (config), or `target`'s code with the config then (rollback)."""
-    host = _admit(site)
+    host = _admit(site, target or site.current_release)
     with transaction.atomic():
         lock_site(site)
         deployment = Deployment.objects.create(site=site, trigger=trigger, source=description[:200], release=target,
