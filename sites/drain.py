@@ -42,7 +42,7 @@ class DrainReport:
 
 def drain(host: Host, by=None, reason: str = "") -> DrainReport:
     """Cordon `host` and start moving every site still served from it (or about to be) elsewhere."""
-    cordon.cordon(host, reason or "drain", by=by)
+    cordon.cordon(host, reason, by=by)
     Host.objects.filter(pk=host.pk, draining_since__isnull=True).update(draining_since=host.cordoned_at)
     report = DrainReport()
     for site_id in sites_on(host):
