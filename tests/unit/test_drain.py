@@ -140,7 +140,7 @@ def test_the_commands_cordon_drain_and_undrain_a_host_and_refuse_an_unknown_one(
 def test_the_drain_command_fails_when_a_site_cannot_move(old, drained_sender):
     running_site("shop", old)
     with pytest.raises(CommandError, match="1 site"):
-        call_command("drain", "old", "--wait")
+        call_command("drain", "old", "--wait", "--timeout", "1")
     assert Host.objects.get(pk=old.pk).cordoned_at is not None  # cordoned all the same
 
 

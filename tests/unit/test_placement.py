@@ -1,0 +1,79 @@
+"""Placement across a fleet: more sites than fit get the clear NoHostAvailable and no host is
+reserved past MEMORY_OVERCOMMIT / CPU_OVERCOMMIT; cordoned, down and imageless hosts get nothing;
+a deployment asks for its runtime's image."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hosting import image_catalog
+from hosting.models import Host, Instance, RuntimeImage
+from hosting.placement import NoHostAvailable, place_instance
+from sites.models import Deployment
+from sites.pipeline import machine
+from tests.unit.test_failover import running_site
+from tests.unit.test_pipeline_machine import Recorder
+
+pytestmark = pytest.mark.django_db
+
+
+def host(name: str, memory_mb: int = 1024, cpus: int = 1, **fields) -> Host:
+    return Host.objects.create(name=name, memory_mb=memory_mb, cpus=cpus, last_heartbeat=timezone.now(), **fields)
+
+
+def start_on(placed: Host, number: int) -> None:
+    """What the agent records when it starts the placed instance: its reservation."""
+    Instance.objects.create(host=placed, name=f"site-s{number}-v1-d{number}", site_label=f"s{number}",
+                            release_label="v1", memory_mb=256, cpu_millicores=250, state=Instance.State.RUNNING)
+
+
+def test_it_places_sites_until_the_fleet_is_full_then_refuses_the_rest_clearly(settings):
+    settings.MEMORY_OVERCOMMIT, settings.CPU_OVERCOMMIT = 1.5, 2
+    host("h1", memory_mb=1024, cpus=1)  # 1536 MB and 2000 millicores to place: 6 of 256 MB
+    host("h2", memory_mb=2048, cpus=1)  # 3072 MB but 2000 millicores: CPU caps it at 8
+    placed, refused = [], []
+    for number in range(20):
+        try:
+            chosen = place_instance(256, 250)
+        except NoHostAvailable as exc:
+            refused.append(str(exc))
+            continue
+        start_on(chosen, number)
+        placed.append(chosen.name)
+
+    assert (placed.count("h1"), placed.count("h2"), len(refused)) == (6, 8, 6)
+    assert refused[0].startswith("No host has room for 256 MB and 250 millicores right now")
+    for row in Host.objects.with_reservations():
+        assert row.reserved_memory_mb <= row.memory_mb * settings.MEMORY_OVERCOMMIT
+        assert row.reserved_millicores <= row.cpus * 1000 * settings.CPU_OVERCOMMIT
+
+
+def test_it_gives_cordoned_down_and_imageless_hosts_nothing():
+    static = image_catalog.current_tags(["static"])
+    host("cordoned", memory_mb=64000, cordoned_at=timezone.now())
+    Host.objects.create(name="silent", memory_mb=64000, cpus=1, last_heartbeat=timezone.now() - timedelta(hours=1))
+    host("fenced", memory_mb=64000, down_since=timezone.now())
+    imageless = host("imageless", memory_mb=64000)
+    ready = host("ready", memory_mb=512)
+    for runtime, tag in static.items():
+        for holder in [ready, *Host.objects.filter(name__in=["cordoned", "silent", "fenced"])]:
+            RuntimeImage.objects.create(host=holder, runtime=runtime, tag=tag)
+    RuntimeImage.objects.create(host=imageless, runtime="os", tag=static["os"])  # the OS image, not static's
+
+    assert {place_instance(128, 100, "static").name for _ in range(3)} == {"ready"}
+    with pytest.raises(NoHostAvailable):
+        place_instance(1024, 100, "static")  # only the hosts that may not have it have room
+
+
+def test_a_restart_asks_placement_for_the_runtime_of_the_release_it_starts(monkeypatch, tmp_path, settings):
+    settings.EDGE_DIR = tmp_path / "edge"
+    spare = host("spare", memory_mb=8192, cpus=4)
+    site = running_site("shop", spare)  # an auto site whose release runs the static runtime
+    asked = []
+    monkeypatch.setattr(machine, "place_instance", lambda *args: asked.append(args) or spare)
+
+    machine.roll_out(site, Deployment.Trigger.RESTART, "restart", Recorder())
+
+    assert asked == [(site.plan.memory_mb, site.plan.cpu_millicores, "static")]
