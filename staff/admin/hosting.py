@@ -116,7 +116,7 @@ class HostAdmin(admin.ModelAdmin):
             self.message_user(request, f"Draining {host.name}: {len(report.moving)} site(s) moving, "
                               f"{len(report.under_way)} already moving.")
             for site, why in sorted(report.left.items()):
-                self.message_user(request, f"{site} stays on {host.name}, serving: {why}", "warning")
+                self.message_user(request, f"Site {site} stays on {host.name}, serving: {why}", "warning")
 
     @admin.action(description="Undrain the selected hosts (work again)", permissions=["change"])
     def undrain_hosts(self, request, queryset):
