@@ -111,12 +111,11 @@ class HostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Drain the selected hosts (move every site elsewhere)", permissions=["change"])
     def drain_hosts(self, request, queryset):
-        for host in queryset:
-            report = drain.drain(host, by=request.user, reason=_by(request))
-            self.message_user(request, f"Draining {host.name}: {len(report.moving)} site(s) moving, "
+        for name, report in drain.drain_many(list(queryset), by=request.user, reason=_by(request)).items():
+            self.message_user(request, f"Draining {name}: {len(report.moving)} site(s) moving, "
                               f"{len(report.under_way)} already moving.")
             for site, why in sorted(report.left.items()):
-                self.message_user(request, f"Site {site} stays on {host.name}, serving: {why}", "warning")
+                self.message_user(request, f"Site {site} stays on {name}, serving: {why}", "warning")
 
     @admin.action(description="Undrain the selected hosts (work again)", permissions=["change"])
     def undrain_hosts(self, request, queryset):

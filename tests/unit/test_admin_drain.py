@@ -96,3 +96,15 @@ def test_it_refuses_support_staff_cordoning_or_draining_hosts(sender, action):
     assert (after.cordoned_at is not None) == action.startswith("un")  # unchanged
     assert not Deployment.objects.filter(site=shop, trigger="restart").exists()
     assert not AuditEvent.objects.filter(action__startswith="staff.host_").exists()
+
+
+def test_hosts_drained_together_send_no_site_from_one_to_the_other(sender):
+    first, second = live_host("first"), live_host("second")
+    Host.objects.filter(pk=second.pk).update(memory_mb=16384)  # the most room: the first's sites would go there
+    live_host("spare")
+    shop, blog = running_site("shop", first), running_site("blog", second)
+
+    client_of(superuser()).post(HOSTS, {"action": "drain_hosts", "_selected_action": [first.pk, second.pk]})
+
+    assert {move.site.name: move.host_name for move in Deployment.objects.filter(trigger="restart")} == {
+        "shop": "spare", "blog": "spare"}

@@ -21,6 +21,7 @@ class Command(BaseCommand):
             report = drain(found, reason=reason)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages))
+        self.stdout.write(f"{found.name} is cordoned; {len(report.moving)} site(s) moving off it.")
         for site, to in sorted(report.moving.items()):
             self.stdout.write(f"moving {site} to {to}")
         for site in sorted(report.under_way):
