@@ -10,25 +10,13 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from hosting.models import Host, Instance
-from sites import drain
 from sites.models import Deployment
 from tests.staff_users import client_of, superuser, support_engineer
-from tests.unit.test_failover import live_host, recorder, running_site  # noqa: F401 (fixture)
+from tests.unit.test_drain import drained_sender  # noqa: F401 (fixture)
+from tests.unit.test_failover import edge_dir, live_host, recorder, running_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 HOSTS = "/admin/hosting/host/"
-
-
-@pytest.fixture(autouse=True)
-def edge_dir(settings, tmp_path):
-    settings.EDGE_DIR = tmp_path / "edge"
-    settings.SITE_CONTAINER_PORT = 8080
-
-
-@pytest.fixture
-def sender(recorder, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(drain, "SENDER", recorder)
-    return recorder
 
 
 def act(client, action: str, host: Host):
@@ -41,7 +29,7 @@ def status_of(client, name: str) -> str:
     return row.split('class="field-status_display">')[1].split("<")[0]
 
 
-def test_a_superuser_cordons_drains_and_undrains_a_host_from_the_host_list(sender):
+def test_a_superuser_cordons_drains_and_undrains_a_host_from_the_host_list(drained_sender):
     old = live_host("old")
     live_host("spare")
     shop = running_site("shop", old)
@@ -68,12 +56,12 @@ def test_a_superuser_cordons_drains_and_undrains_a_host_from_the_host_list(sende
                        "staff.host_undrain"]
 
 
-def test_the_list_says_down_for_a_silent_host_whatever_its_cordon(sender):
+def test_the_list_says_down_for_a_silent_host_whatever_its_cordon(drained_sender):
     Host.objects.create(name="silent", last_heartbeat=timezone.now() - timedelta(hours=1), cordoned_at=timezone.now())
     assert status_of(client_of(superuser()), "silent") == "down"
 
 
-def test_a_site_that_cannot_move_is_named_to_the_superuser(sender):
+def test_a_site_that_cannot_move_is_named_to_the_superuser(drained_sender):
     old = live_host("old")
     running_site("shop", old)
     page = act(client_of(superuser()), "drain_hosts", old).content.decode()
@@ -81,7 +69,7 @@ def test_a_site_that_cannot_move_is_named_to_the_superuser(sender):
 
 
 @pytest.mark.parametrize("action", ["cordon_hosts", "uncordon_hosts", "drain_hosts", "undrain_hosts"])
-def test_it_refuses_support_staff_cordoning_or_draining_hosts(sender, action):
+def test_it_refuses_support_staff_cordoning_or_draining_hosts(drained_sender, action):
     old = live_host("old")
     live_host("spare")
     shop = running_site("shop", old)
@@ -98,7 +86,7 @@ def test_it_refuses_support_staff_cordoning_or_draining_hosts(sender, action):
     assert not AuditEvent.objects.filter(action__startswith="staff.host_").exists()
 
 
-def test_hosts_drained_together_send_no_site_from_one_to_the_other(sender):
+def test_hosts_drained_together_send_no_site_from_one_to_the_other(drained_sender):
     first, second = live_host("first"), live_host("second")
     Host.objects.filter(pk=second.pk).update(memory_mb=16384)  # the most room: the first's sites would go there
     live_host("spare")

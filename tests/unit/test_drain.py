@@ -14,15 +14,9 @@ from hosting.models import Host, Instance
 from hosting.placement import NoHostAvailable, place_instance
 from sites import drain
 from sites.models import Deployment, Site
-from tests.unit.test_failover import live_host, recorder, running_site  # noqa: F401 (fixture)
+from tests.unit.test_failover import edge_dir, live_host, recorder, running_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def edge_dir(settings, tmp_path):
-    settings.EDGE_DIR = tmp_path / "edge"
-    settings.SITE_CONTAINER_PORT = 8080
 
 
 @pytest.fixture
