@@ -32,14 +32,18 @@ def placeable_hosts(runtime: str | None = None):
     """Hosts that may get new work: up, not cordoned, and (when any host holds them) with the
     current images. While no host has recorded the current images yet (a recipe just changed and
     no agent has rebuilt), refusing every host would stop all deployments, so none is excluded."""
-    cutoff = timezone.now() - timedelta(seconds=settings.HOST_DOWN_AFTER)
-    hosts = Host.objects.filter(last_heartbeat__gte=cutoff, down_since__isnull=True, cordoned_at__isnull=True)
+    hosts = _live_uncordoned()
     tags = image_catalog.current_tags([runtime] if runtime else [])
     for tag in tags.values():
         holders = RuntimeImage.objects.filter(tag=tag).values("host_id")
         if holders.exists():
             hosts = hosts.filter(pk__in=holders)
     return hosts
+
+
+def _live_uncordoned():
+    cutoff = timezone.now() - timedelta(seconds=settings.HOST_DOWN_AFTER)
+    return Host.objects.filter(last_heartbeat__gte=cutoff, down_since__isnull=True, cordoned_at__isnull=True)
 
 
 def _best(memory_mb: int, cpu_millicores: int, runtime: str | None) -> Host | None:
@@ -65,7 +69,10 @@ def place_instance(memory_mb: int, cpu_millicores: int, runtime: str | None = No
                 return again
     # An error log reaches staff (their log alerts); the customer sees the exception's message.
     log.error("placement: no host has room for %s MB and %s millicores", memory_mb, cpu_millicores,
-              extra={"memory_mb": memory_mb, "cpu_millicores": cpu_millicores})
-    raise NoHostAvailable(
-        f"No host has room for {memory_mb} MB and {cpu_millicores} millicores right now; "
-        "staff have been told. The site keeps serving its current release.")
+              extra={"memory_mb": memory_mb, "cpu_millicores": cpu_millicores, "runtime": runtime})
+    if _live_uncordoned().exists() and not placeable_hosts(runtime).exists():
+        # A recipe changed and no live host has rebuilt, or the live hosts lack it.
+        missing = f"No host has the current {runtime or 'runtime'} images yet"
+    else:
+        missing = f"No host has room for {memory_mb} MB and {cpu_millicores} millicores"
+    raise NoHostAvailable(f"{missing} right now; staff have been told. The site keeps serving its current release.")

@@ -66,6 +66,10 @@ def test_it_gives_cordoned_down_and_imageless_hosts_nothing():
     with pytest.raises(NoHostAvailable):
         place_instance(1024, 100, "static")  # only the hosts that may not have it have room
 
+    Host.objects.filter(name="ready").update(cordoned_at=timezone.now())
+    with pytest.raises(NoHostAvailable, match="No host has the current static images yet"):
+        place_instance(128, 100, "static")  # the live hosts lack it: said so, not "no room"
+
 
 def test_a_restart_asks_placement_for_the_runtime_of_the_release_it_starts(monkeypatch, tmp_path, settings):
     settings.EDGE_DIR = tmp_path / "edge"
