@@ -23,7 +23,7 @@ from typing import Callable, Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from accounts.services import ensure_active
@@ -81,7 +81,17 @@ def _admit(site: Site, target: Release | None = None) -> Host:
     room and the image of the runtime it will start (a host without it gets no work)."""
     ensure_active(site.organization)
     ensure_queue_reachable()
-    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target))
+    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target), promised)
+
+
+def promised() -> dict[str, tuple[int, int]]:
+    """What deployments under way were placed on each host and may not have started yet: their
+    plans' limits, so deployments placed one after another (a drain, a failover) spread out rather
+    than all landing on the host that had the most room. A started one is also an Instance for a
+    few seconds, counted twice: placement errs on the side of room."""
+    rows = Deployment.objects.exclude(state__in=Deployment.FINISHED).values("host_name").annotate(
+        memory=Sum("site__plan__memory_mb"), millicores=Sum("site__plan__cpu_millicores"))
+    return {row["host_name"]: (row["memory"] or 0, row["millicores"] or 0) for row in rows}
 
 
 def _runtime_of(site: Site, target: Release | None) -> str | None:

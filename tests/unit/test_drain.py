@@ -86,6 +86,20 @@ def test_it_leaves_a_site_no_host_has_room_for_serving_and_says_why(old, drained
     assert drain.drain(old).moving == {"shop": "spare"}
 
 
+def test_sites_drained_together_spread_over_the_room_there_is_and_the_rest_stay(old, drained_sender, settings):
+    settings.MEMORY_OVERCOMMIT = 1
+    for name in ("spare-1", "spare-2"):  # room for one site each (the plan reserves 256 MB)
+        Host.objects.create(name=name, memory_mb=300, cpus=4, last_heartbeat=timezone.now())
+    for name in ("shop", "blog", "wiki"):
+        running_site(name, old)
+
+    report = drain.drain(old)
+
+    # Placed one after another before any has started: each counts the moves placed before it.
+    assert sorted(report.moving.values()) == ["spare-1", "spare-2"] and len(report.left) == 1
+    assert "No host has room" in next(iter(report.left.values()))
+
+
 def test_it_counts_a_host_empty_once_no_instance_runs_there_and_undrain_gives_it_work(old, drained_sender):
     live_host("spare")
     shop = running_site("shop", old)

@@ -80,4 +80,5 @@ def test_a_restart_asks_placement_for_the_runtime_of_the_release_it_starts(monke
 
     machine.roll_out(site, Deployment.Trigger.RESTART, "restart", Recorder())
 
-    assert asked == [(site.plan.memory_mb, site.plan.cpu_millicores, "static")]
+    [args] = asked
+    assert args == (site.plan.memory_mb, site.plan.cpu_millicores, "static", machine.promised)
