@@ -3,20 +3,29 @@ reserved past MEMORY_OVERCOMMIT / CPU_OVERCOMMIT; cordoned, down and imageless h
 a deployment asks for its runtime's image."""
 from __future__ import annotations
 
+import importlib
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
+
+from accounts.models import Plan
+from accounts.services import create_organization
 
 from hosting import image_catalog
 from hosting.models import Host, Instance, RuntimeImage
 from hosting.placement import NoHostAvailable, place_instance
+from sites import services
 from sites.models import Deployment
 from sites.pipeline import machine
 from tests.unit.test_failover import running_site
 from tests.unit.test_pipeline_machine import Recorder
 
 pytestmark = pytest.mark.django_db
+SEEDED_PLANS = importlib.import_module("accounts.migrations.0002_seed_plans").PLANS
 
 
 def host(name: str, memory_mb: int = 1024, cpus: int = 1, **fields) -> Host:
@@ -82,3 +91,36 @@ def test_a_restart_asks_placement_for_the_runtime_of_the_release_it_starts(monke
 
     [args] = asked
     assert args == (site.plan.memory_mb, site.plan.cpu_millicores, "static", machine.promised)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_placements_at_once_do_not_both_take_the_last_room(settings):
+    """Each placer records its promise (a deployment) in the transaction that placed it, as a
+    drain or failover does: the second waits for the first's host lock, then sees its promise."""
+    for plan in SEEDED_PLANS:  # an earlier transactional test may have flushed the seeded plans
+        Plan.objects.get_or_create(name=plan["name"], defaults=plan)
+    settings.MEMORY_OVERCOMMIT = 1
+    host("last", memory_mb=300, cpus=4)  # room for one 256 MB site
+    sites = [services.create_site(create_organization(name, f"{name}@example.com"), name) for name in ("shop", "blog")]
+    barrier, outcomes = threading.Barrier(2), []
+
+    def place(site) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                chosen = place_instance(256, 250, None, machine.promised)
+                time.sleep(0.3)  # the other placer runs meanwhile
+                Deployment.objects.create(site=site, trigger="restart", host_name=chosen.name)
+            outcomes.append(chosen.name)
+        except NoHostAvailable:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    placers = [threading.Thread(target=place, args=(site,)) for site in sites]
+    for placer in placers:
+        placer.start()
+    for placer in placers:
+        placer.join()
+
+    assert sorted(outcomes) == ["last", "refused"]
