@@ -28,6 +28,7 @@ class HostQuerySet(models.QuerySet):
             reserved_memory_mb=Coalesce(models.Sum("instances__memory_mb", filter=reserving), 0),
             reserved_millicores=Coalesce(models.Sum("instances__cpu_millicores", filter=reserving), 0),
             instance_count=models.Count("instances"),
+            reserving_count=models.Count("instances", filter=reserving),
         )
 
 
@@ -55,6 +56,9 @@ class Host(models.Model):
         null=True, blank=True, help_text="Since when placement gives this host no new work (cordon, drain)."
     )
     cordon_reason = models.CharField(max_length=200, blank=True)
+    draining_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when its sites are being moved off it (drain); cleared by undrain."
+    )
     # sha256 of the host's agent token (manage.py add_host prints the token once): the agent shows
     # it to the control plane's internal endpoints (slugs, sources). Empty: the host has none yet.
     token_digest = models.CharField(max_length=64, blank=True, editable=False)
@@ -81,6 +85,18 @@ class Host(models.Model):
     @property
     def status(self) -> str:
         return "up" if self.is_up() else "down"
+
+    @property
+    def fleet_state(self) -> str:
+        """What the fleet does with the host now: down, draining (sites still on it), cordoned
+        (no new work; drained when empty), or up. Needs HostQuerySet.with_reservations."""
+        if not self.is_up():
+            return "down"
+        if self.draining_since is not None and self.reserving_count:
+            return "draining"
+        if self.cordoned_at is not None:
+            return "drained" if self.draining_since is not None else "cordoned"
+        return "up"
 
     @staticmethod
     def placeable_millicores(cpus: int) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -32,8 +33,7 @@ def placeable_hosts(runtime: str | None = None):
     """Hosts that may get new work: up, not cordoned, and (when any host holds them) with the
     current images. While no host has recorded the current images yet (a recipe just changed and
     no agent has rebuilt), refusing every host would stop all deployments, so none is excluded."""
-    cutoff = timezone.now() - timedelta(seconds=settings.HOST_DOWN_AFTER)
-    hosts = Host.objects.filter(last_heartbeat__gte=cutoff, down_since__isnull=True, cordoned_at__isnull=True)
+    hosts = _live_uncordoned()
     tags = image_catalog.current_tags([runtime] if runtime else [])
     for tag in tags.values():
         holders = RuntimeImage.objects.filter(tag=tag).values("host_id")
@@ -42,30 +42,54 @@ def placeable_hosts(runtime: str | None = None):
     return hosts
 
 
-def _best(memory_mb: int, cpu_millicores: int, runtime: str | None) -> Host | None:
-    best = None
+def _live_uncordoned():
+    cutoff = timezone.now() - timedelta(seconds=settings.HOST_DOWN_AFTER)
+    return Host.objects.filter(last_heartbeat__gte=cutoff, down_since__isnull=True, cordoned_at__isnull=True)
+
+
+# {host name: (memory MB, millicores)} placed there but not started yet (no Instance row reserves
+# it): the caller knows what it promised (sites: deployments under way), hosting does not.
+Promised = Callable[[], dict[str, tuple[int, int]]]
+
+
+def _fits(host: Host, memory_mb: int, cpu_millicores: int, promised: dict[str, tuple[int, int]]) -> int | None:
+    """The memory left on `host` after the request, or None when it does not fit."""
+    memory, millicores = promised.get(host.name, (0, 0))
+    left = host.free_memory_mb - memory - memory_mb
+    return left if left >= 0 and host.free_millicores - millicores >= cpu_millicores else None
+
+
+def _best(memory_mb: int, cpu_millicores: int, runtime: str | None, promised: Promised) -> Host | None:
+    best, most = None, -1
+    held = promised()
     for host in placeable_hosts(runtime).with_reservations():
-        fits = host.free_memory_mb >= memory_mb and host.free_millicores >= cpu_millicores
-        if fits and (best is None or host.free_memory_mb > best.free_memory_mb):
-            best = host
+        left = _fits(host, memory_mb, cpu_millicores, held)
+        if left is not None and left > most:
+            best, most = host, left
     return best
 
 
-def place_instance(memory_mb: int, cpu_millicores: int, runtime: str | None = None) -> Host:
-    """The placeable host with the most unreserved memory that still fits the request."""
+def place_instance(memory_mb: int, cpu_millicores: int, runtime: str | None = None,
+                   promised: Promised = dict) -> Host:
+    """The placeable host with the most unreserved memory that still fits the request, counting
+    what `promised()` says was placed on each host and has not started yet."""
     with transaction.atomic():
         for _ in range(3):
-            best = _best(memory_mb, cpu_millicores, runtime)
+            best = _best(memory_mb, cpu_millicores, runtime, promised)
             if best is None:
                 break
-            # Lock, then re-check: another placement may have reserved on it meanwhile.
+            # Lock, then re-check: another placement may have reserved on it meanwhile. A caller
+            # that records its promise in the same transaction holds the lock until it commits.
             Host.objects.select_for_update().filter(pk=best.pk).first()
             again = placeable_hosts(runtime).with_reservations().filter(pk=best.pk).first()
-            if again is not None and again.free_memory_mb >= memory_mb and again.free_millicores >= cpu_millicores:
+            if again is not None and _fits(again, memory_mb, cpu_millicores, promised()) is not None:
                 return again
     # An error log reaches staff (their log alerts); the customer sees the exception's message.
     log.error("placement: no host has room for %s MB and %s millicores", memory_mb, cpu_millicores,
-              extra={"memory_mb": memory_mb, "cpu_millicores": cpu_millicores})
-    raise NoHostAvailable(
-        f"No host has room for {memory_mb} MB and {cpu_millicores} millicores right now; "
-        "staff have been told. The site keeps serving its current release.")
+              extra={"memory_mb": memory_mb, "cpu_millicores": cpu_millicores, "runtime": runtime})
+    if _live_uncordoned().exists() and not placeable_hosts(runtime).exists():
+        # A recipe changed and no live host has rebuilt, or the live hosts lack it.
+        missing = f"No host has the current {runtime or 'runtime'} images yet"
+    else:
+        missing = f"No host has room for {memory_mb} MB and {cpu_millicores} millicores"
+    raise NoHostAvailable(f"{missing} right now; staff have been told. The site keeps serving its current release.")

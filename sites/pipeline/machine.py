@@ -23,7 +23,7 @@ from typing import Callable, Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from accounts.services import ensure_active
@@ -31,6 +31,7 @@ from core.errors import QueueUnavailable
 from core.queue import ensure_queue_reachable
 from hosting.models import Host, Instance
 from hosting.placement import place_instance
+from hosting.runtimes import CATALOG
 from sites.config_crypto import config_of, encrypt_config
 from sites.logstream import append_to_log, close_log, end_log
 from sites.models import Deployment, Release, Site, Slug
@@ -75,11 +76,31 @@ def source_archive_path(deployment_id: int, suffix: str) -> Path:
     return Path(settings.ARCHIVES_DIR) / f"{deployment_id}{suffix}"
 
 
-def _admit(site: Site) -> Host:
-    """Every deployment starts here: the organization may deploy, the queue is there, a host has room."""
+def _admit(site: Site, target: Release | None = None) -> Host:
+    """Every deployment starts here: the organization may deploy, the queue is there, a host has
+    room and the image of the runtime it will start (a host without it gets no work)."""
     ensure_active(site.organization)
     ensure_queue_reachable()
-    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores)
+    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target), promised)
+
+
+def promised() -> dict[str, tuple[int, int]]:
+    """What deployments under way were placed on each host and may not have started yet: their
+    plans' limits, so deployments placed one after another (a drain, a failover) spread out rather
+    than all landing on the host that had the most room. A started one is also an Instance for a
+    few seconds, counted twice: placement errs on the side of room."""
+    rows = Deployment.objects.exclude(state__in=Deployment.FINISHED).values("host_name").annotate(
+        memory=Sum("site__plan__memory_mb"), millicores=Sum("site__plan__cpu_millicores"))
+    return {row["host_name"]: (row["memory"] or 0, row["millicores"] or 0) for row in rows}
+
+
+def _runtime_of(site: Site, target: Release | None) -> str | None:
+    """The runtime the deployment starts: the site's own, else (auto) the slug it rolls out. An
+    auto site's build detects its runtime later: only the OS image is asked for then."""
+    if site.runtime in CATALOG:
+        return site.runtime
+    runtime = target.slug.runtime if target is not None else None
+    return runtime if runtime in CATALOG else None
 
 
 def deploy_source(site: Site, trigger: str, source: str, write_archive, sender: Sender, by=None) -> Deployment:
@@ -102,7 +123,7 @@ def roll_out(site: Site, trigger: str, description: str, sender: Sender, target:
     """A deployment that starts a release without a build, then switches to it. Its release is
     made when its turn comes: the current one (restart, start), the current code with the config
     then (config), or `target`'s code with the config then (rollback)."""
-    host = _admit(site)
+    host = _admit(site, target or site.current_release)
     with transaction.atomic():
         lock_site(site)
         deployment = Deployment.objects.create(site=site, trigger=trigger, source=description[:200], release=target,

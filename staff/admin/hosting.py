@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts import audit
-from hosting import staff_requests
+from hosting import cordon, staff_requests
 from hosting.models import Host, HostPort, Instance
+from sites import drain
 from staff.admin.readonly import ReadOnlyAdmin
 
 SHOWN_ON_HOST = 50  # containers and ports listed on a host's page; the rest are a link away
@@ -21,14 +22,16 @@ class HostAdmin(admin.ModelAdmin):
                     "free_memory_display", "reserved_cpu_display", "free_cpu_display", "instance_count_display",
                     "docker_version", "service_address")
     search_fields = ("name",)
-    fields = ("name", "service_address", "status_display", "last_heartbeat", "down_since", "registered_at", "cpus",
+    fields = ("name", "service_address", "status_display", "cordoned_at", "cordon_reason", "draining_since",
+              "last_heartbeat", "down_since", "registered_at", "cpus",
               "memory_mb", "reserved_memory_display", "reserved_cpu_display", "docker_version", "kernel_version",
               "operating_system")
     readonly_fields = (
         "name", "cpus", "memory_mb", "docker_version", "kernel_version", "operating_system", "registered_at",
         "last_heartbeat", "down_since", "status_display", "reserved_memory_display", "reserved_cpu_display",
+        "cordoned_at", "cordon_reason", "draining_since",
     )
-    actions = ["refresh_capacity", "build_images"]
+    actions = ["refresh_capacity", "build_images", "cordon_hosts", "uncordon_hosts", "drain_hosts", "undrain_hosts"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_reservations()
@@ -38,7 +41,10 @@ class HostAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_display(self, host: Host) -> str:
-        return host.status
+        state = host.fleet_state
+        if host.cordon_reason and state in ("cordoned", "draining", "drained"):
+            return f"{state}: {host.cordon_reason}"
+        return state
 
     @admin.display(description="memory reserved (MB)", ordering="reserved_memory_mb")
     def reserved_memory_display(self, host: Host) -> int:
@@ -90,6 +96,35 @@ class HostAdmin(admin.ModelAdmin):
     def build_images(self, request, queryset):
         asked, skipped = staff_requests.build_images(queryset, by=request.user)
         report_builds(self, request, asked, skipped)
+
+
+    # Cordon and drain change where sites run: hosts are edited by superusers only (staff/roles.py).
+    @admin.action(description="Cordon the selected hosts (no new work)", permissions=["change"])
+    def cordon_hosts(self, request, queryset):
+        done = [host.name for host in queryset if cordon.cordon(host, _by(request), by=request.user)]
+        self.message_user(request, f"Cordoned {', '.join(done) or 'nothing new'}; what runs there keeps running.")
+
+    @admin.action(description="Uncordon the selected hosts", permissions=["change"])
+    def uncordon_hosts(self, request, queryset):
+        done = [host.name for host in queryset if cordon.uncordon(host, by=request.user)]
+        self.message_user(request, f"{', '.join(done) or 'None of them'} get(s) work again.")
+
+    @admin.action(description="Drain the selected hosts (move every site elsewhere)", permissions=["change"])
+    def drain_hosts(self, request, queryset):
+        for name, report in drain.drain_many(list(queryset), by=request.user, reason=_by(request)).items():
+            self.message_user(request, f"Draining {name}: {len(report.moving)} site(s) moving, "
+                              f"{len(report.under_way)} already moving.")
+            for site, why in sorted(report.left.items()):
+                self.message_user(request, f"Site {site} stays on {name}, serving: {why}", "warning")
+
+    @admin.action(description="Undrain the selected hosts (work again)", permissions=["change"])
+    def undrain_hosts(self, request, queryset):
+        done = [host.name for host in queryset if drain.undrain(host, by=request.user)]
+        self.message_user(request, f"{', '.join(done) or 'None of them'} get(s) work again.")
+
+
+def _by(request) -> str:
+    return f"from the staff site by {request.user.get_username()}"
 
 
 def report_builds(model_admin: admin.ModelAdmin, request, asked: list[str], skipped: list[str]) -> None:
