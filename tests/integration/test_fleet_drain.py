@@ -39,7 +39,7 @@ def pair(platform, tmp_path_factory):
     tags = image_catalog.current_tags(["static"])
     images = save_images(sorted(set(tags.values())), work)
     env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1"}
-    hosts = start_hosts(2, f"fd-{uuid.uuid4().hex[:4]}", images, work, env)
+    hosts = start_hosts(2, f"fd-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
     try:
         yield hosts
     finally:

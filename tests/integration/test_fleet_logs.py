@@ -41,7 +41,7 @@ def log_host(platform, tmp_path_factory):
     images = save_images(sorted(set(image_catalog.current_tags(["static"]).values())), work)
     env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1",
            "LOG_RELAY_PORT": platform.env["LOG_RELAY_PORT"]}
-    [host] = start_hosts(1, f"lh-{uuid.uuid4().hex[:4]}", images, work, env)
+    [host] = start_hosts(1, f"lh-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
     try:
         yield host
     finally:
