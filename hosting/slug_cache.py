@@ -69,19 +69,17 @@ def tarball(sha256: str) -> Path:
     return cache_dir() / f"{sha256}.tar.gz"
 
 
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_sha256(path: Path) -> str:
+    """The file's sha256, read in chunks (slugs are up to the plan's build disk)."""
     with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def ensure(sha256: str, keep: Iterable[str] = ()) -> Path:
     """The slug's tarball in this host's cache, fetched on a miss, verified before it is returned."""
     path = tarball(sha256)
     if path.is_file():
-        if _digest(path) == sha256:
+        if file_sha256(path) == sha256:
             os.utime(path)  # its use, for least-recently-used eviction (atime may be off: noatime)
             return path
         log.warning("cached slug %s does not match its checksum: fetching it again", sha256[:12])
@@ -94,25 +92,35 @@ def ensure(sha256: str, keep: Iterable[str] = ()) -> Path:
 def download(url_path: str, target: Path, sha256: str | None = None) -> Path:
     """Stream `url_path` from the control plane into `target` (atomic rename); with `sha256`, keep
     it only if the bytes match."""
+    try:
+        if not store_verified(fetch_chunks(url_path), target, sha256):
+            raise SlugUnavailable(f"the slug fetched for {sha256[:12]} does not match its checksum")
+    except requests.RequestException as exc:
+        raise ControlPlaneUnreachable(f"the control plane is unreachable: {exc}") from None
+    return target
+
+
+def store_verified(chunks: Iterable[bytes], target: Path, sha256: str | None) -> bool:
+    """Write `chunks` to `target` through a temporary file renamed into place (a reader sees the
+    whole file or none); with `sha256`, only when the bytes match it. False: nothing was kept.
+    Serves both ends of the channel: a host's fetch and the control plane's receipt of an upload."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     try:
         digest = hashlib.sha256()
         with os.fdopen(descriptor, "wb") as out:
-            for chunk in fetch_chunks(url_path):
+            for chunk in chunks:
                 digest.update(chunk)
                 out.write(chunk)
         if sha256 is not None and digest.hexdigest() != sha256:
-            raise SlugUnavailable(f"the slug fetched for {sha256[:12]} does not match its checksum")
+            return False
         os.chmod(temporary, 0o644)  # as store_slug's: the site's container reads it by bind mount
         os.replace(temporary, target)
         temporary = ""
-    except requests.RequestException as exc:
-        raise ControlPlaneUnreachable(f"the control plane is unreachable: {exc}") from None
+        return True
     finally:
         if temporary:
             Path(temporary).unlink(missing_ok=True)
-    return target
 
 
 def evict(keep: Iterable[str] = ()) -> list[str]:

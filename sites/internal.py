@@ -7,10 +7,7 @@ the host may not have what it asks for. Names come from strict patterns, never p
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -19,14 +16,11 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from hosting import slug_cache
 from hosting.host_tokens import authenticate
 from hosting.models import Host
 from sites.models import Deployment
 from sites.pipeline.release import slug_tarball_path
-
-SHA256 = re.compile(r"[0-9a-f]{64}")
-CHUNK = 1 << 20
-
 
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
@@ -37,6 +31,27 @@ def _host(request: HttpRequest) -> Host | None:
     if scheme != "Bearer":
         return None
     return authenticate(request.headers.get("X-Host-Name", ""), token.strip())
+
+
+class BodyTooLong(ValueError):
+    pass
+
+
+class BodyTooShort(ValueError):
+    pass
+
+
+def _body(request: HttpRequest, size: int) -> Iterator[bytes]:
+    """The request body in chunks, exactly `size` bytes: one byte over (never more is read) raises
+    BodyTooLong, fewer BodyTooShort."""
+    received = 0
+    while chunk := request.read(min(slug_cache.CHUNK, size + 1 - received)):
+        received += len(chunk)
+        if received > size:
+            raise BodyTooLong()
+        yield chunk
+    if received != size:
+        raise BodyTooShort()
 
 
 def _upload_limit(host: Host) -> int | None:
@@ -53,7 +68,7 @@ def slug(request: HttpRequest, sha256: str) -> HttpResponse:
     host = _host(request)
     if host is None:
         return _error(401, "A host token is required.")
-    if not SHA256.fullmatch(sha256):
+    if not slug_cache.SHA256.fullmatch(sha256):
         return _error(404, "No such slug.")
     if request.method == "PUT":
         return _receive_slug(request, host, sha256)
@@ -73,26 +88,14 @@ def _receive_slug(request: HttpRequest, host: Host, sha256: str) -> HttpResponse
         return _error(411, "Content-Length is required.")
     if size > limit:
         return _error(413, f"The slug is larger than the build's limit ({limit} bytes).")
-    target = slug_tarball_path(sha256)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
-        digest, received = hashlib.sha256(), 0
-        with os.fdopen(descriptor, "wb") as out:
-            while chunk := request.read(min(CHUNK, size + 1 - received)):
-                received += len(chunk)
-                if received > size:
-                    return _error(400, "The body is longer than its Content-Length.")
-                digest.update(chunk)
-                out.write(chunk)
-        if received != size or digest.hexdigest() != sha256:
-            return _error(400, "The body's sha256 is not the one in the URL; nothing was kept.")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)  # atomic: a reader sees the whole slug or none
-        temporary = ""
-    finally:
-        if temporary:
-            Path(temporary).unlink(missing_ok=True)
+        kept = slug_cache.store_verified(_body(request, size), slug_tarball_path(sha256), sha256)
+    except BodyTooLong:
+        return _error(400, "The body is longer than its Content-Length.")
+    except BodyTooShort:
+        kept = False
+    if not kept:
+        return _error(400, "The body's sha256 is not the one in the URL; nothing was kept.")
     return JsonResponse({"sha256": sha256, "size": size}, status=201)
 
 

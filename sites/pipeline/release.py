@@ -72,14 +72,11 @@ def verify_slug(slug: Slug) -> Path:
         except slug_cache.SlugUnavailable as exc:
             raise SlugDamaged(f"The slug {slug.sha256[:12]} could not be fetched: {exc}") from None
     tarball = slug_tarball_path(slug.sha256)
-    digest = hashlib.sha256()
     try:
-        with open(tarball, "rb") as f:
-            while chunk := f.read(1024 * 1024):
-                digest.update(chunk)
+        actual = slug_cache.file_sha256(tarball)
     except FileNotFoundError:
         raise SlugDamaged(f"The slug {slug.sha256[:12]} is not on this host.") from None
-    if digest.hexdigest() != slug.sha256:
+    if actual != slug.sha256:
         raise SlugDamaged(f"The slug {slug.sha256[:12]} on this host does not match its checksum.")
     return tarball
 

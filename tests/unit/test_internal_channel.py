@@ -140,6 +140,18 @@ def test_it_keeps_an_upload_only_when_its_sha256_is_the_urls(settings):
     assert [p.name for p in settings.SLUGS_DIR.iterdir()] == [f"{sha}.tar.gz"]
 
 
+def test_it_keeps_no_upload_whose_body_is_not_its_content_length(settings):
+    token = add_host("builder", "10.0.0.2", CONTROL_PLANE).token
+    building_on("builder")
+    body = b"the built slug"
+    sha = hashlib.sha256(body).hexdigest()
+    for declared, message in ((len(body) - 1, "longer than its Content-Length"), (len(body) + 1, "sha256")):
+        response = agent("builder", token).put(f"/internal/v1/slugs/{sha}", body, content_type="application/gzip",
+                                               HTTP_CONTENT_LENGTH=str(declared))
+        assert response.status_code == 400 and message in response.json()["error"]
+        assert list(settings.SLUGS_DIR.iterdir()) == []  # nothing stays, not even a temporary file
+
+
 def test_it_refuses_uploads_from_a_host_with_no_build_and_past_the_builds_limit(settings):
     token = add_host("idle", "10.0.0.2", CONTROL_PLANE).token
     body = b"x"

@@ -134,7 +134,7 @@ def test_it_calls_an_unreachable_or_failing_control_plane_transient_and_a_missin
     answering.server_close()  # nothing listens any more
     with pytest.raises(slug_cache.ControlPlaneUnreachable):
         slug_cache.download("/internal/v1/slugs/200", target)
-    assert not target.exists() and list(tmp_path.glob(".fetch-*")) == []
+    assert not target.exists() and list(tmp_path.glob(".*")) == []  # no temporary file left either
 
 
 def test_it_retries_a_release_whose_slug_the_control_plane_could_not_send_yet(monkeypatch, settings):
