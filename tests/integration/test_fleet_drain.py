@@ -5,23 +5,19 @@ the database, no site container on its daemon); undrained, it gets work again.
 """
 from __future__ import annotations
 
-import os
 import time
-import uuid
 
 import pytest
 from django.utils import timezone
 
-from hosting import image_catalog
 from hosting.models import Host, Instance
 from hosting.spec import LABEL_SITE
 from sites import drain
 from sites.models import Deployment, Site
 from sites.pipeline import machine
 from sites.pipeline.tasks import SENDER
-from tests.integration.conftest import child_database_url
 from tests.integration.support.deploying import served
-from tests.integration.support.hosts import save_images, start_hosts
+from tests.integration.support.hosts import running_hosts
 from tests.integration.support.processes import wait_for
 from tests.integration.test_agent_restarts import finished
 from tests.integration.test_failover import Load, moved_off
@@ -35,16 +31,8 @@ SITES = 3
 @pytest.fixture(scope="module")
 def pair(platform, tmp_path_factory):
     """Two hosts, each its own daemon and agent: one to drain, one to take its sites."""
-    work = tmp_path_factory.mktemp("drain")
-    tags = image_catalog.current_tags(["static"])
-    images = save_images(sorted(set(tags.values())), work)
-    env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1"}
-    hosts = start_hosts(2, f"fd-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
-    try:
+    with running_hosts(2, "fd", platform, tmp_path_factory.mktemp("drain")) as hosts:
         yield hosts
-    finally:
-        for host in hosts:
-            host.stop()
 
 
 def site_containers(host) -> list[str]:

@@ -11,21 +11,18 @@ import json
 import os
 import statistics
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from accounts.models import Plan
-from hosting import image_catalog
 from hosting.health import check_hosts
 from hosting.host_tokens import token_digest
 from hosting.models import Host, Instance
 from sites.models import Deployment, Site
-from tests.integration.conftest import child_database_url
 from tests.integration.support.deploying import create_site, served
-from tests.integration.support.hosts import DockerHost, save_images, start_hosts
+from tests.integration.support.hosts import DockerHost, running_hosts
 from tests.integration.support.processes import wait_for
 from tests.integration.test_agent_restarts import deploy_archive, finished
 from tests.integration.test_failover import Load, moved_off
@@ -41,16 +38,8 @@ RECOVERY_LIMIT = 60.0
 @pytest.fixture(scope="module")
 def fleet(platform, tmp_path_factory):
     """Three hosts for the module: daemons, images (saved once, loaded into each) and agents."""
-    work = tmp_path_factory.mktemp("fleet")
-    tags = image_catalog.current_tags(["static"])
-    images = save_images(sorted(set(tags.values())), work)
-    env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1"}
-    hosts = start_hosts(HOSTS, f"fh-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
-    try:
+    with running_hosts(HOSTS, "fh", platform, tmp_path_factory.mktemp("fleet")) as hosts:
         yield hosts
-    finally:
-        for host in hosts:
-            host.stop()
 
 
 def restore_token(host: DockerHost) -> None:

@@ -25,9 +25,8 @@ from hosting import image_catalog
 from hosting.log_access import DOCKER_API_VERSION, SALT, TOKEN_HEADER, TOKEN_SECONDS, grant
 from sites.models import Site
 from sites.runtime_logs import REPORT_TIMEOUT_SECONDS
-from tests.integration.conftest import child_database_url
 from tests.integration.support.deploying import api, served
-from tests.integration.support.hosts import DockerHost, save_images, start_hosts
+from tests.integration.support.hosts import DockerHost, running_hosts
 from tests.integration.support.processes import wait_for
 from tests.integration.test_fleet_hosts import deploy_on
 
@@ -37,15 +36,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(scope="module")
 def log_host(platform, tmp_path_factory):
     """One harness host whose agent serves its relay on the port the platform's web server asks on."""
-    work = tmp_path_factory.mktemp("loghost")
-    images = save_images(sorted(set(image_catalog.current_tags(["static"]).values())), work)
-    env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1",
-           "LOG_RELAY_PORT": platform.env["LOG_RELAY_PORT"]}
-    [host] = start_hosts(1, f"lh-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
-    try:
+    with running_hosts(1, "lh", platform, tmp_path_factory.mktemp("loghost")) as [host]:
         yield host
-    finally:
-        host.stop()
 
 
 def printed(platform, site: Site) -> str:

@@ -30,12 +30,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.integration.support.processes import BASE_DIR, ChildProcess, wait_for
+from hosting import image_catalog
+from tests.integration.support.processes import BASE_DIR, ChildProcess, database_url, wait_for
 
 # Not 10.213 or 10.214: the site networks (SITE_SUBNET, SITE_SMTP_SUBNET) use those on every daemon.
 SUBNET_BASE = "10.231"
@@ -98,6 +101,12 @@ class Forwarder:
                     pass
 
     def close(self) -> None:
+        # shutdown first: close() alone leaves the socket listening while accept() waits in its thread,
+        # and the next module's host (the same address in the same run) could not bind it.
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.server.close()
 
 
@@ -328,3 +337,18 @@ def start_hosts(count: int, prefix: str, images: Path, log_dir: Path, service_en
             host.stop()
         raise
     return hosts
+
+
+@contextmanager
+def running_hosts(count: int, prefix: str, platform, work: Path) -> Iterator[list[DockerHost]]:
+    """`count` hosts joined to the test platform (its database, broker, web server and log relay
+    port), holding the static runtime's images; every one stopped and cleaned up afterwards."""
+    images = save_images(sorted(set(image_catalog.current_tags(["static"]).values())), work)
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1",
+           "LOG_RELAY_PORT": platform.env["LOG_RELAY_PORT"]}
+    hosts = start_hosts(count, f"{prefix}-{uuid.uuid4().hex[:4]}", images, work, env, platform.portal)
+    try:
+        yield hosts
+    finally:
+        for host in hosts:
+            host.stop()
