@@ -30,21 +30,26 @@ class NoHostAvailable(TransientError):
 
 
 def placeable_hosts(runtime: str | None = None):
-    """Hosts that may get new work: up, not cordoned, and (when any host holds them) with the
-    current images. While no host has recorded the current images yet (a recipe just changed and
-    no agent has rebuilt), refusing every host would stop all deployments, so none is excluded."""
+    """Hosts that may get new work: up, not cordoned, and (when any live host holds them) with the
+    current images. While no live host has recorded the current images yet (a recipe just changed
+    and no agent has rebuilt, or the only host that had them is down), refusing every host would
+    stop all deployments and every failover, so none is excluded."""
     hosts = _live_uncordoned()
     tags = image_catalog.current_tags([runtime] if runtime else [])
     for tag in tags.values():
-        holders = RuntimeImage.objects.filter(tag=tag).values("host_id")
+        holders = RuntimeImage.objects.filter(tag=tag, host__in=_live()).values("host_id")
         if holders.exists():
             hosts = hosts.filter(pk__in=holders)
     return hosts
 
 
-def _live_uncordoned():
+def _live():
     cutoff = timezone.now() - timedelta(seconds=settings.HOST_DOWN_AFTER)
-    return Host.objects.filter(last_heartbeat__gte=cutoff, down_since__isnull=True, cordoned_at__isnull=True)
+    return Host.objects.filter(last_heartbeat__gte=cutoff, down_since__isnull=True)
+
+
+def _live_uncordoned():
+    return _live().filter(cordoned_at__isnull=True)
 
 
 # {host name: (memory MB, millicores)} placed there but not started yet (no Instance row reserves

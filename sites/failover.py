@@ -11,7 +11,8 @@ itself; a second check, worker or redelivered task finds it (not finished) and d
 lost instance is marked failed in the same transaction, so it no longer reserves room on the down
 host and its container is removed when the host comes back (fencing, hosting/fleet.py). A site
 that no host has room for keeps its claim open: the transaction is rolled back, the wait is
-recorded once in its audit log (customer and staff see it) and the next check tries again.
+recorded once in its audit log (customer and staff see it) and the next check tries again; its
+deployments bound to the down host fail first, in a transaction of their own, room or not.
 """
 from __future__ import annotations
 
@@ -51,6 +52,12 @@ def fail_over_hosts(sender, hosts: list[Host], **kwargs) -> int:
 def fail_over_site(site_id: int, host: Host) -> Deployment | None:
     """The restart deployment that moves the site off the down `host`, or None when there is
     nothing to do (moved already, a move under way, stopped) or no host has room yet."""
+    with transaction.atomic():
+        # Committed on its own: with no room anywhere the claim below rolls back, and a deployment
+        # left waiting on the down host would stay "building" for the customer for the whole outage.
+        site = _lost_site(site_id, host)
+        if site is not None:
+            _fail_deployments_on(site, host)
     try:
         with transaction.atomic():
             deployment = _claim(site_id, host)
@@ -66,15 +73,22 @@ def fail_over_site(site_id: int, host: Host) -> Deployment | None:
     return deployment
 
 
-def _claim(site_id: int, host: Host) -> Deployment | None:
+def _lost_site(site_id: int, host: Host) -> Site | None:
+    """The site, row-locked, while its current instance is on `host` and `host` is still down."""
     site = Site.objects.select_for_update(of=("self",)).select_related("current_instance", "organization").filter(
         pk=site_id).first()
     if site is None or not Host.objects.filter(pk=host.pk, down_since__isnull=False).exists():
         return None  # deleted, or the host fenced and came back meanwhile: its instance stays
-    lost = site.current_instance
-    if lost is None or lost.host_id != host.pk:
+    if site.current_instance is None or site.current_instance.host_id != host.pk:
         return None  # moved already
-    _fail_deployments_on(site, host)
+    return site
+
+
+def _claim(site_id: int, host: Host) -> Deployment | None:
+    site = _lost_site(site_id, host)
+    if site is None:
+        return None
+    lost = site.current_instance
     if site.desired_state != Site.DesiredState.RUNNING or site.organization.suspended:
         return None  # nothing to serve; a later start places it on a live host
     if Deployment.objects.filter(site=site).exclude(state__in=Deployment.FINISHED).exists():

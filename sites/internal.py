@@ -8,9 +8,7 @@ the host may not have what it asks for. Names come from strict patterns, never p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-from django.conf import settings
 from django.urls import path
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -20,6 +18,7 @@ from hosting import slug_cache
 from hosting.host_tokens import authenticate
 from hosting.models import Host
 from sites.models import Deployment
+from sites.pipeline import archives
 from sites.pipeline.release import slug_tarball_path
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -109,8 +108,8 @@ def build_source(request: HttpRequest, deployment_id: int) -> HttpResponse:
         return _error(404, "No such build.")
     if deployment.host_name != host.name:
         return _error(403, "This build is placed on another host.")
-    archive = next(Path(settings.ARCHIVES_DIR).glob(f"{int(deployment_id)}.*"), None)
-    if archive is None or not archive.is_file():
+    archive = archives.find(deployment_id)
+    if archive is None:
         return _error(404, "This build's source is gone.")
     return FileResponse(archive.open("rb"), content_type="application/octet-stream")
 

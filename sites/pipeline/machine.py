@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-from pathlib import Path
 from typing import Callable, Protocol
 
 from django.conf import settings
@@ -35,6 +34,7 @@ from hosting.runtimes import CATALOG
 from sites.config_crypto import config_of, encrypt_config
 from sites.logstream import append_to_log, close_log, end_log
 from sites.models import Deployment, Release, Site, Slug
+from sites.pipeline import archives
 from sites.pipeline.routes import (
     page_after_failure,
     route_live,
@@ -72,10 +72,6 @@ class Sender(Protocol):
 # --- new deployments and their turn --------------------------------------------------------------
 
 
-def source_archive_path(deployment_id: int, suffix: str) -> Path:
-    return Path(settings.ARCHIVES_DIR) / f"{deployment_id}{suffix}"
-
-
 def _admit(site: Site, target: Release | None = None) -> Host:
     """Every deployment starts here: the organization may deploy, the queue is there, a host has
     room and the image of the runtime it will start (a host without it gets no work)."""
@@ -106,15 +102,22 @@ def _runtime_of(site: Site, target: Release | None) -> str | None:
 def deploy_source(site: Site, trigger: str, source: str, write_archive, sender: Sender, by=None) -> Deployment:
     """A deployment that builds a source archive; `write_archive(path_for_suffix)` stores it.
 
-    The Deployment row exists before any task is sent, and the task goes only after commit."""
-    host = _admit(site)
-    with transaction.atomic():
-        lock_site(site)
-        deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200], host_name=host.name,
-                                               created_by=by)
-        append_to_log(deployment.id, f"-----> Deployment #{deployment.id} of {site.name}: {source}")
-        write_archive(lambda suffix: source_archive_path(deployment.id, suffix))
-        dispatch_next(site.pk, sender)
+    The archive is written first, under a staging name: placement holds its host's row lock until
+    the deployment row (its promise of room) commits, and writing a large archive meanwhile would
+    hold every other placement on that host. The Deployment row exists before any task is sent,
+    and the task goes only after commit."""
+    staged, suffix = archives.stage(write_archive)
+    try:
+        with transaction.atomic():
+            lock_site(site)
+            host = _admit(site)
+            deployment = Deployment.objects.create(site=site, trigger=trigger, source=source[:200],
+                                                   host_name=host.name, created_by=by)
+            append_to_log(deployment.id, f"-----> Deployment #{deployment.id} of {site.name}: {source}")
+            staged.rename(archives.archive_path(deployment.id, suffix))
+            dispatch_next(site.pk, sender)
+    finally:
+        staged.unlink(missing_ok=True)  # refused: nothing is kept (a rename left nothing here)
     return deployment
 
 
@@ -123,9 +126,9 @@ def roll_out(site: Site, trigger: str, description: str, sender: Sender, target:
     """A deployment that starts a release without a build, then switches to it. Its release is
     made when its turn comes: the current one (restart, start), the current code with the config
     then (config), or `target`'s code with the config then (rollback)."""
-    host = _admit(site, target or site.current_release)
     with transaction.atomic():
         lock_site(site)
+        host = _admit(site, target or site.current_release)
         deployment = Deployment.objects.create(site=site, trigger=trigger, source=description[:200], release=target,
                                                host_name=host.name, created_by=by)
         append_to_log(deployment.id, f"-----> {description}: queued for {host.name}")

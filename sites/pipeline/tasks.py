@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Callable
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 
 from core.errors import CustomerError, HostingError, QueueUnavailable, TransientError
@@ -24,6 +22,7 @@ from hosting.engine import ContainerEngine
 from hosting.models import Host, Instance
 from sites import git
 from sites.models import Deployment, Site
+from sites.pipeline import archives
 from sites.pipeline import build as build_step
 from sites.pipeline import machine
 from sites.pipeline import release as release_step
@@ -103,12 +102,12 @@ def build(self, deployment_id: int, host_name: str) -> None:
     deployment = machine.claim_build(deployment_id, self.request.id or f"build-{deployment_id}")
     if deployment is None:
         return
-    archive = next(Path(settings.ARCHIVES_DIR).glob(f"{deployment_id}.*"), None)
+    archive = archives.find(deployment_id)
     try:
         with ContainerEngine() as engine, deployment_step(self, deployment):
             if archive is None and slug_cache.remote():  # sources stay on the control plane
                 archive = slug_cache.download(f"/internal/v1/builds/{deployment_id}/source",
-                                              Path(settings.ARCHIVES_DIR) / f"{deployment_id}.source")
+                                              archives.archive_path(deployment_id, ".source"))
             if archive is None:
                 raise CustomerError("The uploaded source is gone; push again.")
             slug = build_step.build(deployment, host_name, engine, archive)

@@ -16,8 +16,8 @@ from celery import Celery
 
 from launcher.services import start_redis
 from core.redis_client import redis_client
-from sites.pipeline import machine as deploys
 from sites.models import Deployment, Release, Site
+from sites.pipeline import archives
 from tests.archives import tar_gz
 from tests.integration.support.deploying import create_site, served
 from tests.integration.support.processes import wait_for
@@ -88,7 +88,7 @@ def test_a_deployment_queued_before_redis_restarted_runs_exactly_once(
     agent.stop()  # registered; the message waits until an agent takes it
     deployment = Deployment.objects.create(site=site, trigger=Deployment.Trigger.ARCHIVE, source="archive",
                                            host_name=host_name)
-    path = deploys.source_archive_path(deployment.pk, ".upload")
+    path = archives.archive_path(deployment.pk, ".upload")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(tar_gz({"public/index.html": b"once\n"}))
     for _ in range(2):  # the message, and a duplicate of it (a redelivery) taken side by side

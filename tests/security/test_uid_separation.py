@@ -2,7 +2,8 @@
 site's uid) tries to read another site's files: its /data, its build disk, its slugs.
 
 Each site runs as its own uid and gid, which own its files (0700), and the platform's folders that
-hold them are root's alone.
+hold them are root's alone (the slug cache: root's and the platform user's, which serves it to other
+hosts).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core.data_dir import platform_account
 from sites.models import Site
 from sites.workspace import volume_name
 from tests.integration.support.deploying import create_site, push, served, workdir_with
@@ -44,7 +46,9 @@ def test_it_gives_each_site_its_own_uid_owning_its_files(deploy_env, tmp_path, e
     assert os.stat(secret).st_uid == a.uid  # written by the site's own process
     for folder, owner in ((volume, a.uid), (build_disk / "cache", a.uid), (build_disk / "builds", 0),
                           (build_disk / "sources", 0), (build_disk / "slugs", 0), (build_disk / "trash", 0),
-                          (Path(settings.VOLUMES_DIR), 0), (Path(settings.SLUGS_DIR), 0)):
+                          (Path(settings.VOLUMES_DIR), 0),
+                          # the web server serves slugs to other hosts and receives theirs (core/data_dir.py)
+                          (Path(settings.SLUGS_DIR), platform_account(settings.PLATFORM_USER).uid)):
         info = os.stat(folder)
         assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (owner, 0o700), folder
 

@@ -138,6 +138,18 @@ def test_it_fails_a_deployment_stuck_on_the_down_host_and_starts_the_current_rel
     assert move.host_name == "spare" and move.release == shop.current_release
 
 
+def test_a_deployment_stuck_on_the_down_host_fails_even_while_no_host_has_room(lost, recorder):
+    shop = running_site("shop", lost)
+    stuck = Deployment.objects.create(site=shop, trigger="config", release=shop.current_release, state="building",
+                                      host_name="lost", task_id="t1")
+
+    fleet.mark_silent_hosts_down()
+
+    stuck.refresh_from_db()
+    assert stuck.state == Deployment.State.FAILED and "lost stopped answering" in stuck.error
+    assert moves(shop) == [] and AuditEvent.objects.filter(action=failover.WAITING, site_name="shop").exists()
+
+
 def test_it_leaves_alone_a_site_whose_host_came_back_before_its_turn(lost, recorder):
     live_host()
     shop = running_site("shop", lost)

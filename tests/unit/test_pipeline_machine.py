@@ -63,6 +63,13 @@ def site() -> Site:
     return Site.objects.get(pk=site.pk)
 
 
+def write_source(path_for) -> None:
+    """What a push's writer does: one source archive at the path it is given."""
+    path = path_for(".tar")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"source")
+
+
 def go_live(deployment: Deployment, recorder: Recorder) -> None:
     deployment.refresh_from_db()
     instance = Instance.objects.create(host=Host.objects.get(name="h1"), name=f"site-shop-d{deployment.pk}",
@@ -88,7 +95,7 @@ def test_changes_to_one_site_wait_for_the_one_before_and_apply_in_order(site, re
 
 
 def test_a_config_change_queued_behind_a_push_keeps_the_pushed_code(site, recorder):
-    push = machine.deploy_source(site, Deployment.Trigger.PUSH, "abc (main)", lambda path_for: None, recorder)
+    push = machine.deploy_source(site, Deployment.Trigger.PUSH, "abc (main)", write_source, recorder)
     change = services.set_env(site, {"A": "1"})
     assert recorder.sent == [("build", push.pk)]
 

@@ -22,7 +22,7 @@ from sites import services
 from sites.models import Deployment
 from sites.pipeline import machine
 from tests.unit.test_failover import running_site
-from tests.unit.test_pipeline_machine import Recorder
+from tests.unit.test_pipeline_machine import Recorder, write_source
 
 pytestmark = pytest.mark.django_db
 SEEDED_PLANS = importlib.import_module("accounts.migrations.0002_seed_plans").PLANS
@@ -80,6 +80,18 @@ def test_it_gives_cordoned_down_and_imageless_hosts_nothing():
         place_instance(128, 100, "static")  # the live hosts lack it: said so, not "no room"
 
 
+def test_a_down_host_holding_the_only_current_images_does_not_keep_the_live_hosts_from_work():
+    """Failover: the lost host was the only one that had recorded the images; the survivors get
+    its sites rather than none at all."""
+    static = image_catalog.current_tags(["static"])
+    lost = host("lost", memory_mb=64000, down_since=timezone.now())
+    for runtime, tag in static.items():
+        RuntimeImage.objects.create(host=lost, runtime=runtime, tag=tag)
+    host("survivor", memory_mb=512)
+
+    assert place_instance(128, 100, "static").name == "survivor"
+
+
 def test_a_restart_asks_placement_for_the_runtime_of_the_release_it_starts(monkeypatch, tmp_path, settings):
     settings.EDGE_DIR = tmp_path / "edge"
     spare = host("spare", memory_mb=8192, cpus=4)
@@ -124,3 +136,45 @@ def test_two_placements_at_once_do_not_both_take_the_last_room(settings):
         placer.join()
 
     assert sorted(outcomes) == ["last", "refused"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["push", "restart"])
+def test_two_deployments_at_once_do_not_both_take_the_last_room(settings, tmp_path, monkeypatch, kind):
+    """deploy_source and roll_out place inside the transaction that records the deployment: the
+    second waits for the first's host lock. Writing the log line is slowed so that the two overlap
+    between the placement and the commit."""
+    for plan in SEEDED_PLANS:
+        Plan.objects.get_or_create(name=plan["name"], defaults=plan)
+    settings.MEMORY_OVERCOMMIT, settings.EDGE_DIR, settings.ARCHIVES_DIR = 1, tmp_path / "edge", tmp_path / "archives"
+    home = host("home", memory_mb=8192, cpus=4)
+    sites = [running_site(name, home) for name in ("shop", "blog")]
+    Host.objects.filter(pk=home.pk).update(cordoned_at=timezone.now())  # the room left is on "last" only
+    host("last", memory_mb=sites[0].plan.memory_mb * 3 // 2, cpus=4)
+    log_line = machine.append_to_log
+    monkeypatch.setattr(machine, "append_to_log", lambda *args: time.sleep(0.3) or log_line(*args))
+    barrier, outcomes = threading.Barrier(2), []
+
+    def deploy(site) -> None:
+        try:
+            barrier.wait()
+            if kind == "push":
+                made = machine.deploy_source(site, "push", "abc (main)", write_source, Recorder())
+            else:
+                made = machine.roll_out(site, Deployment.Trigger.RESTART, "restart", Recorder())
+            outcomes.append(made.host_name)
+        except NoHostAvailable:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    deployers = [threading.Thread(target=deploy, args=(site,)) for site in sites]
+    for deployer in deployers:
+        deployer.start()
+    for deployer in deployers:
+        deployer.join()
+
+    assert sorted(outcomes) == ["last", "refused"]
+    if kind == "push":  # the refused push kept no archive, staged or not
+        [kept] = (tmp_path / "archives").iterdir()
+        assert kept.name == f"{Deployment.objects.get(trigger='push', state='building').pk}.tar"

@@ -15,6 +15,7 @@ from accounts.roles import MATRIX, Action
 from sites.models import Deployment, Domain, EnvVar, Site
 from sites.services import suspend_organization
 from tests.archives import tar_gz
+from tests.unit.test_pipeline_machine import write_source
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_the_deploy_pipeline_refuses_a_suspended_organization_too(world):
     with pytest.raises(PermissionDenied, match="suspended"):
         services.restart(site)
     with pytest.raises(PermissionDenied, match="suspended"):
-        services.deploy_source(site, "push", "abc", lambda path_for: None)
+        services.deploy_source(site, "push", "abc", write_source)
 
 
 def test_suspension_is_recorded_with_its_reason_and_time(world):
