@@ -18,6 +18,7 @@ COUNTS = os.environ.get("FLEET_FAILOVER_BENCH_SITES", "10,50")
 
 
 def main() -> None:
+    os.environ.setdefault("FLEET_AGENT_CONCURRENCY", "2")  # the agent's default; the tests run 1 per host
     rows, took = measure("fleet failover", ["tests/integration/test_fleet_hosts.py", "-k", "lost_hosts"], COUNTS,
                          {"counts": "FLEET_FAILOVER_SITES", "results": "FLEET_FAILOVER_RESULTS"})
     write_report(rows, took)
@@ -26,7 +27,8 @@ def main() -> None:
 def write_report(rows: list[dict], took: float) -> None:
     table = recovery_table(rows)
     write_section("fleet-failover", "Fleet failover: a lost host on its own Docker daemon", "\n".join([
-        "Three hosts, each a Docker daemon in its own network namespace with its own address and agent. From",
+        "Three hosts, each a Docker daemon in its own network namespace with its own address and agent",
+        f"(concurrency {os.environ['FLEET_AGENT_CONCURRENCY']}), its own data dir and slug cache. From",
         "SIGKILL of the lost host's daemon, containers and agent until each site's route names its new instance",
         "on another host and answers, with a load generator hitting every site through the edge throughout.",
         "Requests fail while the host is lost and not yet detected (HOST_DOWN_AFTER=10 s plus up to one beat).",

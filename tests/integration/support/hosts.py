@@ -223,9 +223,12 @@ class DockerHost:
                 "HEARTBEAT_INTERVAL": "1", "HOST_DOWN_AFTER": "10"}
 
     def start_agent(self) -> None:
-        # As printed, run in the clone (the harness's is this one); one task at a time on 2 cores.
+        # As printed, run in the clone (the harness's is this one); one task at a time on 2 cores
+        # in tests, the agent's own default (2) in the failover benchmark.
+        concurrency = os.environ.get("FLEET_AGENT_CONCURRENCY", "1")
         self.agent = ChildProcess(f"agent-{self.name}-{time.monotonic_ns()}",
-                                  [*self.enter(), *self.command, "--concurrency", "1"], self.agent_env(), self.log_dir)
+                                  [*self.enter(), *self.command, "--concurrency", concurrency], self.agent_env(),
+                                  self.log_dir)
         self.agents.append(self.agent)
         agent = self.agent
         wait_for(lambda: "ready." in agent.output() or agent.popen.poll() is not None, 90,
