@@ -15,9 +15,11 @@ from hosting.spec import ContainerSpec, Mount, OneOffResult
 
 TARBALL_IN_CONTAINER = "/restore.tar.gz"
 # Fixed text, no tenant input. Make everything the site's uid owns writable to it first (an app may
-# leave read-only folders), empty /data, then unpack; the tarball's entries are data/<path>.
-RESTORE = ('set -e; chmod -R u+rwX /data 2>/dev/null || true; find /data -mindepth 1 -delete; '
-           f'tar -xzf {TARBALL_IN_CONTAINER} -C /data --strip-components=1')
+# leave read-only folders), empty /data, then unpack; the tarball's entries are data/<path>. The
+# volume's lost+found is its filesystem's (root's, from mkfs): left alone, and not unpacked over.
+RESTORE = ("set -e; chmod -R u+rwX /data 2>/dev/null || true; "
+           "find /data -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf -- {} +; "
+           f"tar -xzf {TARBALL_IN_CONTAINER} -C /data --strip-components=1 --anchored --exclude=data/lost+found")
 
 
 def pack_volume(engine: ContainerEngine, spec: ContainerSpec, folder: Path, max_bytes: int,

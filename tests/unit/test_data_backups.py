@@ -13,6 +13,7 @@ from accounts.models import AuditEvent
 from hosting.models import Host, Instance
 from sites import data_backups
 from sites.models import Site, SiteBackup
+from sites.services import suspend_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +113,14 @@ def test_the_oldest_go_while_the_backups_hold_more_than_the_plan_allows(world):
     site.plan.save()
     assert data_backups.keep_within_plan(Site.objects.get(pk=site.pk)) == [backups[2].pk]
     assert list(SiteBackup.objects.values_list("pk", flat=True)) == [backups[3].pk]  # the newest stays
+
+
+def test_the_nightly_run_asks_for_every_running_sites_backup_but_not_a_suspended_ones(world, monkeypatch, sent):
+    backed_up(world, monkeypatch)
+    monkeypatch.setattr(data_backups, "send_to_host", lambda *message: sent.append(message))
+    assert data_backups.nightly() == 1
+    [nightly] = SiteBackup.objects.filter(kind="nightly", state="running")
+    assert sent == [("sites.agent.backup_data", nightly.pk, "h1")]
+    SiteBackup.objects.filter(pk=nightly.pk).update(state="succeeded")
+    suspend_organization(world["org"], "unpaid")
+    assert data_backups.nightly() == 0 and len(sent) == 1
