@@ -14,6 +14,10 @@ from sites.models import SiteBackup
 
 
 class SiteBackupSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: their choices' names would clash with the deployments' enums.
+    kind = serializers.CharField(read_only=True)
+    state = serializers.CharField(read_only=True)
+
     class Meta:
         model = SiteBackup
         fields = ["id", "kind", "state", "size_bytes", "sha256", "error", "created_at", "finished_at"]
