@@ -23,6 +23,9 @@ class Plan(models.Model):
         default=2048, validators=[MinValueValidator(64)],
         help_text="Disk for builds on each host: the source, the build's output, dependency caches and unpacked slugs (MB).",
     )
+    backup_mb = models.PositiveIntegerField(
+        default=1024, help_text="Storage for the backups of each site's /data (MB); the oldest go first.",
+    )
     smtp_allowed = models.BooleanField(default=False, help_text="Sites may open outbound connections to port 25.")
     is_default = models.BooleanField(default=False, help_text="Given to new organizations.")
 

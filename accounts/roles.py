@@ -23,6 +23,7 @@ class Action(str, Enum):
     REVEAL_ENV = "reveal_env"        # read an env var's value (the portal masks them until asked)
     MANAGE_TEAM = "manage_team"      # invite, change roles, remove members (only owners touch owners)
     READ_AUDIT = "read_audit"        # the organization's audit log
+    MANAGE_BACKUPS = "manage_backups"  # take, download and restore backups of a site's /data
 
 
 _ALL = frozenset(Role)
@@ -43,6 +44,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.REVEAL_ENV: _DEPLOYERS,
     Action.MANAGE_TEAM: _MANAGERS,
     Action.READ_AUDIT: _MANAGERS,
+    Action.MANAGE_BACKUPS: _MANAGERS,
 }
 
 # Actions that change what a site is or serves: refused while the organization is suspended.

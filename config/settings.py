@@ -187,14 +187,15 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Backups (backups/, README: Backup and restore) ----------------------------------------------
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups")))
-BACKUP_HOUR = env_int("BACKUP_HOUR", 3)  # UTC hour of the nightly backup
+BACKUP_HOUR = env_int("BACKUP_HOUR", 3, 0, 23)  # UTC hour of the nightly backups (the platform's, then sites')
 BACKUP_KEEP_DAYS = env_int("BACKUP_KEEP_DAYS", 14)
-if not 0 <= BACKUP_HOUR <= 23:
-    raise ImproperlyConfigured("BACKUP_HOUR must be an hour of the day, 0 to 23.")
+SITE_BACKUP_KEEP_DAYS = env_int("SITE_BACKUP_KEEP_DAYS", 7, 1)  # sites' /data (sites/data_backups.py)
 CELERY_BEAT_SCHEDULE["nightly-backup"] = {
     # On the root worker beside the edge (backups.tasks says why), never the unprivileged control worker.
     "task": "backups.nightly_backup", "schedule": crontab(hour=BACKUP_HOUR, minute=0), "options": {"queue": "proxy"},
 }
+CELERY_BEAT_SCHEDULE["nightly-site-backups"] = {"task": "sites.nightly_site_backups",
+                                                "schedule": crontab(hour=BACKUP_HOUR, minute=30)}
 
 # --- Fleet ------------------------------------------------------------------------------------
 
@@ -220,11 +221,9 @@ HOST_DOWN_AFTER = env_int("HOST_DOWN_AFTER", 30)
 # How often each agent samples its site containers' CPU and memory and its volumes' fill (hosting/sampler.py).
 METRICS_INTERVAL = env_int("METRICS_INTERVAL", 60)
 # Shared hosting: sites rarely use their whole CPU share at once, so hosts sell each core this often.
-CPU_OVERCOMMIT = env_int("CPU_OVERCOMMIT", 4)
+CPU_OVERCOMMIT = env_int("CPU_OVERCOMMIT", 4, 1)
 # Memory is not sold twice by default: a host whose containers want more than it has OOM-kills a neighbour.
-MEMORY_OVERCOMMIT = env_float("MEMORY_OVERCOMMIT", 1.0)
-if MEMORY_OVERCOMMIT <= 0 or CPU_OVERCOMMIT <= 0:
-    raise ImproperlyConfigured("MEMORY_OVERCOMMIT and CPU_OVERCOMMIT must be positive.")
+MEMORY_OVERCOMMIT = env_float("MEMORY_OVERCOMMIT", 1.0, above=0)
 if HOST_DOWN_AFTER <= HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured("HOST_DOWN_AFTER must be longer than HEARTBEAT_INTERVAL.")
 

@@ -36,6 +36,9 @@ LAYOUT: dict[str, tuple[str, int, bool]] = {
     # The agent writes slugs, the web server serves them to other hosts and receives what they
     # built (/internal/v1, sites/internal.py); every use checks the sha256 (the owner is not walked).
     "slugs": (PLATFORM, 0o700, False),
+    # Sites' /data backups: the agent writes them, the web server lets the organization download
+    # them (sites/data_backups.py); tenant content, so never walked.
+    "site-backups": (PLATFORM, 0o700, False),
     "builds": (ROOT, 0o700, False),
     "cache": (ROOT, 0o700, False),
     "volumes": (ROOT, 0o700, False),

@@ -21,24 +21,33 @@ def env_str(name: str, default: str) -> str:
     return value or default
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, low: int | None = None, high: int | None = None) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if low is not None and value < low:
+        raise ImproperlyConfigured(f"{name} must be at least {low}" + (f" and at most {high}" if high is not None else "")
+                                   + f", not {value}.")
+    if high is not None and value > high:
+        raise ImproperlyConfigured(f"{name} must be at most {high}, not {value}.")
+    return value
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float, above: float | None = None) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    if above is not None and value <= above:
+        raise ImproperlyConfigured(f"{name} must be more than {above}, not {value}.")
+    return value
 
 
 def env_bool(name: str, default: bool) -> bool:

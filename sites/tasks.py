@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from core.tasks import PlatformTask
-from sites import domains
+from hosting.engine import ContainerEngine
+from sites import data_backups, domains
 from sites.pipeline.archives import sweep_source_archives
 from sites.pipeline.tasks import (  # noqa: F401 (registered with Celery by this import)
     build,
@@ -31,3 +32,21 @@ def expire_pending_domains() -> int:
 def sweep_archives() -> int:
     """Beat: source archives that hosts without the control plane's disk built from, once built."""
     return len(sweep_source_archives())
+
+
+@shared_task(base=PlatformTask, name="sites.nightly_site_backups")
+def nightly_site_backups() -> int:
+    """Beat: a backup of every running site's /data; the old ones go."""
+    return data_backups.nightly()
+
+
+@shared_task(base=PlatformTask, name="sites.agent.backup_data")
+def backup_data(backup_id: int) -> None:
+    with ContainerEngine() as engine:
+        data_backups.run_backup(backup_id, engine)
+
+
+@shared_task(base=PlatformTask, name="sites.agent.restore_data")
+def restore_data(backup_id: int) -> None:
+    with ContainerEngine() as engine:
+        data_backups.run_restore(backup_id, engine)

@@ -19,7 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken, Membership, Organization, Role
 from accounts.roles import Action
-from sites.models import Deployment, Domain, EnvVar, Site
+from sites.models import Deployment, Domain, EnvVar, Site, SiteBackup
 from support.models import Attachment, Ticket
 
 PUBLIC = "public"        # anyone, signed in or not (sign-up, log-in, links from e-mails)
@@ -56,6 +56,7 @@ class Targets:
     token_prefix: str   # the user's own API token
     ticket: int = 0      # a support ticket of the organization
     attachment: int = 0  # an attachment of a customer's message on it (tests/portal_data.py makes them)
+    backup: int = 0      # a backup of the site's /data, with its tarball
 
 
 def targets_for(organization: Organization, user) -> Targets:
@@ -70,13 +71,14 @@ def targets_for(organization: Organization, user) -> Targets:
     ticket = Ticket.objects.filter(organization=organization).order_by("id").first()
     attachment = (Attachment.objects.filter(message__ticket=ticket, message__internal=False).order_by("id").first()
                   if ticket else None)
+    backup = SiteBackup.objects.filter(site=site).order_by("id").first()
     return Targets(organization=organization.slug, site=site.name, deployment=deployment.pk if deployment else 0,
                    env_key=env.key if env else "A", hostname=domain.hostname if domain else "none.example.com",
                    membership=other.pk if other else 0, invitation=invitation.pk if invitation else 0,
                    invitation_token=invitation_token(invitation.email) if invitation else "bad-token",
                    reset_uid=urlsafe_base64_encode(force_bytes(user.pk)), reset_token=default_token_generator.make_token(user),
                    token_prefix=token.prefix if token else "nosuchtoken", ticket=ticket.pk if ticket else 0,
-                   attachment=attachment.pk if attachment else 0)
+                   attachment=attachment.pk if attachment else 0, backup=backup.pk if backup else 0)
 
 
 def pending_invitation(organization: Organization):
@@ -118,6 +120,10 @@ def _membership(t: Targets) -> dict:
 
 def _invitation(t: Targets) -> dict:
     return {"invitation_id": t.invitation}
+
+
+def _backup(t: Targets) -> dict:
+    return {"name": t.site, "backup_id": t.backup}
 
 
 def _token(t: Targets) -> dict:
@@ -239,6 +245,9 @@ API: dict[str, Row] = {
     "api-domain": api_row({G: A.READ, "DELETE": A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-domain-verify": api_row({P: A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-traffic": _api_site(GET=A.READ),
+    "api-backups": _api_site(GET=A.READ, POST=A.MANAGE_BACKUPS),
+    "api-backup-download": api_row({G: A.MANAGE_BACKUPS}, _backup, bears_object=True),
+    "api-backup-restore": api_row({P: A.MANAGE_BACKUPS}, _backup, bears_object=True),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import base64
 import errno
-import gzip
-import hashlib
 import logging
 import os
 import secrets
 import shutil
 import stat
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -27,6 +24,7 @@ from typing import Iterator
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from hosting import packing
 from hosting.engine import ContainerEngine
 from hosting.spec import NO_NETWORK, ContainerSpec, Mount, ResourceLimits, container_name
 from core.errors import CustomerError, PlatformError
@@ -126,32 +124,21 @@ class SlugTooLarge(BuildFailed):
 
 
 def store_slug(tar_stream: Iterator[bytes], max_bytes: int, deadline: float) -> tuple[str, int]:
-    """Compress the tar stream the Docker daemon made of a build's /app into SLUGS_DIR/<sha256>.tar.gz.
-
-    The stream is cut off past `max_bytes` or `deadline`: sparse files take no room on the build
-    disk but their full size in a tar, so the quota alone does not bound it."""
+    """Compress the tar stream the Docker daemon made of a build's /app into SLUGS_DIR/<sha256>.tar.gz,
+    cut off past `max_bytes` or `deadline` (hosting/packing.py)."""
     slugs = Path(settings.SLUGS_DIR)
-    slugs.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = slugs / f".{uuid.uuid4().hex}.tar.gz"
-    digest = hashlib.sha256()
-    read = 0
     try:
-        with open(temporary, "xb") as raw:
-            with gzip.GzipFile(fileobj=_Hashing(raw, digest), mode="wb", compresslevel=1, mtime=0) as packed:
-                for chunk in tar_stream:
-                    read += len(chunk)
-                    if read > max_bytes:
-                        raise SlugTooLarge(f"The build's output is larger than {max_bytes // 2**20} MB as a slug "
-                                           "(sparse files count at their full size).")
-                    if time.monotonic() > deadline:
-                        raise SlugTooLarge("Packing the build's output into a slug took too long.")
-                    packed.write(chunk)
-        sha = digest.hexdigest()
-        size = temporary.stat().st_size
-        os.replace(temporary, slugs / f"{sha}.tar.gz")
+        packed = packing.pack(tar_stream, slugs, max_bytes, deadline)
+    except packing.StreamTooLarge:
+        raise SlugTooLarge(f"The build's output is larger than {max_bytes // 2**20} MB as a slug "
+                           "(sparse files count at their full size).") from None
+    except packing.StreamTooSlow:
+        raise SlugTooLarge("Packing the build's output into a slug took too long.") from None
+    try:
+        os.replace(packed.temporary, slugs / f"{packed.sha256}.tar.gz")
     finally:
-        temporary.unlink(missing_ok=True)
-    return sha, size
+        packed.temporary.unlink(missing_ok=True)
+    return packed.sha256, packed.size
 
 
 def copy_source(archive: Path, target: Path) -> Path:
@@ -177,20 +164,6 @@ def copy_source(archive: Path, target: Path) -> Path:
             raise
     os.chmod(target, 0o644)
     return target
-
-
-class _Hashing:
-    """A file that hashes what is written to it: the slug's sha256 without reading it back."""
-
-    def __init__(self, raw, digest) -> None:
-        self.raw, self.digest = raw, digest
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return self.raw.write(data)
-
-    def flush(self) -> None:
-        self.raw.flush()
 
 
 def build(deployment: Deployment, host_name: str, engine: ContainerEngine, archive: Path) -> Slug:

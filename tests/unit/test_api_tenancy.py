@@ -11,9 +11,10 @@ from rest_framework.test import APIClient
 
 from proxy.models import Certificate, Route, VerificationToken
 from sites import urls
-from sites.models import Deployment, Domain, EnvVar, Release, Site, Slug
+from sites.models import Deployment, Domain, EnvVar, Release, Site, SiteBackup, Slug
 from sites.services import set_env
 from tests.archives import tar_gz
+from tests.unit.test_data_backups import backed_up
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,10 @@ ENDPOINTS = [
     ("api-domain", "delete", {"hostname": "www.example.com"}, None),
     ("api-domain-verify", "post", {"hostname": "www.example.com"}, None),
     ("api-traffic", "get", {}, None),
+    ("api-backups", "get", {}, None),
+    ("api-backups", "post", {}, None),
+    ("api-backup-download", "get", {"backup_id": "{backup}"}, None),
+    ("api-backup-restore", "post", {"backup_id": "{backup}"}, None),
 ]
 IDS = [f"{method}-{name}" for name, method, _, _ in ENDPOINTS]
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -56,7 +61,9 @@ def _per_site_endpoints() -> set[tuple[str, str]]:
 
 
 def _call(api: APIClient, site: str, name: str, method: str, kwargs: dict, body, deployment_id: int):
-    url = reverse(name, kwargs={"name": site, **{k: v.format(deployment=deployment_id) for k, v in kwargs.items()}})
+    backup_id = SiteBackup.objects.filter(site__name="shop").values_list("pk", flat=True).first() or 0
+    url = reverse(name, kwargs={"name": site, **{k: v.format(deployment=deployment_id, backup=backup_id)
+                                                 for k, v in kwargs.items()}})
     if body == "archive":
         upload = io.BytesIO(tar_gz({"index.html": b"<h1>hello</h1>\n"}))
         upload.name = "app.tar.gz"
@@ -67,7 +74,8 @@ def _call(api: APIClient, site: str, name: str, method: str, kwargs: dict, body,
 def _everything() -> dict:
     """Every row an API call could change, of every organization, and the edge's tables."""
     return {model.__name__: list(model.objects.order_by("pk").values())
-            for model in (Site, Domain, EnvVar, Slug, Release, Deployment, Route, Certificate, VerificationToken)}
+            for model in (Site, Domain, EnvVar, Slug, Release, Deployment, Route, Certificate, VerificationToken,
+                          SiteBackup)}
 
 
 def test_the_table_covers_every_per_site_endpoint():
@@ -76,7 +84,9 @@ def test_the_table_covers_every_per_site_endpoint():
 
 
 @pytest.mark.parametrize("name, method, kwargs, body", ENDPOINTS, ids=IDS)
-def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, name, method, kwargs, body):
+def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, monkeypatch, name, method, kwargs, body):
+    if name.startswith("api-backup"):
+        backed_up(world, monkeypatch)
     deployment_id = world["deployment"].pk
     outsider = world["client"]("outsider")
     missing = _call(outsider, "no-such-site", name, method, kwargs, body, deployment_id)
@@ -92,8 +102,11 @@ def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, name
 
 @pytest.mark.parametrize("name, method, kwargs, body", [e for e in ENDPOINTS if e[2] and e[0] != "api-env-var"],
                          ids=[i for e, i in zip(ENDPOINTS, IDS) if e[2] and e[0] != "api-env-var"])
-def test_an_outsider_cannot_reach_the_object_through_a_site_of_their_own(world, name, method, kwargs, body):
+def test_an_outsider_cannot_reach_the_object_through_a_site_of_their_own(world, monkeypatch, name, method, kwargs,
+                                                                         body):
     """The deployment's id or the domain's name of acme's site, asked under globex's own site."""
+    if name.startswith("api-backup"):
+        backed_up(world, monkeypatch)
     before = _everything()
     response = _call(world["client"]("outsider"), "gshop", name, method, kwargs, body, world["deployment"].pk)
     assert response.status_code == 404, response.content

@@ -26,6 +26,7 @@ from accounts.roles import Action, role_may
 from accounts.services import add_member, get_or_create_user, issue_token
 from tests.portal_data import seed_invitations, seed_tickets
 from tests.portal_urls import EXCLUDED_PREFIXES, PUBLIC, TABLE, Targets, targets_for, url_patterns
+from tests.unit.test_data_backups import backup_of
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ PORTAL_METHODS = ["GET", "POST"]
 # Any values do for anonymous requests: signing in comes before any lookup.
 ANY_TARGETS = Targets(organization="acme", site="shop", deployment=1, env_key="A", hostname="www.example.com",
                       membership=1, invitation=1, invitation_token="bad-token", reset_uid="MQ", reset_token="bad-token",
-                      token_prefix="abcdefabcdef", ticket=1, attachment=1)
+                      token_prefix="abcdefabcdef", ticket=1, attachment=1, backup=1)
 
 CASES = [(name, method) for name, row in TABLE.items() for method in row.methods]
 UNDECLARED = [(name, method) for name, row in TABLE.items()
@@ -53,6 +54,7 @@ def people(world):
     add_member(world["org"], "extra@example.com", Role.VIEWER)
     seed_invitations(world["org"], 1)
     seed_tickets(world["org"], 1, 2)
+    backup_of(world["site"], b"tarball of shop's /data")
     users = {who: get_or_create_user(f"{who}@example.com") for who in [*ROLES, "outsider"]}
     tokens = {who: issue_token(user) for who, user in users.items()}
     return {**world, "users": users, "tokens": tokens}

@@ -12,9 +12,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.roles import MATRIX, Action
-from sites.models import Deployment, Domain, EnvVar, Site
+from sites.models import Deployment, Domain, EnvVar, Site, SiteBackup
 from sites.services import suspend_organization
 from tests.archives import tar_gz
+from tests.unit.test_data_backups import backed_up
 from tests.unit.test_pipeline_machine import write_source
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ DOCUMENTED = {
     Action.DEPLOY: DEPLOYERS, Action.CONFIGURE: DEPLOYERS, Action.OPERATE: DEPLOYERS,
     Action.CREATE_SITE: MANAGERS, Action.DELETE_SITE: MANAGERS, Action.MANAGE_DOMAINS: MANAGERS,
     Action.MANAGE_HTTPS: MANAGERS, Action.REVEAL_ENV: DEPLOYERS, Action.MANAGE_TEAM: MANAGERS,
-    Action.READ_AUDIT: MANAGERS,
+    Action.READ_AUDIT: MANAGERS, Action.MANAGE_BACKUPS: MANAGERS,
 }
 
 
@@ -61,11 +62,16 @@ ENDPOINTS = [
     ("get", "domains/www.example.com/", None, Action.READ),
     ("delete", "domains/www.example.com/", None, Action.MANAGE_DOMAINS),
     ("post", "domains/www.example.com/verify/", None, Action.MANAGE_DOMAINS),
+    ("get", "backups/", None, Action.READ),
+    ("post", "backups/", None, Action.MANAGE_BACKUPS),
+    ("get", "backups/{backup}/download/", None, Action.MANAGE_BACKUPS),
+    ("post", "backups/{backup}/restore/", None, Action.MANAGE_BACKUPS),
 ]
 
 
 def _call(api: APIClient, method: str, path: str, body, deployment_id: int):
-    url = "/api/v1/sites/shop/" + path.format(deployment=deployment_id)
+    backup_id = SiteBackup.objects.values_list("pk", flat=True).first() or 0
+    url = "/api/v1/sites/shop/" + path.format(deployment=deployment_id, backup=backup_id)
     if body == "archive":
         upload = io.BytesIO(_archive())
         upload.name = "app.tar.gz"
@@ -80,7 +86,9 @@ def test_the_matrix_is_what_the_readme_says():
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method, path, body, action", ENDPOINTS,
                          ids=[f"{m}-{p or 'site'}-{a.value}" for m, p, _, a in ENDPOINTS])
-def test_it_answers_each_role_as_the_matrix_says(world, role, method, path, body, action):
+def test_it_answers_each_role_as_the_matrix_says(world, monkeypatch, role, method, path, body, action):
+    if path.startswith("backups/"):
+        backed_up(world, monkeypatch)
     response = _call(world["client"](role), method, path, body, world["deployment"].pk)
     if role == "outsider":
         assert response.status_code == 404, response.content
