@@ -7,6 +7,7 @@ from celery import shared_task
 from core.tasks import PlatformTask
 from sites import domains
 from sites.pipeline.archives import sweep_source_archives
+from sites.run_tasks import run_command, tick_schedules  # noqa: F401 (registered with Celery by this import)
 from sites.pipeline.tasks import (  # noqa: F401 (registered with Celery by this import)
     build,
     empty_trash,
