@@ -15,12 +15,13 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts import audit
 from sites import cron
 from sites.models import Site, Slug
-from sites.run_models import ScheduledJob
+from sites.run_models import Run, ScheduledJob
 from sites.validation import validate_command, validate_job
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,17 @@ log = logging.getLogger(__name__)
 
 def next_run(schedule: str, after: datetime | None = None) -> datetime:
     return cron.parse(schedule).next_after(after or timezone.now())
+
+
+def jobs_of(site: Site) -> list[ScheduledJob]:
+    """The site's jobs, each with `last_run` (its latest run or None), in two queries."""
+    latest = Run.objects.filter(job=OuterRef("pk")).order_by("-id").values("pk")[:1]
+    jobs = list(ScheduledJob.objects.filter(site=site).annotate(last_run_id=Subquery(latest)))
+    last = Run.objects.select_related("job", "release", "created_by").in_bulk(
+        [job.last_run_id for job in jobs if job.last_run_id])
+    for job in jobs:
+        job.last_run = last.get(job.last_run_id)
+    return jobs
 
 
 def _lock(site: Site) -> None:

@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from sites import git_http
-from sites.api import config, deployments, domains, observe, sites
+from sites.api import config, deployments, domains, observe, runs, sites
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -23,6 +23,10 @@ api_urlpatterns = [
     path("sites/<str:name>/domains/<str:hostname>/", domains.DomainDetail.as_view(), name="api-domain"),
     path("sites/<str:name>/domains/<str:hostname>/verify/", domains.DomainVerify.as_view(), name="api-domain-verify"),
     path("sites/<str:name>/traffic/", observe.Traffic.as_view(), name="api-traffic"),
+    path("sites/<str:name>/runs/", runs.RunList.as_view(), name="api-runs"),
+    path("sites/<str:name>/runs/<int:run_id>/", runs.RunDetail.as_view(), name="api-run"),
+    path("sites/<str:name>/jobs/", runs.JobList.as_view(), name="api-jobs"),
+    path("sites/<str:name>/jobs/<str:job_name>/", runs.JobDetail.as_view(), name="api-job"),
     path("tokens/", accounts_api.TokenList.as_view(), name="api-tokens"),
     path("tokens/<str:prefix>/", accounts_api.TokenDetail.as_view(), name="api-token"),
 ]

@@ -19,7 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken, Membership, Organization, Role
 from accounts.roles import Action
-from sites.models import Deployment, Domain, EnvVar, Site
+from sites.models import Deployment, Domain, EnvVar, Run, ScheduledJob, Site
 from support.models import Attachment, Ticket
 
 PUBLIC = "public"        # anyone, signed in or not (sign-up, log-in, links from e-mails)
@@ -56,6 +56,8 @@ class Targets:
     token_prefix: str   # the user's own API token
     ticket: int = 0      # a support ticket of the organization
     attachment: int = 0  # an attachment of a customer's message on it (tests/portal_data.py makes them)
+    run: int = 0         # a run of the site (one-off command or scheduled job's; tests/portal_data.py seed_runs)
+    job: str = "none"    # a scheduled job of the site
 
 
 def targets_for(organization: Organization, user) -> Targets:
@@ -70,13 +72,16 @@ def targets_for(organization: Organization, user) -> Targets:
     ticket = Ticket.objects.filter(organization=organization).order_by("id").first()
     attachment = (Attachment.objects.filter(message__ticket=ticket, message__internal=False).order_by("id").first()
                   if ticket else None)
+    run = Run.objects.filter(site=site).order_by("-id").first()
+    job = ScheduledJob.objects.filter(site=site).order_by("name").first()
     return Targets(organization=organization.slug, site=site.name, deployment=deployment.pk if deployment else 0,
                    env_key=env.key if env else "A", hostname=domain.hostname if domain else "none.example.com",
                    membership=other.pk if other else 0, invitation=invitation.pk if invitation else 0,
                    invitation_token=invitation_token(invitation.email) if invitation else "bad-token",
                    reset_uid=urlsafe_base64_encode(force_bytes(user.pk)), reset_token=default_token_generator.make_token(user),
                    token_prefix=token.prefix if token else "nosuchtoken", ticket=ticket.pk if ticket else 0,
-                   attachment=attachment.pk if attachment else 0)
+                   attachment=attachment.pk if attachment else 0, run=run.pk if run else 0,
+                   job=job.name if job else "none")
 
 
 def pending_invitation(organization: Organization):
@@ -130,6 +135,14 @@ def _ticket(t: Targets) -> dict:
 
 def _attachment(t: Targets) -> dict:
     return {"attachment_id": t.attachment}
+
+
+def _run(t: Targets) -> dict:
+    return {"name": t.site, "run_id": t.run}
+
+
+def _job(t: Targets) -> dict:
+    return {"name": t.site, "job_name": t.job}
 
 
 @dataclass(frozen=True)
@@ -239,6 +252,10 @@ API: dict[str, Row] = {
     "api-domain": api_row({G: A.READ, "DELETE": A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-domain-verify": api_row({P: A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-traffic": _api_site(GET=A.READ),
+    "api-runs": _api_site(GET=A.READ, POST=A.DEPLOY),
+    "api-run": api_row({G: A.READ_LOGS}, _run, bears_object=True),
+    "api-jobs": _api_site(GET=A.READ, POST=A.DEPLOY),
+    "api-job": api_row({G: A.READ, "PATCH": A.DEPLOY, "DELETE": A.DEPLOY}, _job, bears_object=True),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }
