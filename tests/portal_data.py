@@ -39,6 +39,8 @@ def seed(organization: Organization, sites: int, deployments_per_site: int) -> N
         _grow_members(organization, sites // 2)
         seed_invitations(organization, sites // 2)
         seed_tickets(organization, max(sites // 2, 1), max(deployments_per_site // 5, 2))
+        if all_sites:  # the site the URL table's pages name (the first by name)
+            seed_runs(all_sites[0], deployments_per_site)
 
 
 def _grow_sites(organization: Organization, wanted: int) -> None:

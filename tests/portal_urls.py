@@ -222,6 +222,11 @@ PORTAL: dict[str, Row] = {
     "sites:logs": _site_row(GET=A.READ_LOGS),
     "sites:logs-tail": _site_row(GET=A.READ_LOGS),
     "sites:metrics": _site_row(GET=A.READ),
+    "sites:jobs": _site_row(GET=A.READ, POST=A.DEPLOY),
+    "sites:job-delete": Row({P: A.DEPLOY}, _job, bears_object=True),
+    "sites:run-start": _site_row(POST=A.DEPLOY),
+    "sites:run": Row({G: A.READ_LOGS}, _run, bears_object=True),
+    "sites:run-output": Row({G: A.READ_LOGS}, _run, bears_object=True),
 }
 
 
