@@ -30,7 +30,7 @@ from core.queue import ensure_queue_reachable
 from hosting.engine import ContainerEngine
 from hosting.models import Host
 from hosting.placement import place_instance
-from hosting.spec import ContainerSpec
+from hosting.spec import LABEL_INSTANCE, ContainerSpec
 from sites import streams
 from sites.logstream import RunLog
 from sites.models import Site
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 KEEP_RUNS_PER_SITE = 500  # finished runs a site keeps (a job every minute would keep them all otherwise)
 LOST_AFTER = timedelta(minutes=10)  # beyond its time limit: a run still "running" then lost its agent
 NOTHING_DEPLOYED = "Nothing is deployed yet: a run starts the site's current release. Deploy first."
+INTERRUPTED = "The agent of host {host} restarted during this run, which was stopped; it may have run partly."
 LOST = "The platform lost this run (its host's agent stopped); it may or may not have finished."
 
 
@@ -198,6 +199,18 @@ def finish(run: Run, state: str, error: str, exit_code: int | None = None) -> bo
             state=state, error=error, exit_code=exit_code, log=text, finished_at=timezone.now())
         stream.end()
     return bool(ended)
+
+
+def stop_interrupted_runs(sender, host: Host, engine: ContainerEngine, **kwargs) -> int:
+    """An agent that starts again (signal agent_starting): no task of it runs yet, so a run of its
+    host still "running" was cut off. It fails with the reason and its container goes: left alone,
+    it would run past its time limit (the agent that was to kill it is gone)."""
+    interrupted = list(Run.objects.filter(host_name=host.name, state=Run.State.RUNNING))
+    names = {f"run{run.pk}" for run in interrupted}
+    for container in engine.list_site_containers():
+        if container.labels.get(LABEL_INSTANCE) in names:
+            engine.remove(container.name)
+    return sum(finish(run, Run.State.FAILED, INTERRUPTED.format(host=host.name)) for run in interrupted)
 
 
 def fail_lost_runs(now: datetime | None = None) -> int:

@@ -6,6 +6,7 @@ the real containers are tests/integration/test_runs.py's."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone as tz
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -280,3 +281,26 @@ def test_it_answers_a_bad_job_with_the_reason(world, no_celery):
     answer = world["client"]("owner").post("/api/v1/sites/shop/jobs/", {"name": "a", "schedule": "* * *",
                                                                          "command": "id"}, format="json")
     assert answer.status_code == 400 and "has 3 fields" in str(answer.json())
+
+
+def test_it_stops_the_runs_an_agent_was_running_when_it_starts_again(shop, sender):
+    run = runs.start_run(shop, "sleep 9999", Run.Trigger.API, sender)
+    runs.claim(run.pk, "task-1")
+    waiting = runs.start_run(shop, "true", Run.Trigger.API, sender)  # its message is still to come
+
+    class Containers:
+        removed: list[str] = []
+
+        def list_site_containers(self, site=None):
+            return [SimpleNamespace(name=f"site-shop-v1-run{n}", labels={"hosting.instance": f"run{n}"})
+                    for n in (run.pk, 99999)]  # 99999: not a run of this platform's host
+
+        def remove(self, name):
+            self.removed.append(name)
+
+    engine = Containers()
+    assert runs.stop_interrupted_runs(None, Host.objects.get(name="h1"), engine) == 1
+    assert engine.removed == [f"site-shop-v1-run{run.pk}"]
+    run.refresh_from_db()
+    assert run.state == "failed" and "agent of host h1 restarted" in run.error
+    assert Run.objects.get(pk=waiting.pk).state == "queued"
