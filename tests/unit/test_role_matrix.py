@@ -61,6 +61,10 @@ ENDPOINTS = [
     ("get", "domains/www.example.com/", None, Action.READ),
     ("delete", "domains/www.example.com/", None, Action.MANAGE_DOMAINS),
     ("post", "domains/www.example.com/verify/", None, Action.MANAGE_DOMAINS),
+    ("get", "runs/", None, Action.READ),
+    ("post", "runs/", {"command": "echo hi", "attach": False}, Action.DEPLOY),  # who may deploy may run
+    ("get", "jobs/", None, Action.READ),
+    ("post", "jobs/", {"name": "hourly", "schedule": "@hourly", "command": "echo hi"}, Action.DEPLOY),
 ]
 
 
