@@ -6,13 +6,19 @@ sites/scheduler.py, and the `RunSender`, the only code that sends them (on commi
 """
 from __future__ import annotations
 
+import logging
+import threading
+
 from celery import shared_task
+from django.db import connection
 
 from core.tasks import PlatformTask
 from hosting.engine import ContainerEngine
 from hosting.models import Host
 from sites import runs, scheduler
 from sites.run_models import Run
+
+log = logging.getLogger(__name__)
 
 
 class CeleryRunSender:
@@ -30,8 +36,20 @@ def run_command(self, run_id: int, host_name: str) -> None:
     run = runs.claim(run_id, self.request.id or f"run-{run_id}")
     if run is None:
         return
-    with ContainerEngine() as engine:
-        runs.execute(run, Host.objects.get(name=host_name), engine)
+    # A run may last its plan's whole time limit (an hour on Pro): it runs in a thread of its own, so
+    # that it does not hold one of the agent's few task slots (deployments, stops) all that time. An
+    # agent that stops meanwhile cuts it off; its next start fails the run (runs.stop_interrupted_runs).
+    threading.Thread(target=_execute, args=(run, host_name), name=f"run-{run_id}", daemon=True).start()
+
+
+def _execute(run: Run, host_name: str) -> None:
+    try:
+        with ContainerEngine() as engine:
+            runs.execute(run, Host.objects.get(name=host_name), engine)
+    except Exception:  # runs.execute recorded the failure on the run; the thread has nobody else to tell
+        log.exception("run crashed", extra={"run": run.pk, "host": host_name})
+    finally:
+        connection.close()  # this thread's own database connection
 
 
 @shared_task(base=PlatformTask, name="sites.tick_schedules")
