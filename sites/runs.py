@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.services import ensure_active
 from core.errors import CustomerError, HostingError
 from core.queue import ensure_queue_reachable
@@ -64,7 +65,9 @@ def start_run(site: Site, command, trigger: str, sender: RunSender, by=None) -> 
         if problem:
             raise ValidationError(problem)
         ensure_queue_reachable()
-        return _queue(site, command, trigger, sender, by=by)
+        run = _queue(site, command, trigger, sender, by=by)
+    audit.record(site.organization, "site.run", f"run #{run.pk}", site=site.name, by=by, command=command[:200])
+    return run
 
 
 def start_scheduled(job: ScheduledJob, sender: RunSender) -> Run:

@@ -12,10 +12,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.models import AuditEvent
+from accounts.services import get_or_create_user
 from hosting.models import Host, Instance
 from hosting.spec import OneOffResult, ResourceLimits
 from sites import runs, scheduler, schedules, services
 from sites.models import Run, ScheduledJob, Site
+from sites.pipeline import deletion
 from sites.run_tasks import SENDER as CELERY_SENDER
 
 pytestmark = pytest.mark.django_db
@@ -304,3 +307,19 @@ def test_it_stops_the_runs_an_agent_was_running_when_it_starts_again(shop, sende
     run.refresh_from_db()
     assert run.state == "failed" and "agent of host h1 restarted" in run.error
     assert Run.objects.get(pk=waiting.pk).state == "queued"
+
+
+def test_it_purges_the_containers_of_a_deleted_sites_running_commands(shop, sender):
+    running = runs.start_run(shop, "sleep 100", Run.Trigger.API, sender)
+    done = runs.start_run(shop, "true", Run.Trigger.API, sender)
+    runs.finish(done, Run.State.SUCCEEDED, "", 0)
+    assert f"site-shop-v1-run{running.pk}" in deletion.leftovers(shop)["instances"]
+    assert f"site-shop-v1-run{done.pk}" not in deletion.leftovers(shop)["instances"]
+
+
+def test_it_records_who_ran_what_in_the_audit_log(shop, sender):
+    owner = get_or_create_user("owner@example.com")
+    run = runs.start_run(shop, "python manage.py migrate", Run.Trigger.API, sender, by=owner)
+    event = AuditEvent.objects.get(action="site.run")
+    assert (event.target, event.site_name, event.actor, event.detail["command"]) == (
+        f"run #{run.pk}", "shop", owner, "python manage.py migrate")
