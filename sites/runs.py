@@ -195,12 +195,20 @@ def finish(run: Run, state: str, error: str, exit_code: int | None = None) -> bo
     end mark for followers (after the row: a follower that sees the mark reads a finished row)."""
     summary = f"exited with code {exit_code}" if state == Run.State.SUCCEEDED else error
     line = f"-----> Run #{run.pk} {summary}" if state == Run.State.SUCCEEDED else f" !     Run #{run.pk}: {summary}"
-    with RunLog(run.pk) as stream:
+    stream = RunLog(run.pk)
+    try:
         stream.write(line)
         text = stream.text()
+    except redis.RedisError:  # the outcome is kept all the same; the output was in Redis alone
+        text = f"(The output was lost: the task queue did not answer when the run ended.)\n{line}\n"
+    try:
         ended = Run.objects.filter(pk=run.pk, state__in=Run.ACTIVE).update(
             state=state, error=error, exit_code=exit_code, log=text, finished_at=timezone.now())
         stream.end()
+    except redis.RedisError:
+        pass  # followers find the row finished on their next look
+    finally:
+        stream.close()
     return bool(ended)
 
 
