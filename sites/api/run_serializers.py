@@ -9,6 +9,9 @@ from sites.validation import MAX_PROCFILE_COMMAND
 
 
 class RunSerializer(serializers.ModelSerializer):
+    # Plain text, not enums: the schema's enum names would collide with a deployment's `state` and `trigger`.
+    state = serializers.CharField(read_only=True, help_text="queued, running, succeeded, failed, timed_out or skipped.")
+    trigger = serializers.CharField(read_only=True, help_text="api, portal or schedule.")
     job = serializers.CharField(source="job.name", read_only=True, allow_null=True, default=None)
     release = serializers.CharField(source="release.label", read_only=True, allow_null=True, default=None)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, allow_null=True, default=None)
