@@ -19,3 +19,4 @@ class SitesConfig(AppConfig):
         hosts_down.connect(failover.fail_over_hosts, dispatch_uid="sites-fail-over-hosts")
         agent_starting.connect(recovery.fail_interrupted_deployments_on_start, dispatch_uid="sites-fail-interrupted")
         agent_starting.connect(runs.stop_interrupted_runs, dispatch_uid="sites-stop-interrupted-runs")
+        hosts_down.connect(runs.fail_runs_on_down_hosts, dispatch_uid="sites-fail-runs-on-down-hosts")

@@ -15,6 +15,7 @@ does not hold its job's next runs off forever.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Iterator, Protocol
 
@@ -46,6 +47,8 @@ KEEP_RUNS_PER_SITE = 500  # finished runs a site keeps (a job every minute would
 LOST_AFTER = timedelta(minutes=10)  # beyond its time limit: a run still "running" then lost its agent
 NOTHING_DEPLOYED = "Nothing is deployed yet: a run starts the site's current release. Deploy first."
 INTERRUPTED = "The agent of host {host} restarted during this run, which was stopped; it may have run partly."
+HOST_DOWN = "Its host {host} stopped answering during this run; it may have run partly."
+RUN_CONTAINER = re.compile(r"run\d+")  # the instance label of a run's container
 LOST = "The platform lost this run (its host's agent stopped); it may or may not have finished."
 
 
@@ -214,14 +217,25 @@ def finish(run: Run, state: str, error: str, exit_code: int | None = None) -> bo
 
 def stop_interrupted_runs(sender, host: Host, engine: ContainerEngine, **kwargs) -> int:
     """An agent that starts again (signal agent_starting): no task of it runs yet, so a run of its
-    host still "running" was cut off. It fails with the reason and its container goes: left alone,
-    it would run past its time limit (the agent that was to kill it is gone)."""
-    interrupted = list(Run.objects.filter(host_name=host.name, state=Run.State.RUNNING))
-    names = {f"run{run.pk}" for run in interrupted}
-    for container in engine.list_site_containers():
-        if container.labels.get(LABEL_INSTANCE) in names:
-            engine.remove(container.name)
+    host still "running" was cut off: it fails with the reason. Every container of its host's runs
+    goes: left alone, one would run past its time limit (the agent that was to kill it is gone)."""
+    labelled = {container.labels.get(LABEL_INSTANCE, ""): container.name for container in engine.list_site_containers()}
+    ids = [int(label[3:]) for label in labelled if RUN_CONTAINER.fullmatch(label)]
+    for run_id in Run.objects.filter(pk__in=ids, host_name=host.name).values_list("pk", flat=True):
+        engine.remove(labelled[f"run{run_id}"])
+    interrupted = Run.objects.filter(host_name=host.name, state=Run.State.RUNNING)
     return sum(finish(run, Run.State.FAILED, INTERRUPTED.format(host=host.name)) for run in interrupted)
+
+
+def fail_runs_on_down_hosts(sender, hosts: list[Host], **kwargs) -> int:
+    """Signal hosts_down: the runs of a host that stopped answering fail now rather than after their
+    time limit (their job's next runs are not held off); its agent removes their containers when
+    it starts again."""
+    failed = 0
+    for host in hosts:
+        for run in Run.objects.filter(host_name=host.name, state__in=Run.ACTIVE):
+            failed += finish(run, Run.State.FAILED, HOST_DOWN.format(host=host.name))
+    return failed
 
 
 def fail_lost_runs(now: datetime | None = None) -> int:

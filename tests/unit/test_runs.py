@@ -309,6 +309,17 @@ def test_it_stops_the_runs_an_agent_was_running_when_it_starts_again(shop, sende
     assert Run.objects.get(pk=waiting.pk).state == "queued"
 
 
+def test_it_fails_the_runs_of_a_host_that_went_down(shop, sender):
+    running = runs.start_run(shop, "sleep 9999", Run.Trigger.API, sender)
+    runs.claim(running.pk, "task-1")
+    waiting = runs.start_run(shop, "true", Run.Trigger.API, sender)
+    assert runs.fail_runs_on_down_hosts(None, [Host.objects.get(name="h1")]) == 2
+    for run in (running, waiting):
+        run.refresh_from_db()
+        assert run.state == "failed" and "host h1 stopped answering" in run.error
+    assert runs.claim(waiting.pk, "task-2") is None  # its message, delivered when the host is back, does nothing
+
+
 def test_it_purges_the_containers_of_a_deleted_sites_running_commands(shop, sender):
     running = runs.start_run(shop, "sleep 100", Run.Trigger.API, sender)
     done = runs.start_run(shop, "true", Run.Trigger.API, sender)
