@@ -17,7 +17,7 @@ from tests.integration.support.processes import wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HOSTING_TOML = """\
-writable_paths = ["public/files"]
+writable_paths = ["uploads"]
 
 [[cron]]
 name = "nightly"
@@ -28,8 +28,7 @@ command = "echo nightly"
 
 def _deployed(deploy_env, tmp_path) -> str:
     site = create_site(deploy_env, "runs")
-    work = workdir_with(tmp_path, None, {"public/index.html": "<h1>runs</h1>\n", "public/files/.keep": "",
-                                         "hosting.toml": HOSTING_TOML})
+    work = workdir_with(tmp_path, "php", {"hosting.toml": HOSTING_TOML})
     result = push(deploy_env, work, site)
     assert "is live at http://" in result.stderr, result.stderr
     return site
@@ -50,7 +49,7 @@ def test_a_one_off_command_streams_its_output_and_shares_the_sites_data(deploy_e
     site = _deployed(deploy_env, tmp_path)
 
     run_id, lines = _run_streamed(platform, owner, site, "echo hello from a run; id -u; "
-                                  "echo kept > /data/note.txt; echo from-run > /app/public/files/note.txt")
+                                  "echo kept > /data/note.txt; echo from-run > /app/uploads/note.txt")
 
     assert "hello from a run" in lines, lines
     assert lines[-1] == f"-----> Run #{run_id} exited with code 0", lines
@@ -60,7 +59,7 @@ def test_a_one_off_command_streams_its_output_and_shares_the_sites_data(deploy_e
     assert (run["state"], run["exit_code"], run["trigger"], run["release"]) == ("succeeded", 0, "api", "v1")
     assert "hello from a run" in run["output"]
     # The web container serves what the run wrote into a writable path: the same /data.
-    assert served(platform, site, "/files/note.txt").text == "from-run\n"
+    assert served(platform, site, "/?read=note.txt").text.strip() == "from-run"
     # A second run finds the first one's file in /data; a failing command's exit code comes back.
     second, lines = _run_streamed(platform, owner, site, "cat /data/note.txt; exit 3")
     assert "kept" in lines and lines[-1] == f" !     Run #{second}: Exited with code 3.", lines
