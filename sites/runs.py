@@ -92,7 +92,7 @@ def start_scheduled(job: ScheduledJob, sender: RunSender) -> Run:
     try:
         return _queue(site, job.command, Run.Trigger.SCHEDULE, sender, job=job)
     except HostingError as exc:  # no host has room: the next run may find one
-        return _skip(site, job, str(exc).rstrip("."))
+        return _skip(site, job, str(exc))
 
 
 def admission_problem(site: Site) -> str:
@@ -119,6 +119,7 @@ def _queue(site: Site, command: str, trigger: str, sender: RunSender, by=None, j
 
 def _skip(site: Site, job: ScheduledJob, reason: str) -> Run:
     now = timezone.now()
+    reason = reason.rstrip(".")
     note = f" !     Skipped: {reason}."
     run = Run.objects.create(site=site, job=job, release=site.current_release, command=job.command,
                              trigger=Run.Trigger.SCHEDULE, state=Run.State.SKIPPED, error=f"Skipped: {reason}.",
@@ -130,7 +131,7 @@ def _skip(site: Site, job: ScheduledJob, reason: str) -> Run:
 
 def host_for(site: Site) -> Host:
     """The host of the site's current instance (its /data is there), while that host is up; else
-    a placed one (nothing of the site's /data is there: say so in the README)."""
+    a placed one, whose /data volume of the site is its own (hosts share no disk)."""
     instance = site.current_instance
     if instance is not None and instance.host.down_since is None:
         return instance.host
