@@ -20,6 +20,7 @@ from sites import runs, scheduler, schedules, services
 from sites.models import Run, ScheduledJob, Site
 from sites.pipeline import deletion
 from sites.run_tasks import SENDER as CELERY_SENDER
+from sites.validation import AppManifest, parse_hosting_toml
 
 pytestmark = pytest.mark.django_db
 
@@ -334,3 +335,28 @@ def test_it_records_who_ran_what_in_the_audit_log(shop, sender):
     event = AuditEvent.objects.get(action="site.run")
     assert (event.target, event.site_name, event.actor, event.detail["command"]) == (
         f"run #{run.pk}", "shop", owner, "python manage.py migrate")
+
+
+# --- hosting.toml's [[cron]] ------------------------------------------------------------------
+
+
+def test_it_reads_cron_entries_from_hosting_toml():
+    manifest = parse_hosting_toml('[[cron]]\nname = "report"\nschedule = "0  3 * * *"\ncommand = " ./report "\n',
+                                  AppManifest())
+    assert manifest.cron == [{"name": "report", "schedule": "0 3 * * *", "command": "./report"}]
+
+
+@pytest.mark.parametrize("text, says", [
+    ('[[cron]]\nname = "a"\nschedule = "@daily"\n', "entry 1 needs exactly name, schedule and command"),
+    ('[[cron]]\nname = "a"\nschedule = "@daily"\ncommand = "x"\nuser = "root"\n', "needs exactly"),
+    ('[[cron]]\nname = "a"\nschedule = "0 24 * * *"\ncommand = "x"\n', "entry 1: The schedule of job a: The hour"),
+    ('[[cron]]\nname = "A b"\nschedule = "@daily"\ncommand = "x"\n', "not a valid job name"),
+    ('[[cron]]\nname = "a"\nschedule = "@daily"\ncommand = "x\\ny"\n', "without control characters"),
+    ('[[cron]]\nname = "a"\nschedule = "@daily"\ncommand = "x"\n' * 2, "the job a is declared twice"),
+    ('cron = "0 3 * * *"\n', "cron is a list of [[cron]] tables"),
+    ("".join(f'[[cron]]\nname = "a{n}"\nschedule = "@daily"\ncommand = "x"\n' for n in range(51)), "at most 50"),
+])
+def test_it_refuses_bad_cron_entries_in_hosting_toml(text, says):
+    with pytest.raises(ValidationError) as refused:
+        parse_hosting_toml(text, AppManifest())
+    assert says in " ".join(refused.value.messages)
