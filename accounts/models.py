@@ -26,6 +26,16 @@ class Plan(models.Model):
     backup_mb = models.PositiveIntegerField(
         default=1024, help_text="Storage for the backups of each site's /data (MB); the oldest go first.",
     )
+    # One-off commands and scheduled jobs (sites/runs.py): each is a container with the plan's limits.
+    run_timeout_seconds = models.PositiveIntegerField(
+        default=900, validators=[MinValueValidator(10)],
+        help_text="Longest a one-off command or a scheduled job may run (s); it is killed then.",
+    )
+    max_parallel_runs = models.PositiveIntegerField(
+        default=2, validators=[MinValueValidator(1)],
+        help_text="One-off commands and scheduled jobs of a site running at once.",
+    )
+    max_scheduled_jobs = models.PositiveIntegerField(default=5, help_text="Scheduled jobs per site.")
     smtp_allowed = models.BooleanField(default=False, help_text="Sites may open outbound connections to port 25.")
     is_default = models.BooleanField(default=False, help_text="Given to new organizations.")
 

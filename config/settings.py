@@ -183,7 +183,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-source-archives": {"task": "sites.sweep_source_archives", "schedule": 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
     "reconcile-hosts": {"task": "hosting.reconcile_hosts", "schedule": 60.0},
-}
+    "tick-schedules": {"task": "sites.tick_schedules", "schedule": crontab()}}  # every minute: sites/scheduler.py
 
 # --- Backups (backups/, README: Backup and restore) ----------------------------------------------
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups")))

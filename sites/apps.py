@@ -10,7 +10,7 @@ class SitesConfig(AppConfig):
             agent_starting, instance_address_changed, instance_lost, instance_stopped, instances_unwanted,
         )
         from hosting.fleet import hosts_down  # (models, as above)
-        from sites import failover, healing, recovery  # (models, as above)
+        from sites import failover, healing, recovery, runs  # (models, as above)
 
         instance_stopped.connect(healing.withdraw_stopped_instance, dispatch_uid="sites-withdraw-stopped-instance")
         instance_address_changed.connect(healing.follow_moved_instance, dispatch_uid="sites-follow-moved-instance")
@@ -18,3 +18,5 @@ class SitesConfig(AppConfig):
         instances_unwanted.connect(healing.unwanted_instances, dispatch_uid="sites-unwanted-instances")
         hosts_down.connect(failover.fail_over_hosts, dispatch_uid="sites-fail-over-hosts")
         agent_starting.connect(recovery.fail_interrupted_deployments_on_start, dispatch_uid="sites-fail-interrupted")
+        agent_starting.connect(runs.stop_interrupted_runs, dispatch_uid="sites-stop-interrupted-runs")
+        hosts_down.connect(runs.fail_runs_on_down_hosts, dispatch_uid="sites-fail-runs-on-down-hosts")

@@ -28,20 +28,28 @@ def _key(deployment_id: int) -> str:
 class DeploymentLog:
     """One deployment's log stream; use it as a context manager so its connection always closes."""
 
+    max_bytes = MAX_BYTES
+    truncated = TRUNCATED
+
     def __init__(self, deployment_id: int) -> None:
         self.deployment_id = deployment_id
+        self.key = self.key_of(deployment_id)
         self._redis = redis_client(settings.REDIS_URL, timeout=10)
+
+    @staticmethod
+    def key_of(deployment_id: int) -> str:
+        return _key(deployment_id)
 
     def write(self, line: str, from_app: bool = False) -> None:
         """Add a line. Lines the app printed (a build's, a release command's) count against
         MAX_BYTES: past it they are dropped, with one note, so a build printing without end cannot
         fill the platform's disk; the platform's own lines always go in."""
-        key = _key(self.deployment_id)
+        key = self.key
         line = line.rstrip("\n")[:MAX_LINE]
-        if from_app and self._redis.incrby(f"{key}:bytes", len(line) + 1) > MAX_BYTES:
+        if from_app and self._redis.incrby(f"{key}:bytes", len(line) + 1) > self.max_bytes:
             if not self._redis.set(f"{key}:cut", 1, nx=True, ex=KEEP_SECONDS):
                 return
-            line = TRUNCATED
+            line = self.truncated
         pipe = self._redis.pipeline()
         pipe.xadd(key, {"l": line}, maxlen=MAX_LINES, approximate=True)
         pipe.expire(key, KEEP_SECONDS)
@@ -52,22 +60,23 @@ class DeploymentLog:
         """Mark the log complete, once the deployment's row says it finished: a follower stops at
         the mark at once instead of finding out from the database on its next poll."""
         pipe = self._redis.pipeline()
-        pipe.xadd(_key(self.deployment_id), {END: b"1"}, maxlen=MAX_LINES, approximate=True)
-        pipe.expire(_key(self.deployment_id), KEEP_SECONDS)
+        pipe.xadd(self.key, {END: b"1"}, maxlen=MAX_LINES, approximate=True)
+        pipe.expire(self.key, KEEP_SECONDS)
         pipe.execute()
 
     def text(self) -> str:
-        entries = self._redis.xrange(_key(self.deployment_id))
+        entries = self._redis.xrange(self.key)
         return "".join(fields[b"l"].decode(errors="replace") + "\n" for _, fields in entries if b"l" in fields)
 
-    def follow(self, finished, timeout: float) -> Iterator[str]:
+    def follow(self, finished, timeout: float, quiet: bool = False) -> Iterator[str | None]:
         """Yield lines as they come until the end mark, or until `finished()` is true and nothing
-        is left (a deployment failed while Redis was away has no mark), or `timeout` passes."""
+        is left (a deployment failed while Redis was away has no mark), or `timeout` passes.
+        With `quiet`, None after each half second without a line (a stream then looks at its client)."""
         last = "0-0"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             done = finished()  # read before draining, so no line written before the end is missed
-            batches = self._redis.xread({_key(self.deployment_id): last}, block=500, count=500)
+            batches = self._redis.xread({self.key: last}, block=500, count=500)
             for _, entries in batches or []:
                 for entry_id, fields in entries:
                     last = entry_id
@@ -76,6 +85,8 @@ class DeploymentLog:
                     yield fields[b"l"].decode(errors="replace")
             if done and not batches:
                 return
+            if quiet and not batches:
+                yield None
 
     def close(self) -> None:
         self._redis.close()
@@ -85,6 +96,18 @@ class DeploymentLog:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class RunLog(DeploymentLog):
+    """A one-off command's or scheduled job's output (sites/runs.py), kept like a deployment's but
+    smaller: a job that runs every minute keeps many of them."""
+
+    max_bytes = 512 * 1024
+    truncated = " !     The output is longer than 512 KB; the platform dropped the lines after this one."
+
+    @staticmethod
+    def key_of(run_id: int) -> str:
+        return f"runlog:{run_id}"
 
 
 def append_to_log(deployment_id: int, *lines: str) -> None:

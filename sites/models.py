@@ -11,6 +11,8 @@ from django.db import models
 from accounts.models import Organization, Plan
 from proxy import services as proxy
 from sites.logstream import DeploymentLog
+# Defined apart to keep each module small; imported here so that Django (and callers) find them in sites.models.
+from sites.run_models import Run, ScheduledJob  # noqa: F401
 from sites.validation import validate_health_check_path
 
 # How a customer proves a custom domain is theirs: a TXT record at this name, or this path served
@@ -236,6 +238,7 @@ class Slug(models.Model):
     processes = models.JSONField(default=dict, help_text="Procfile: process name -> command.")
     writable_paths = models.JSONField(default=list, help_text="From hosting.toml.")
     health_check_path = models.CharField(max_length=200, blank=True, help_text="From hosting.toml.")
+    cron = models.JSONField(default=list, blank=True, help_text="From hosting.toml: [[cron]] name, schedule, command.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

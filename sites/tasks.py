@@ -8,6 +8,7 @@ from core.tasks import PlatformTask
 from hosting.engine import ContainerEngine
 from sites import data_backups, domains
 from sites.pipeline.archives import sweep_source_archives
+from sites.run_tasks import run_command, tick_schedules  # noqa: F401 (registered with Celery by this import)
 from sites.pipeline.tasks import (  # noqa: F401 (registered with Celery by this import)
     build,
     empty_trash,

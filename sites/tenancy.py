@@ -11,7 +11,7 @@ from django.http import Http404
 from accounts.models import Organization
 from accounts.roles import Action
 from accounts.scope import Member
-from sites.models import Deployment, Domain, Site
+from sites.models import Deployment, Domain, Run, ScheduledJob, Site
 
 NO_SUCH_SITE = "No such site."
 
@@ -52,3 +52,18 @@ class SiteMember(Member):
         if domain is None:
             raise Http404("No such domain on this site.")
         return domain
+
+    def run(self, name: str, run_id: int, action: Action = Action.READ) -> Run:
+        site = self.site(name, action)
+        run = Run.objects.for_member(self.user).filter(site=site, pk=run_id).select_related(
+            "site__organization", "job", "release", "created_by").first()
+        if run is None:
+            raise Http404("No such run.")
+        return run
+
+    def job(self, name: str, job_name: str, action: Action = Action.READ) -> ScheduledJob:
+        site = self.site(name, action)
+        job = ScheduledJob.objects.for_member(self.user).filter(site=site, name=job_name).select_related("site").first()
+        if job is None:
+            raise Http404("No such scheduled job.")
+        return job

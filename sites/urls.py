@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from sites import git_http
-from sites.api import backups, config, deployments, domains, observe, sites
+from sites.api import backups, config, deployments, domains, observe, runs, sites
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -27,6 +27,10 @@ api_urlpatterns = [
     path("sites/<str:name>/backups/<int:backup_id>/download/", backups.BackupDownload.as_view(),
          name="api-backup-download"),
     path("sites/<str:name>/backups/<int:backup_id>/restore/", backups.BackupRestore.as_view(), name="api-backup-restore"),
+    path("sites/<str:name>/runs/", runs.RunList.as_view(), name="api-runs"),
+    path("sites/<str:name>/runs/<int:run_id>/", runs.RunDetail.as_view(), name="api-run"),
+    path("sites/<str:name>/jobs/", runs.JobList.as_view(), name="api-jobs"),
+    path("sites/<str:name>/jobs/<str:job_name>/", runs.JobDetail.as_view(), name="api-job"),
     path("tokens/", accounts_api.TokenList.as_view(), name="api-tokens"),
     path("tokens/<str:prefix>/", accounts_api.TokenDetail.as_view(), name="api-token"),
 ]

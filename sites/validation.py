@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 
 from core.names import is_dns_label, is_env_key
+from sites import cron
 
 SITE_NAME_LENGTH = (3, 40)
 RESERVED_SITE_NAMES = {"www", "api", "admin", "git", "portal", "static", "mail", "status", "edge", "app", "apps"}
@@ -22,6 +23,7 @@ MAX_WRITABLE_PATHS = 10
 HEALTH_CHECK_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
 MAX_HEALTH_CHECK_PATH = 200
 DEPLOY_BRANCHES = ("refs/heads/main", "refs/heads/master")
+MAX_CRON_ENTRIES = 50  # hosting.toml's [[cron]]; the plan's max_scheduled_jobs decides how many run
 
 
 def validate_site_name(name: str) -> str:
@@ -102,6 +104,25 @@ class AppManifest:
     processes: dict[str, str] = field(default_factory=dict)
     writable_paths: list[str] = field(default_factory=list)
     health_check_path: str = ""
+    cron: list[dict[str, str]] = field(default_factory=list)  # [[cron]]: name, schedule, command
+
+
+def command_is_clean(command: str) -> bool:
+    """A command line a tenant's container may run with `bash -c`: one line of printable text
+    (tabs allowed), at most MAX_PROCFILE_COMMAND characters. Procfile lines, one-off commands and
+    scheduled jobs are held to it."""
+    return len(command) <= MAX_PROCFILE_COMMAND and not any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in command)
+
+
+def validate_command(command) -> str:
+    """A one-off command or a scheduled job's command, stripped; ValidationError says what is wrong."""
+    if not isinstance(command, str) or not command.strip():
+        raise ValidationError("Give a command to run, like `python manage.py migrate`.")
+    command = command.strip()
+    if not command_is_clean(command):
+        raise ValidationError(f"A command is one line of at most {MAX_PROCFILE_COMMAND} characters, without "
+                              "control characters.")
+    return command
 
 
 def parse_procfile(text: str) -> dict[str, str]:
@@ -116,7 +137,7 @@ def parse_procfile(text: str) -> dict[str, str]:
             raise ValidationError(f"Procfile line {number} is not `name: command` with a lowercase process name.")
         if not command:
             raise ValidationError(f"Procfile line {number}: the {name} process has no command.")
-        if len(command) > MAX_PROCFILE_COMMAND or any(ord(c) < 32 and c != "\t" for c in command):
+        if not command_is_clean(command):
             raise ValidationError(f"Procfile line {number}: the command is too long or contains control characters.")
         if name in processes:
             raise ValidationError(f"Procfile line {number}: the {name} process is declared twice.")
@@ -130,7 +151,7 @@ def parse_hosting_toml(text: str, manifest: AppManifest) -> AppManifest:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"hosting.toml is not valid TOML: {exc}") from None
-    unknown = set(data) - {"writable_paths", "health_check_path"}
+    unknown = set(data) - {"writable_paths", "health_check_path", "cron"}
     if unknown:
         raise ValidationError(f"hosting.toml has unknown settings: {', '.join(sorted(unknown))}.")
     manifest.writable_paths = validate_writable_paths(data.get("writable_paths", []))
@@ -138,4 +159,37 @@ def parse_hosting_toml(text: str, manifest: AppManifest) -> AppManifest:
         manifest.health_check_path = validate_health_check_path(data.get("health_check_path", ""))
     except ValidationError as exc:
         raise ValidationError(f"hosting.toml: {' '.join(exc.messages)}") from None
+    manifest.cron = parse_cron_entries(data.get("cron", []))
     return manifest
+
+
+def validate_job(name, schedule, command) -> dict[str, str]:
+    """A scheduled job's name, schedule (normalised cron) and command, or ValidationError."""
+    if not isinstance(name, str) or not PROCESS_NAME.match(name):
+        raise ValidationError(f"{str(name)[:40]!r} is not a valid job name: up to 30 lowercase letters, digits, "
+                              "- and _, starting with a letter.")
+    try:
+        parsed = cron.parse(schedule)
+    except cron.CronError as exc:
+        raise ValidationError(f"The schedule of job {name}: {exc}") from None
+    return {"name": name, "schedule": parsed.text, "command": validate_command(command)}
+
+
+def parse_cron_entries(entries) -> list[dict[str, str]]:
+    """hosting.toml's `[[cron]]` tables: `name`, `schedule` (cron, UTC) and `command` each."""
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ValidationError("hosting.toml: cron is a list of [[cron]] tables with name, schedule and command.")
+    if len(entries) > MAX_CRON_ENTRIES:
+        raise ValidationError(f"hosting.toml: at most {MAX_CRON_ENTRIES} [[cron]] entries.")
+    jobs: list[dict[str, str]] = []
+    for number, entry in enumerate(entries, 1):
+        if set(entry) != {"name", "schedule", "command"}:
+            raise ValidationError(f"hosting.toml: [[cron]] entry {number} needs exactly name, schedule and command.")
+        try:
+            job = validate_job(entry["name"], entry["schedule"], entry["command"])
+        except ValidationError as exc:
+            raise ValidationError(f"hosting.toml: [[cron]] entry {number}: {' '.join(exc.messages)}") from None
+        if any(other["name"] == job["name"] for other in jobs):
+            raise ValidationError(f"hosting.toml: the job {job['name']} is declared twice.")
+        jobs.append(job)
+    return jobs

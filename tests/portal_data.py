@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, AuditEvent, Membership, Organization, Role
 from sites.config_crypto import encrypt
-from sites.models import Deployment, Domain, EnvVar, Release, Site, Slug
+from sites.models import Deployment, Domain, EnvVar, Release, Run, ScheduledJob, Site, Slug
 from support import attachments
 from support.models import Attachment, Message, Ticket
 from tests.portal_urls import invitation_token
@@ -39,6 +39,8 @@ def seed(organization: Organization, sites: int, deployments_per_site: int) -> N
         _grow_members(organization, sites // 2)
         seed_invitations(organization, sites // 2)
         seed_tickets(organization, max(sites // 2, 1), max(deployments_per_site // 5, 2))
+        if all_sites:  # the site the URL table's pages name (the first by name)
+            seed_runs(all_sites[0], deployments_per_site)
 
 
 def _grow_sites(organization: Organization, wanted: int) -> None:
@@ -105,6 +107,20 @@ def seed_invitations(organization: Organization, wanted: int) -> None:
         [invitation(organization=organization, email=email, role=Role.VIEWER, expires_at=expires,
                     digest=hashlib.sha256(invitation_token(email).encode()).hexdigest()) for email in emails],
         batch_size=BATCH)
+
+
+def seed_runs(site: Site, wanted: int) -> None:
+    """A scheduled job `nightly` of `site` and runs of it, up to `wanted`: finished ones with output,
+    every third one a one-off command, every fifth skipped."""
+    job, _ = ScheduledJob.objects.get_or_create(site=site, name="nightly", defaults=dict(
+        schedule="0 3 * * *", command="python manage.py clearsessions", next_run_at=timezone.now() + timedelta(hours=1)))
+    have = Run.objects.filter(site=site).count()
+    now = timezone.now()
+    Run.objects.bulk_create([Run(
+        site=site, job=None if n % 3 == 0 else job, release=site.current_release, command=f"echo {n}",
+        trigger="api" if n % 3 == 0 else "schedule", state="skipped" if n % 5 == 4 else "succeeded",
+        exit_code=None if n % 5 == 4 else 0, log=f"-----> Run #{n}\n{n}\n", timeout_seconds=600,
+        started_at=now, finished_at=now) for n in range(have, wanted)], batch_size=BATCH)
 
 
 def seed_tickets(organization: Organization, wanted: int, messages_per_ticket: int) -> None:

@@ -19,7 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken, Membership, Organization, Role
 from accounts.roles import Action
-from sites.models import Deployment, Domain, EnvVar, Site, SiteBackup
+from sites.models import Deployment, Domain, EnvVar, Run, ScheduledJob, Site, SiteBackup
 from support.models import Attachment, Ticket
 
 PUBLIC = "public"        # anyone, signed in or not (sign-up, log-in, links from e-mails)
@@ -57,6 +57,8 @@ class Targets:
     ticket: int = 0      # a support ticket of the organization
     attachment: int = 0  # an attachment of a customer's message on it (tests/portal_data.py makes them)
     backup: int = 0      # a backup of the site's /data, with its tarball
+    run: int = 0         # a run of the site (one-off command or scheduled job's; tests/portal_data.py seed_runs)
+    job: str = "none"    # a scheduled job of the site
 
 
 def targets_for(organization: Organization, user) -> Targets:
@@ -72,13 +74,16 @@ def targets_for(organization: Organization, user) -> Targets:
     attachment = (Attachment.objects.filter(message__ticket=ticket, message__internal=False).order_by("id").first()
                   if ticket else None)
     backup = SiteBackup.objects.filter(site=site).order_by("id").first()
+    run = Run.objects.filter(site=site).order_by("-id").first()
+    job = ScheduledJob.objects.filter(site=site).order_by("name").first()
     return Targets(organization=organization.slug, site=site.name, deployment=deployment.pk if deployment else 0,
                    env_key=env.key if env else "A", hostname=domain.hostname if domain else "none.example.com",
                    membership=other.pk if other else 0, invitation=invitation.pk if invitation else 0,
                    invitation_token=invitation_token(invitation.email) if invitation else "bad-token",
                    reset_uid=urlsafe_base64_encode(force_bytes(user.pk)), reset_token=default_token_generator.make_token(user),
                    token_prefix=token.prefix if token else "nosuchtoken", ticket=ticket.pk if ticket else 0,
-                   attachment=attachment.pk if attachment else 0, backup=backup.pk if backup else 0)
+                   attachment=attachment.pk if attachment else 0, run=run.pk if run else 0,
+                   job=job.name if job else "none", backup=backup.pk if backup else 0)
 
 
 def pending_invitation(organization: Organization):
@@ -136,6 +141,14 @@ def _ticket(t: Targets) -> dict:
 
 def _attachment(t: Targets) -> dict:
     return {"attachment_id": t.attachment}
+
+
+def _run(t: Targets) -> dict:
+    return {"name": t.site, "run_id": t.run}
+
+
+def _job(t: Targets) -> dict:
+    return {"name": t.site, "job_name": t.job}
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,11 @@ PORTAL: dict[str, Row] = {
     "sites:logs": _site_row(GET=A.READ_LOGS),
     "sites:logs-tail": _site_row(GET=A.READ_LOGS),
     "sites:metrics": _site_row(GET=A.READ),
+    "sites:jobs": _site_row(GET=A.READ, POST=A.DEPLOY),
+    "sites:job-delete": Row({P: A.DEPLOY}, _job, bears_object=True),
+    "sites:run-start": _site_row(POST=A.DEPLOY),
+    "sites:run": Row({G: A.READ_LOGS}, _run, bears_object=True),
+    "sites:run-output": Row({G: A.READ_LOGS}, _run, bears_object=True),
 }
 
 
@@ -248,6 +266,10 @@ API: dict[str, Row] = {
     "api-backups": _api_site(GET=A.READ, POST=A.MANAGE_BACKUPS),
     "api-backup-download": api_row({G: A.MANAGE_BACKUPS}, _backup, bears_object=True),
     "api-backup-restore": api_row({P: A.MANAGE_BACKUPS}, _backup, bears_object=True),
+    "api-runs": _api_site(GET=A.READ, POST=A.DEPLOY),
+    "api-run": api_row({G: A.READ_LOGS}, _run, bears_object=True),
+    "api-jobs": _api_site(GET=A.READ, POST=A.DEPLOY),
+    "api-job": api_row({G: A.READ, "PATCH": A.DEPLOY, "DELETE": A.DEPLOY}, _job, bears_object=True),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }

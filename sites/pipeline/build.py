@@ -214,7 +214,7 @@ def _build(deployment: Deployment, host_name: str, engine: ContainerEngine, arch
         return Slug.objects.create(
             site=site, sha256=sha, size_bytes=size, runtime=runtime.name, source=deployment.source[:80],
             processes=manifest.processes, writable_paths=manifest.writable_paths,
-            health_check_path=manifest.health_check_path,
+            health_check_path=manifest.health_check_path, cron=manifest.cron,
         )
     finally:
         for name in names:

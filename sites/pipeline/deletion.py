@@ -9,8 +9,9 @@ from django.db import transaction
 
 from core.queue import ensure_queue_reachable
 from hosting.models import Instance
+from hosting.spec import container_name
 from proxy import services as proxy
-from sites.models import Site
+from sites.models import Run, Site
 
 
 class PurgeSender(Protocol):
@@ -54,9 +55,12 @@ def leftovers(site: Site) -> dict:
     no other site has), its volume and cache (by uuid) and its slugs."""
     own = {f"-d{pk}" for pk in site.deployments.values_list("pk", flat=True)}
     names = Instance.objects.filter(site_label=site.name).values_list("name", flat=True)
+    # One-off commands still running: their containers hold the volume that the purge removes.
+    runs = [container_name(site.name, run.release.label, f"run{run.pk}")
+            for run in site.runs.filter(state__in=Run.ACTIVE, release__isnull=False).select_related("release")]
     return {
         "site_name": site.name,
         "site_uuid": site.uuid.hex,
-        "instances": [name for name in names if any(name.endswith(suffix) for suffix in own)],
+        "instances": [name for name in names if any(name.endswith(suffix) for suffix in own)] + runs,
         "slugs": list(site.slugs.values_list("sha256", flat=True)),
     }

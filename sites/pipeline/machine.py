@@ -42,6 +42,7 @@ from sites.pipeline.routes import (
     show_starting_page,
     suspended_reason,
 )
+from sites.schedules import adopt_repository_jobs
 from sites.slugs import slugs_to_forget
 
 log = logging.getLogger(__name__)
@@ -295,6 +296,8 @@ def switch_to(deployment_id: int, instance_id: int, sender: Sender) -> None:
         site.current_instance = instance
         site.desired_state = Site.DesiredState.RUNNING
         site.save(update_fields=["current_release", "current_instance", "desired_state"])
+        # The live release's hosting.toml [[cron]] jobs are the site's repository jobs from now on.
+        append_to_log(deployment.id, *adopt_repository_jobs(site, deployment.release.slug))
         if old is not None and old.pk != instance.pk:
             sender.stop_instance(old, delay=settings.DRAIN_SECONDS)  # the drain
     succeed(deployment, f"-----> {deployment.release.label} is live at {site.url}", sender)

@@ -33,7 +33,7 @@ from hosting.volumes import QuotaVolumes
 from proxy import services as proxy
 from sites.config_crypto import decrypt_config
 from sites.logstream import DeploymentLog
-from sites.models import Deployment, Site, Slug
+from sites.models import Deployment, Release, Site, Slug
 from sites.validation import validate_writable_paths
 from sites.workspace import Workspace, remove_workspace, workspace
 
@@ -129,21 +129,31 @@ def with_writable_paths(command: tuple[str, ...], paths: list[str]) -> tuple[str
     return (f"{PLATFORM_SCRIPTS}/seed-writable", *paths, "--", *command)
 
 
+def release_container(site: Site, release: Release, host: Host,
+                      engine: ContainerEngine) -> tuple[dict, list[str], Workspace]:
+    """What every container of `release` on `host` shares (web, release phase, one-off runs): the
+    ContainerSpec's arguments but its instance and command (the slug unpacked, the site's volume,
+    its config, uid, limits and network), the writable paths, and the site's build disk."""
+    slug = release.slug
+    space = workspace(site)
+    paths = merged_writable_paths(site.writable_paths, slug.writable_paths)
+    slug_dir = unpacked_slug(site, slug, paths, engine, space)
+    volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, site.uid)
+    base = dict(
+        site=site.name, release=release.label, image=runtime_image(slug.runtime), limits=limits_for_plan(site.plan),
+        slug_dir=slug_dir, data_dir=volume, env=decrypt_config(release.encrypted_config),
+        network=network_for_plan(site.plan), service_address=host.service_address, uid=site.uid,
+    )
+    return base, paths, space
+
+
 def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -> Instance:
     """Start the deployment's release on `host` and wait until it is healthy (see hosting/readiness.py)."""
     site, release = deployment.site, deployment.release
     slug = release.slug
     runtime = CATALOG[slug.runtime]
     with DeploymentLog(deployment.id) as stream:
-        space = workspace(site)
-        paths = merged_writable_paths(site.writable_paths, slug.writable_paths)
-        slug_dir = unpacked_slug(site, slug, paths, engine, space)
-        volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, site.uid)
-        base = dict(
-            site=site.name, release=release.label, image=runtime_image(runtime.name), limits=limits_for_plan(site.plan),
-            slug_dir=slug_dir, data_dir=volume, env=decrypt_config(release.encrypted_config),
-            network=network_for_plan(site.plan), service_address=host.service_address, uid=site.uid,
-        )
+        base, paths, space = release_container(site, release, host, engine)
         if "release" in slug.processes:
             _run_release_command(deployment, engine, stream, base, paths)
         command = ("bash", "-c", slug.processes["web"]) if "web" in slug.processes else runtime.web_command

@@ -11,14 +11,16 @@ from rest_framework.test import APIClient
 
 from proxy.models import Certificate, Route, VerificationToken
 from sites import urls
-from sites.models import Deployment, Domain, EnvVar, Release, Site, SiteBackup, Slug
+from sites.models import Deployment, Domain, EnvVar, Release, Run, ScheduledJob, Site, SiteBackup, Slug
 from sites.services import set_env
 from tests.archives import tar_gz
+from tests.portal_data import seed_runs
 from tests.unit.test_data_backups import backed_up
 
 pytestmark = pytest.mark.django_db
 
-# (URL name, method, the URL's other arguments, body). "{deployment}" is the real deployment's id.
+# (URL name, method, the URL's other arguments, body). "{deployment}" is the real deployment's id,
+# "{run}" a real run's of the site, "nightly" its scheduled job.
 ENDPOINTS = [
     ("api-site", "get", {}, None),
     ("api-site", "patch", {}, {"writable_paths": ["uploads"], "force_https": True}),
@@ -45,6 +47,14 @@ ENDPOINTS = [
     ("api-backups", "post", {}, None),
     ("api-backup-download", "get", {"backup_id": "{backup}"}, None),
     ("api-backup-restore", "post", {"backup_id": "{backup}"}, None),
+    ("api-runs", "get", {}, None),
+    ("api-runs", "post", {}, {"command": "echo hi", "attach": False}),
+    ("api-run", "get", {"run_id": "{run}"}, None),
+    ("api-jobs", "get", {}, None),
+    ("api-jobs", "post", {}, {"name": "hourly", "schedule": "@hourly", "command": "echo hi"}),
+    ("api-job", "get", {"job_name": "nightly"}, None),
+    ("api-job", "patch", {"job_name": "nightly"}, {"schedule": "0 4 * * *"}),
+    ("api-job", "delete", {"job_name": "nightly"}, None),
 ]
 IDS = [f"{method}-{name}" for name, method, _, _ in ENDPOINTS]
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -60,10 +70,8 @@ def _per_site_endpoints() -> set[tuple[str, str]]:
     return found
 
 
-def _call(api: APIClient, site: str, name: str, method: str, kwargs: dict, body, deployment_id: int):
-    backup_id = SiteBackup.objects.filter(site__name="shop").values_list("pk", flat=True).first() or 0
-    url = reverse(name, kwargs={"name": site, **{k: v.format(deployment=deployment_id, backup=backup_id)
-                                                 for k, v in kwargs.items()}})
+def _call(api: APIClient, site: str, name: str, method: str, kwargs: dict, body, ids: dict):
+    url = reverse(name, kwargs={"name": site, **{k: v.format(**ids) for k, v in kwargs.items()}})
     if body == "archive":
         upload = io.BytesIO(tar_gz({"index.html": b"<h1>hello</h1>\n"}))
         upload.name = "app.tar.gz"
@@ -75,7 +83,14 @@ def _everything() -> dict:
     """Every row an API call could change, of every organization, and the edge's tables."""
     return {model.__name__: list(model.objects.order_by("pk").values())
             for model in (Site, Domain, EnvVar, Slug, Release, Deployment, Route, Certificate, VerificationToken,
-                          SiteBackup)}
+                          Run, ScheduledJob, SiteBackup)}
+
+
+@pytest.fixture
+def ids(world) -> dict:
+    """The ids the URLs name: the deployment's, and a run of the site (with its scheduled job `nightly`)."""
+    seed_runs(world["site"], 1)
+    return {"deployment": world["deployment"].pk, "run": Run.objects.get(site=world["site"]).pk}
 
 
 def test_the_table_covers_every_per_site_endpoint():
@@ -84,31 +99,31 @@ def test_the_table_covers_every_per_site_endpoint():
 
 
 @pytest.mark.parametrize("name, method, kwargs, body", ENDPOINTS, ids=IDS)
-def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, monkeypatch, name, method, kwargs, body):
+def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, ids, monkeypatch, name, method, kwargs,
+                                                                     body):
     if name.startswith("api-backup"):
-        backed_up(world, monkeypatch)
-    deployment_id = world["deployment"].pk
+        ids["backup"] = backed_up(world, monkeypatch).pk
     outsider = world["client"]("outsider")
-    missing = _call(outsider, "no-such-site", name, method, kwargs, body, deployment_id)
+    missing = _call(outsider, "no-such-site", name, method, kwargs, body, ids)
     before = _everything()
-    refused = _call(outsider, "shop", name, method, kwargs, body, deployment_id)
+    refused = _call(outsider, "shop", name, method, kwargs, body, ids)
     assert refused.status_code == 404, refused.content
     assert refused.content == missing.content  # the same answer as for no site at all: nothing leaks
     assert _everything() == before
     # The control: the same call on the same object works for the owner.
-    allowed = _call(world["client"]("owner"), "shop", name, method, kwargs, body, deployment_id)
+    allowed = _call(world["client"]("owner"), "shop", name, method, kwargs, body, ids)
     assert 200 <= allowed.status_code < 300, allowed.content
 
 
 @pytest.mark.parametrize("name, method, kwargs, body", [e for e in ENDPOINTS if e[2] and e[0] != "api-env-var"],
                          ids=[i for e, i in zip(ENDPOINTS, IDS) if e[2] and e[0] != "api-env-var"])
-def test_an_outsider_cannot_reach_the_object_through_a_site_of_their_own(world, monkeypatch, name, method, kwargs,
+def test_an_outsider_cannot_reach_the_object_through_a_site_of_their_own(world, ids, monkeypatch, name, method, kwargs,
                                                                          body):
     """The deployment's id or the domain's name of acme's site, asked under globex's own site."""
     if name.startswith("api-backup"):
-        backed_up(world, monkeypatch)
+        ids["backup"] = backed_up(world, monkeypatch).pk
     before = _everything()
-    response = _call(world["client"]("outsider"), "gshop", name, method, kwargs, body, world["deployment"].pk)
+    response = _call(world["client"]("outsider"), "gshop", name, method, kwargs, body, ids)
     assert response.status_code == 404, response.content
     assert _everything() == before
 

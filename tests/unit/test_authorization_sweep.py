@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, Role
 from accounts.roles import Action, role_may
 from accounts.services import add_member, get_or_create_user, issue_token
-from tests.portal_data import seed_invitations, seed_tickets
+from tests.portal_data import seed_invitations, seed_runs, seed_tickets
 from tests.portal_urls import EXCLUDED_PREFIXES, PUBLIC, TABLE, Targets, targets_for, url_patterns
 from tests.unit.test_data_backups import backup_of
 
@@ -50,11 +50,13 @@ def _ids(cases) -> list[str]:
 @pytest.fixture
 def people(world):
     """The world of tests/unit/conftest.py, with one more viewer (whose membership the team URLs
-    change), a pending invitation, a support ticket with an attachment and an API token for everybody."""
+    change), a pending invitation, a support ticket with an attachment, a scheduled job with runs
+    and an API token for everybody."""
     add_member(world["org"], "extra@example.com", Role.VIEWER)
     seed_invitations(world["org"], 1)
     seed_tickets(world["org"], 1, 2)
     backup_of(world["site"], b"tarball of shop's /data")
+    seed_runs(world["site"], 2)
     users = {who: get_or_create_user(f"{who}@example.com") for who in [*ROLES, "outsider"]}
     tokens = {who: issue_token(user) for who, user in users.items()}
     return {**world, "users": users, "tokens": tokens}

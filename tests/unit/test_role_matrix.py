@@ -66,6 +66,10 @@ ENDPOINTS = [
     ("post", "backups/", None, Action.MANAGE_BACKUPS),
     ("get", "backups/{backup}/download/", None, Action.MANAGE_BACKUPS),
     ("post", "backups/{backup}/restore/", None, Action.MANAGE_BACKUPS),
+    ("get", "runs/", None, Action.READ),
+    ("post", "runs/", {"command": "echo hi", "attach": False}, Action.DEPLOY),  # who may deploy may run
+    ("get", "jobs/", None, Action.READ),
+    ("post", "jobs/", {"name": "hourly", "schedule": "@hourly", "command": "echo hi"}, Action.DEPLOY),
 ]
 
 
