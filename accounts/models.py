@@ -24,6 +24,12 @@ class Plan(models.Model):
         help_text="Disk for builds on each host: the source, the build's output, dependency caches and unpacked slugs (MB).",
     )
     smtp_allowed = models.BooleanField(default=False, help_text="Sites may open outbound connections to port 25.")
+    max_databases = models.PositiveIntegerField(default=1, help_text="Databases an organization on this plan may attach.")
+    database_mb = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(8)],
+        help_text="Size of each database (MB); a database over it becomes read-only until it is under again.")
+    database_connections = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(2)], help_text="Connections each database's role may hold at once.")
     is_default = models.BooleanField(default=False, help_text="Given to new organizations.")
 
     class Meta:

@@ -183,6 +183,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-source-archives": {"task": "sites.sweep_source_archives", "schedule": 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
     "reconcile-hosts": {"task": "hosting.reconcile_hosts", "schedule": 60.0},
+    "check-database-sizes": {"task": "sites.check_database_sizes", "schedule": float(env_int("DATABASE_SIZE_CHECK_SECONDS", 60))},
 }
 
 # --- Backups (backups/, README: Backup and restore) ----------------------------------------------
@@ -260,6 +261,13 @@ SITE_PORT_RANGE = (env_int("SITE_PORT_MIN", 20000), env_int("SITE_PORT_MAX", 299
 SITE_CONTAINER_PORT = 5000
 VOLUMES_DIR = Path(env_str("VOLUMES_DIR", str(DATA_DIR / "volumes")))
 SLUGS_DIR = Path(env_str("SLUGS_DIR", str(DATA_DIR / "slugs")))
+
+# --- Managed databases (hosting/dbserver.py, sites/databases.py) ----------------------------------
+# Each database gets a /27 of this pool as its private network on its host; not the site networks'.
+DATABASE_SUBNET_POOL = env_str("DATABASE_SUBNET_POOL", "10.215.0.0/16")
+DATABASE_SERVER_MEMORY_MB = env_int("DATABASE_SERVER_MEMORY_MB", 512)  # the host's PostgreSQL container
+DATABASE_SERVER_CONNECTIONS = env_int("DATABASE_SERVER_CONNECTIONS", 300)
+DATABASE_SIZE_CHECK_SECONDS = env_int("DATABASE_SIZE_CHECK_SECONDS", 60)
 
 # --- Sites and deploys ------------------------------------------------------------------------
 GIT_ROOT = Path(env_str("GIT_ROOT", str(DATA_DIR / "git")))

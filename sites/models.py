@@ -362,3 +362,4 @@ class Deployment(models.Model):
         finally:
             stream.close()
 
+from sites.database_models import Database  # noqa: E402,F401 (a model of this app: registered with it)

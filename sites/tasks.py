@@ -6,6 +6,13 @@ from celery import shared_task
 
 from core.tasks import PlatformTask
 from sites import domains
+from sites.database_tasks import (  # noqa: F401 (registered with Celery by this import)
+    check_database_sizes,
+    check_database_sizes_on_host,
+    detach_database,
+    provision_database,
+    rotate_database,
+)
 from sites.pipeline.archives import sweep_source_archives
 from sites.pipeline.tasks import (  # noqa: F401 (registered with Celery by this import)
     build,
