@@ -22,8 +22,8 @@ from core.env import (
     generate_secret_key,
     secret_from_env_or_file,
 )
-from core.logs import FORMATTERS as LOG_FORMATS
-from core.logs import logging_config
+from config.settings_databases import *  # noqa: F401,F403 (DATABASE_*: managed databases)
+from core.logs import FORMATTERS as LOG_FORMATS, logging_config
 from core.redis_client import redis_py_url
 
 
@@ -175,7 +175,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = ("core.routing.route_task",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE = {**DATABASE_BEAT_SCHEDULE,
     "check-host-heartbeats": {"task": "hosting.check_host_heartbeats", "schedule": 10.0},
     # Hourly, so that failed certificates back off by 1 h, 2 h, 4 h ... (proxy.issuance.retry_delay).
     "renew-certificates": {"task": "proxy.renew_certificates", "schedule": 3600.0},
@@ -183,7 +183,6 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-source-archives": {"task": "sites.sweep_source_archives", "schedule": 3600.0},
     "collect-edge-traffic": {"task": "proxy.collect_traffic", "schedule": 60.0},
     "reconcile-hosts": {"task": "hosting.reconcile_hosts", "schedule": 60.0},
-    "check-database-sizes": {"task": "sites.check_database_sizes", "schedule": float(env_int("DATABASE_SIZE_CHECK_SECONDS", 60))},
 }
 
 # --- Backups (backups/, README: Backup and restore) ----------------------------------------------
@@ -261,13 +260,6 @@ SITE_PORT_RANGE = (env_int("SITE_PORT_MIN", 20000), env_int("SITE_PORT_MAX", 299
 SITE_CONTAINER_PORT = 5000
 VOLUMES_DIR = Path(env_str("VOLUMES_DIR", str(DATA_DIR / "volumes")))
 SLUGS_DIR = Path(env_str("SLUGS_DIR", str(DATA_DIR / "slugs")))
-
-# --- Managed databases (hosting/dbserver.py, sites/databases.py) ----------------------------------
-# Each database gets a /27 of this pool as its private network on its host; not the site networks'.
-DATABASE_SUBNET_POOL = env_str("DATABASE_SUBNET_POOL", "10.215.0.0/16")
-DATABASE_SERVER_MEMORY_MB = env_int("DATABASE_SERVER_MEMORY_MB", 512)  # the host's PostgreSQL container
-DATABASE_SERVER_CONNECTIONS = env_int("DATABASE_SERVER_CONNECTIONS", 300)
-DATABASE_SIZE_CHECK_SECONDS = env_int("DATABASE_SIZE_CHECK_SECONDS", 60)
 
 # --- Sites and deploys ------------------------------------------------------------------------
 GIT_ROOT = Path(env_str("GIT_ROOT", str(DATA_DIR / "git")))

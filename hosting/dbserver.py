@@ -176,7 +176,7 @@ def service(host: str, address: str) -> ServiceContainer:
     )
 
 
-def ensure_server(engine: ContainerEngine, host: str) -> None:
+def ensure_server(engine: ContainerEngine, host: str) -> bool:
     """The server runs, joined to every database network of the host, with a current pg_hba.conf
     (hosting/dbadmin.py waits until it answers). Idempotent: the agent calls it before each database
     change and on every reconcile."""
@@ -193,6 +193,16 @@ def ensure_server(engine: ContainerEngine, host: str) -> None:
             engine.connect(name, server_name(host), server_address(network["subnet"]))
     if started:
         log.info("database server started", extra={"host": host})
+    return started
+
+
+def keep_running(engine: ContainerEngine, host: str) -> bool:
+    """Reconcile's part: when the host holds databases, their server runs and is on each of their
+    networks. True when it had to be started."""
+    ours = engine.networks({"hosting.managed": "true", **_labels(host)})
+    if not any(network["labels"].get(LABEL_DATABASE) for network in ours.values()):
+        return False
+    return ensure_server(engine, host)
 
 
 def ensure_database_network(engine: ContainerEngine, host: str, database: str) -> DatabaseNetwork:
