@@ -88,6 +88,12 @@ def server_address(subnet: str) -> str:
     return str(ipaddress.ip_network(subnet).network_address + 2)
 
 
+def dynamic_range(subnet: str) -> str:
+    """The upper half of a database network: Docker gives the site's containers addresses there,
+    never the server's fixed .2, even while the server is away."""
+    return str(list(ipaddress.ip_network(subnet).subnets(prefixlen_diff=1))[1])
+
+
 def _labels(host: str, database: str | None = None) -> dict[str, str]:
     labels = {LABEL_DB_FLEET: fleet_id(), LABEL_DB_HOST: host}
     if database is not None:
@@ -111,7 +117,8 @@ def _private_network(engine: ContainerEngine, name: str, bridge: str, labels: di
         if engine.network_exists(name):
             break
         try:
-            engine.ensure_private_network(name, bridge, free_subnet(engine.subnets_in_use()), labels)
+            subnet = free_subnet(engine.subnets_in_use())
+            engine.ensure_private_network(name, bridge, subnet, labels, dynamic_range=dynamic_range(subnet))
         except PlatformError as exc:
             if "overlap" not in str(exc):
                 raise

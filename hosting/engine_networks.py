@@ -44,24 +44,26 @@ class NetworkOps:
 
     def ensure_site_network(self, name: str, bridge: str, subnet: str) -> None:
         """A bridge on which containers cannot talk to each other (inter-container traffic off)."""
-        self._create_network(name, subnet, {
+        self._create_network(name, subnet, None, {
             "com.docker.network.bridge.name": bridge,
             "com.docker.network.bridge.enable_icc": "false",
             "com.docker.network.bridge.enable_ip_masquerade": "true",
         }, labels={}, internal=False)
 
-    def ensure_private_network(self, name: str, bridge: str, subnet: str, labels: dict[str, str]) -> None:
-        """An internal bridge with no address of the host on it: its members reach each other only."""
-        self._create_network(name, subnet, {
+    def ensure_private_network(self, name: str, bridge: str, subnet: str, labels: dict[str, str],
+                               dynamic_range: str | None = None) -> None:
+        """An internal bridge with no address of the host on it: its members reach each other only.
+        Docker hands out addresses from `dynamic_range` only (the rest is for fixed ones)."""
+        self._create_network(name, subnet, dynamic_range, {
             "com.docker.network.bridge.name": bridge,
             "com.docker.network.bridge.inhibit_ipv4": "true",
         }, labels=labels, internal=True)
 
-    def _create_network(self, name: str, subnet: str, options: dict[str, str], labels: dict[str, str],
-                        internal: bool) -> None:
+    def _create_network(self, name: str, subnet: str, dynamic_range: str | None, options: dict[str, str],
+                        labels: dict[str, str], internal: bool) -> None:
         if self.network_exists(name):
             return
-        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, iprange=dynamic_range)])
         try:
             self.client.networks.create(name, driver="bridge", ipam=ipam, options=options, internal=internal,
                                         labels={**labels, LABEL_MANAGED: "true"})
