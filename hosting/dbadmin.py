@@ -97,6 +97,16 @@ def deprovision(engine: ContainerEngine, host: str, name: str) -> None:
     reload(host)
 
 
+def purge_if_here(engine: ContainerEngine, host: str, name: str) -> bool:
+    """A deleted site's database goes from the host that holds it (its network says so); other hosts
+    do nothing, and start no server for it."""
+    _checked(name)
+    if not engine.network_exists(dbserver.network_name(name)):
+        return False
+    deprovision(engine, host, name)
+    return True
+
+
 def sizes(host: str) -> dict[str, int]:
     """{database name: bytes on disk} of the platform's databases on this server."""
     with connect(host) as conn:

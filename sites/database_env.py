@@ -12,7 +12,11 @@ PORT = 5432
 
 def database_name(site) -> str:
     """The database's and its role's name: from the site's uuid, never from anything typed."""
-    return f"site_{site.uuid.hex}"
+    return database_name_for(site.uuid.hex)
+
+
+def database_name_for(site_uuid_hex: str) -> str:
+    return f"site_{site_uuid_hex}"
 
 
 def url_of(database: Database, password: str) -> str:

@@ -22,7 +22,7 @@ from hosting import dbadmin
 from hosting.models import Host
 from hosting.placement import place_instance
 from sites.config_crypto import encrypt
-from sites.database_env import database_name
+from sites.database_env import database_name, env_of
 from sites.database_models import Database
 from sites.models import Deployment, Site
 from sites.pipeline import machine
@@ -174,3 +174,11 @@ def check_sizes(host_name: str) -> int:
             dbadmin.set_write_state(host_name, database.name, state, database.site.plan.database_connections)
         changed += record_size(database, size, state)
     return changed
+
+
+def reveal(database: Database, by=None) -> dict[str, str]:
+    """The variables the site's containers get, for a member allowed to see secrets (audited)."""
+    if database.state != Database.State.READY:
+        raise ValidationError("The database is not ready yet.")
+    _audit(database.site, "database.reveal", database, by=by)
+    return env_of(database)

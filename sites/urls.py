@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from sites import git_http
-from sites.api import config, deployments, domains, observe, sites
+from sites.api import config, databases, deployments, domains, observe, sites
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -23,6 +23,11 @@ api_urlpatterns = [
     path("sites/<str:name>/domains/<str:hostname>/", domains.DomainDetail.as_view(), name="api-domain"),
     path("sites/<str:name>/domains/<str:hostname>/verify/", domains.DomainVerify.as_view(), name="api-domain-verify"),
     path("sites/<str:name>/traffic/", observe.Traffic.as_view(), name="api-traffic"),
+    path("sites/<str:name>/databases/", databases.DatabaseList.as_view(), name="api-databases"),
+    path("sites/<str:name>/databases/<str:engine>/", databases.DatabaseDetail.as_view(), name="api-database"),
+    path("sites/<str:name>/databases/<str:engine>/rotate/", databases.DatabaseRotate.as_view(), name="api-database-rotate"),
+    path("sites/<str:name>/databases/<str:engine>/credentials/", databases.DatabaseCredentials.as_view(),
+         name="api-database-credentials"),
     path("tokens/", accounts_api.TokenList.as_view(), name="api-tokens"),
     path("tokens/<str:prefix>/", accounts_api.TokenDetail.as_view(), name="api-token"),
 ]
