@@ -112,6 +112,10 @@ def _domain(t: Targets) -> dict:
     return {"name": t.site, "hostname": t.hostname}
 
 
+def _database(t: Targets) -> dict:
+    return {"name": t.site, "engine": "postgresql"}
+
+
 def _membership(t: Targets) -> dict:
     return {"membership_id": t.membership}
 
@@ -239,6 +243,10 @@ API: dict[str, Row] = {
     "api-domain": api_row({G: A.READ, "DELETE": A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-domain-verify": api_row({P: A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-traffic": _api_site(GET=A.READ),
+    "api-databases": _api_site(GET=A.READ, POST=A.CONFIGURE),
+    "api-database": api_row({G: A.READ, "DELETE": A.DELETE_SITE}, _database, bears_object=True),
+    "api-database-rotate": api_row({P: A.CONFIGURE}, _database, bears_object=True),
+    "api-database-credentials": api_row({G: A.REVEAL_ENV}, _database, bears_object=True),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }

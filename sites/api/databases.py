@@ -31,7 +31,7 @@ class DatabaseSerializer(serializers.ModelSerializer):
 
 
 class DatabaseCreateSerializer(serializers.Serializer):
-    engine = serializers.CharField(max_length=32, default=Database.Engine.POSTGRESQL)
+    engine = serializers.CharField(max_length=32, help_text="postgresql")
 
 
 class CredentialsSerializer(serializers.Serializer):

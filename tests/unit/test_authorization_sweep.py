@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, Role
 from accounts.roles import Action, role_may
 from accounts.services import add_member, get_or_create_user, issue_token
-from tests.portal_data import seed_invitations, seed_tickets
+from tests.portal_data import seed_database, seed_invitations, seed_tickets
 from tests.portal_urls import EXCLUDED_PREFIXES, PUBLIC, TABLE, Targets, targets_for, url_patterns
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +53,7 @@ def people(world):
     add_member(world["org"], "extra@example.com", Role.VIEWER)
     seed_invitations(world["org"], 1)
     seed_tickets(world["org"], 1, 2)
+    seed_database(world["site"])
     users = {who: get_or_create_user(f"{who}@example.com") for who in [*ROLES, "outsider"]}
     tokens = {who: issue_token(user) for who, user in users.items()}
     return {**world, "users": users, "tokens": tokens}
