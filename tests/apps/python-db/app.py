@@ -1,0 +1,45 @@
+"""A WSGI app with a PostgreSQL database through DATABASE_URL (the managed databases' tests).
+
+/write?note=x  inserts a row (the error's text, with 500, when the database refuses)
+/read          counts the rows
+/grow?mb=n     inserts about n MB
+/connect?url=  tries another URL (the isolation test: another site's credentials)
+"""
+import os
+from urllib.parse import parse_qs
+
+import psycopg
+
+
+def _connect(url=None):
+    return psycopg.connect(url or os.environ["DATABASE_URL"], connect_timeout=5, autocommit=True)
+
+
+def _answer(start_response, status, text):
+    data = (text + "\n").encode()
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if path == "/" or "DATABASE_URL" not in os.environ:
+        return _answer(start_response, "200 OK", "database: " + ("yes" if "DATABASE_URL" in os.environ else "no"))
+    try:
+        if path == "/connect":
+            with _connect(query["url"]) as conn:
+                return _answer(start_response, "200 OK", "connected as " + conn.execute("SELECT current_user").fetchone()[0])
+        with _connect() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text)")
+            if path == "/write":
+                conn.execute("INSERT INTO notes (body) VALUES (%s)", [query.get("note", "")])
+                return _answer(start_response, "200 OK", "written")
+            if path == "/grow":
+                conn.execute("INSERT INTO notes (body) SELECT md5(g::text) || repeat('x', 1000) "
+                             "FROM generate_series(1, %s) g", [int(query.get("mb", "1")) * 1000])
+                return _answer(start_response, "200 OK", "grown")
+            count = conn.execute("SELECT count(*) FROM notes WHERE body NOT LIKE '%%xxxx'").fetchone()[0]
+            return _answer(start_response, "200 OK", f"notes: {count}")
+    except psycopg.Error as exc:
+        return _answer(start_response, "500 Internal Server Error", f"error: {exc}".strip())
