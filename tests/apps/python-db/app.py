@@ -31,7 +31,8 @@ def application(environ, start_response):
             with _connect(query["url"]) as conn:
                 return _answer(start_response, "200 OK", "connected as " + conn.execute("SELECT current_user").fetchone()[0])
         with _connect() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text)")
+            if path in ("/write", "/grow"):  # (not on reads: a read-only database refuses even IF NOT EXISTS)
+                conn.execute("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text)")
             if path == "/write":
                 conn.execute("INSERT INTO notes (body) VALUES (%s)", [query.get("note", "")])
                 return _answer(start_response, "200 OK", "written")
