@@ -22,7 +22,7 @@ def _env_page(request, site: Site, status: int = 200, revealed: dict | None = No
     rows = [{"var": var, "revealed": var.key in revealed, "value": revealed.get(var.key)} for var in site.env_vars.all()]
     return render_tab(
         request, site, "env", "sites/env.html", status=status, rows=rows, form=form or {},
-        may=abilities(request, site, Action.CONFIGURE, Action.REVEAL_ENV),
+        databases=site.databases.all(), may=abilities(request, site, Action.CONFIGURE, Action.REVEAL_ENV, Action.DELETE_SITE),
     )
 
 

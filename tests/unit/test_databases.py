@@ -268,3 +268,27 @@ def test_another_organization_gets_404_for_the_database_even_by_name(world, sent
     assert outsider.get("/api/v1/sites/gshop/databases/postgresql/").status_code == 404
     database.refresh_from_db()
     assert database.state == Database.State.READY
+
+
+# --- the portal ---------------------------------------------------------------------------------
+
+def test_the_environment_tab_attaches_and_shows_the_database(world, sent):
+    from tests.unit.portal_client import signed_in  # noqa: PLC0415 (the portal's client, for these two tests)
+
+    owner = signed_in("owner")
+    assert "Attach a PostgreSQL database" in owner.get("/sites/shop/env/").content.decode()
+    assert owner.post("/sites/shop/databases/", {"engine": "postgresql"}).status_code == 302
+    database = _ready(Database.objects.get(site=world["site"]))
+    page = owner.get("/sites/shop/env/").content.decode()
+    assert database.name in page and "New password" in page and decrypt(database.encrypted_password) not in page
+    assert "Attach a PostgreSQL database" not in signed_in("viewer").get("/sites/shop/env/").content.decode()
+
+
+def test_the_portal_refuses_a_viewer_and_hides_the_database_from_another_organization(world, sent):
+    from tests.unit.portal_client import signed_in  # noqa: PLC0415
+
+    _ready(databases.attach(world["site"]))
+    assert signed_in("viewer").post("/sites/shop/databases/postgresql/rotate/").status_code == 403
+    assert signed_in("developer").post("/sites/shop/databases/postgresql/detach/").status_code == 403
+    assert signed_in("outsider").post("/sites/shop/databases/postgresql/detach/").status_code == 404
+    assert Database.objects.get().state == Database.State.READY
