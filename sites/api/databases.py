@@ -4,7 +4,6 @@ Attaching, rotating and detaching each give the site a new release (its DATABASE
 variables change); detaching drops the data, so only those who may delete a site may do it."""
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -14,8 +13,6 @@ from sites import databases
 from sites.api.base import SiteView, accepted, django_errors
 from sites.api.serializers import DeploymentSerializer
 from sites.database_models import Database
-
-NO_SUCH_DATABASE = "The site has no database of that engine."
 
 
 class DatabaseSerializer(serializers.ModelSerializer):
@@ -41,11 +38,7 @@ class CredentialsSerializer(serializers.Serializer):
 
 class DatabaseView(SiteView):
     def database(self, name: str, engine: str, action: Action = Action.READ) -> Database:
-        site = self.member.site(name, action)
-        database = Database.objects.filter(site=site, engine=engine).select_related("site__plan").first()
-        if database is None:
-            raise Http404(NO_SUCH_DATABASE)
-        return database
+        return self.member.database(name, engine, action)
 
 
 class DatabaseList(DatabaseView):

@@ -16,7 +16,8 @@ from sites.portal.base import site_view
 
 
 def _database(site: Site, engine: str) -> Database:
-    database = Database.objects.filter(site=site, engine=engine).first()
+    # site_view found the site among the member's; its databases are the site's own.
+    database = site.databases.filter(engine=engine).first()
     if database is None:
         raise Http404("The site has no database of that engine.")
     return database
