@@ -365,7 +365,10 @@ def _state_of(container) -> ContainerState:
         if binding:
             host_port = int(binding[0]["HostPort"])
     networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
-    address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+    # Its address on the network it was made on (the site network): a database network it joined
+    # too (ContainerSpec.extra_networks) is no way in for the edge.
+    primary = networks.get(attrs.get("HostConfig", {}).get("NetworkMode", ""), {}).get("IPAddress")
+    address = primary or next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
     return ContainerState(
         name=container.name, id=container.id, status=state.get("Status", "unknown"), running=bool(state.get("Running")),
         exit_code=state.get("ExitCode"),

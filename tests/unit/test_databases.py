@@ -292,3 +292,19 @@ def test_the_portal_refuses_a_viewer_and_hides_the_database_from_another_organiz
     assert signed_in("developer").post("/sites/shop/databases/postgresql/detach/").status_code == 403
     assert signed_in("outsider").post("/sites/shop/databases/postgresql/detach/").status_code == 404
     assert Database.objects.get().state == Database.State.READY
+
+
+def test_a_container_on_a_database_network_too_is_reached_on_its_site_network():
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from hosting.engine import _state_of  # noqa: PLC0415 (the engine's reading of Docker's inspect)
+
+    container = SimpleNamespace(name="site-shop-v2-d9", id="abc", labels={}, attrs={
+        "State": {"Status": "running", "Running": True},
+        "HostConfig": {"NetworkMode": "hosting-sites", "PortBindings": {}},
+        "NetworkSettings": {"Networks": {  # Docker lists them by name: the database network first
+            "hosting-db-site-0123": {"IPAddress": "10.215.0.50"},
+            "hosting-sites": {"IPAddress": "10.213.0.7"},
+        }},
+    })
+    assert _state_of(container).address == "10.213.0.7"
