@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from core.errors import PlatformError
+from core.errors import PlatformError, TransientError
 from core.tasks import PlatformTask
 from hosting import dbadmin
 from hosting.engine import ContainerEngine
@@ -30,6 +30,8 @@ def provision_database(database_id: int) -> None:
         with ContainerEngine() as engine:
             network = dbadmin.provision(engine, database.host_name, database.name,
                                         decrypt(database.encrypted_password), database.site.plan.database_connections)
+    except TransientError:
+        raise  # the server still starting, Docker restarting: PlatformTask retries with backoff
     except PlatformError as exc:
         log.error("database %s could not be made: %s", database.name, exc, extra={"host": database.host_name})
         databases.database_failed(database_id, f"The database could not be made: {exc}")
