@@ -7,8 +7,10 @@ that psycopg quotes (PostgreSQL takes no bind parameters in CREATE/ALTER ROLE).
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
+from typing import Callable
 
 import psycopg
 from psycopg import sql
@@ -23,6 +25,19 @@ DATABASE_NAME = re.compile(r"site_[0-9a-f]{32}")
 
 class DatabaseServerUnavailable(TransientError):
     """The host's database server does not answer (starting, restarting)."""
+
+
+def _sql_errors(fn: Callable) -> Callable:
+    """The server's refusals as ours (a platform error with PostgreSQL's message)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except psycopg.OperationalError as exc:
+            raise DatabaseServerUnavailable(f"The database server stopped answering: {exc}") from None
+        except psycopg.Error as exc:
+            raise PlatformError(f"The database server refused: {exc}") from None
+    return wrapper
 
 
 def _checked(name: str) -> sql.Identifier:
@@ -52,6 +67,7 @@ def wait_until_ready(host: str, timeout: float = 90) -> None:
             time.sleep(0.5)
 
 
+@_sql_errors
 def provision(engine: ContainerEngine, host: str, name: str, password: str, connections: int) -> dbserver.DatabaseNetwork:
     """The role and database `name` (created, or their password and limit set again: idempotent for a
     retried task), reachable from their own network only."""
@@ -74,17 +90,20 @@ def provision(engine: ContainerEngine, host: str, name: str, password: str, conn
     return network
 
 
+@_sql_errors
 def reload(host: str) -> None:
     with connect(host) as conn:
         conn.execute("SELECT pg_reload_conf()")
 
 
+@_sql_errors
 def set_password(host: str, name: str, password: str) -> None:
     """New connections need the new password; sessions already open go on until they end."""
     with connect(host) as conn:
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(_checked(name), sql.Literal(password)))
 
 
+@_sql_errors
 def deprovision(engine: ContainerEngine, host: str, name: str) -> None:
     """The database, its role and its network are gone (idempotent)."""
     ident = _checked(name)
@@ -107,6 +126,7 @@ def purge_if_here(engine: ContainerEngine, host: str, name: str) -> bool:
     return True
 
 
+@_sql_errors
 def sizes(host: str) -> dict[str, int]:
     """{database name: bytes on disk} of the platform's databases on this server."""
     with connect(host) as conn:
@@ -115,6 +135,7 @@ def sizes(host: str) -> dict[str, int]:
     return {name: int(size) for name, size in rows}
 
 
+@_sql_errors
 def set_write_state(host: str, name: str, state: str, connections: int) -> None:
     """`writable`, `read_only` (over its size: new transactions are read-only, reads go on) or
     `locked` (far over: the role may not connect at all). Open sessions are ended so that the next
