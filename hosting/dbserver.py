@@ -205,7 +205,10 @@ def ensure_server(engine: ContainerEngine, host: str) -> bool:
 
 def keep_running(engine: ContainerEngine, host: str) -> bool:
     """Reconcile's part: when the host holds databases, their server runs and is on each of their
-    networks. True when it had to be started."""
+    networks. True when it had to be started. A host whose agent never made a database has no
+    server directory: nothing is asked of Docker then."""
+    if not server_dir(host).is_dir():
+        return False
     ours = engine.networks({"hosting.managed": "true", **_labels(host)})
     if not any(network["labels"].get(LABEL_DATABASE) for network in ours.values()):
         return False

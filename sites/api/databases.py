@@ -16,6 +16,9 @@ from sites.database_models import Database
 
 
 class DatabaseSerializer(serializers.ModelSerializer):
+    # Plain strings: a choice field named `state` here and on deployments would collide in the schema.
+    state = serializers.CharField(read_only=True, help_text="creating, ready, failed or deleting")
+    writes = serializers.CharField(read_only=True, help_text="writable, read_only (over the plan's size) or locked")
     size_mb = serializers.SerializerMethodField()
     limit_mb = serializers.IntegerField(source="site.plan.database_mb", read_only=True)
 

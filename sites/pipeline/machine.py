@@ -78,8 +78,10 @@ def _admit(site: Site, target: Release | None = None) -> Host:
     room and the image of the runtime it will start (a host without it gets no work)."""
     ensure_active(site.organization)
     ensure_queue_reachable()
+    # A site with a database runs on its database's host only (sites/database_env.py).
+    pinned = database_host(site)
     return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target), promised,
-                          only_on=database_host(site))
+                          **({"only_on": pinned} if pinned else {}))
 
 
 def promised() -> dict[str, tuple[int, int]]:

@@ -11,9 +11,11 @@ from rest_framework.test import APIClient
 
 from proxy.models import Certificate, Route, VerificationToken
 from sites import urls
+from sites.database_models import Database
 from sites.models import Deployment, Domain, EnvVar, Release, Site, Slug
 from sites.services import set_env
 from tests.archives import tar_gz
+from tests.portal_data import seed_database
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +42,15 @@ ENDPOINTS = [
     ("api-domain", "delete", {"hostname": "www.example.com"}, None),
     ("api-domain-verify", "post", {"hostname": "www.example.com"}, None),
     ("api-traffic", "get", {}, None),
+    ("api-databases", "get", {}, None),
+    ("api-databases", "post", {}, {"engine": "postgresql"}),
+    ("api-database", "get", {"engine": "postgresql"}, None),
+    ("api-database", "delete", {"engine": "postgresql"}, None),
+    ("api-database-rotate", "post", {"engine": "postgresql"}, None),
+    ("api-database-credentials", "get", {"engine": "postgresql"}, None),
 ]
+# Endpoints of an existing database: shop gets one first (attaching needs shop without one).
+NEEDS_DATABASE = {"api-database", "api-database-rotate", "api-database-credentials"}
 IDS = [f"{method}-{name}" for name, method, _, _ in ENDPOINTS]
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -67,7 +77,8 @@ def _call(api: APIClient, site: str, name: str, method: str, kwargs: dict, body,
 def _everything() -> dict:
     """Every row an API call could change, of every organization, and the edge's tables."""
     return {model.__name__: list(model.objects.order_by("pk").values())
-            for model in (Site, Domain, EnvVar, Slug, Release, Deployment, Route, Certificate, VerificationToken)}
+            for model in (Site, Domain, EnvVar, Slug, Release, Deployment, Route, Certificate, VerificationToken,
+                          Database)}
 
 
 def test_the_table_covers_every_per_site_endpoint():
@@ -78,6 +89,8 @@ def test_the_table_covers_every_per_site_endpoint():
 @pytest.mark.parametrize("name, method, kwargs, body", ENDPOINTS, ids=IDS)
 def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, name, method, kwargs, body):
     deployment_id = world["deployment"].pk
+    if name in NEEDS_DATABASE or (name, method) == ("api-databases", "get"):
+        seed_database(world["site"])
     outsider = world["client"]("outsider")
     missing = _call(outsider, "no-such-site", name, method, kwargs, body, deployment_id)
     before = _everything()
@@ -94,6 +107,7 @@ def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, name
                          ids=[i for e, i in zip(ENDPOINTS, IDS) if e[2] and e[0] != "api-env-var"])
 def test_an_outsider_cannot_reach_the_object_through_a_site_of_their_own(world, name, method, kwargs, body):
     """The deployment's id or the domain's name of acme's site, asked under globex's own site."""
+    seed_database(world["site"])
     before = _everything()
     response = _call(world["client"]("outsider"), "gshop", name, method, kwargs, body, world["deployment"].pk)
     assert response.status_code == 404, response.content
