@@ -308,3 +308,10 @@ def test_a_container_on_a_database_network_too_is_reached_on_its_site_network():
         }},
     })
     assert _state_of(container).address == "10.213.0.7"
+
+
+def test_a_config_release_of_a_site_with_a_database_goes_to_its_databases_host(world, sent):
+    database = databases.attach(world["site"])
+    Host.objects.create(name="h2", cpus=64, memory_mb=256000, last_heartbeat=timezone.now())  # more room
+    deployment = databases.database_ready(database.pk, "hosting-db-x", "10.215.0.34")
+    assert deployment.host_name == "h1"
