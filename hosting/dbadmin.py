@@ -68,9 +68,11 @@ def wait_until_ready(host: str, timeout: float = 90) -> None:
 
 
 @_sql_errors
-def provision(engine: ContainerEngine, host: str, name: str, password: str, connections: int) -> dbserver.DatabaseNetwork:
+def provision(engine: ContainerEngine, host: str, name: str, password: str, connections: int,
+              size_mb: int = 0) -> dbserver.DatabaseNetwork:
     """The role and database `name` (created, or their password and limit set again: idempotent for a
-    retried task), reachable from their own network only."""
+    retried task), reachable from their own network only. `size_mb` also caps the role's temporary
+    files (a superuser setting: the role cannot lift it), which the size check does not see."""
     dbserver.ensure_server(engine, host)
     wait_until_ready(host)
     ident = _checked(name)
@@ -79,6 +81,9 @@ def provision(engine: ContainerEngine, host: str, name: str, password: str, conn
         verb = sql.SQL("ALTER ROLE") if exists else sql.SQL("CREATE ROLE")
         conn.execute(sql.SQL("{} {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT {} "
                              "PASSWORD {}").format(verb, ident, sql.Literal(int(connections)), sql.Literal(password)))
+        if size_mb:
+            conn.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
+                ident, sql.Literal(f"{int(size_mb)}MB")))
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(ident, ident))
         # No other role may connect to it (pg_hba.conf says so too), nor this role to the others.

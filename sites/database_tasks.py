@@ -29,7 +29,8 @@ def provision_database(database_id: int) -> None:
     try:
         with ContainerEngine() as engine:
             network = dbadmin.provision(engine, database.host_name, database.name,
-                                        decrypt(database.encrypted_password), database.site.plan.database_connections)
+                                        decrypt(database.encrypted_password), database.site.plan.database_connections,
+                                        database.site.plan.database_mb)
     except TransientError:
         raise  # the server still starting, Docker restarting: PlatformTask retries with backoff
     except PlatformError as exc:
