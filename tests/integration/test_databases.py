@@ -20,7 +20,8 @@ def database_server_removed_afterwards(engine):
     """The test platform's database server and its network go when the module ends (the daemon is shared)."""
     yield
     engine.remove(dbserver.server_name(HOST))
-    engine.remove_network_with_members(dbserver.server_network(HOST))
+    for network in engine.networks({"hosting.managed": "true", **dbserver._labels(HOST)}):
+        engine.remove_network_with_members(network)
 
 
 def _deployed_with_database(deploy_env, tmp_path, customer: str, prefix: str) -> tuple[str, dict]:
