@@ -94,7 +94,7 @@ def dynamic_range(subnet: str) -> str:
     return str(list(ipaddress.ip_network(subnet).subnets(prefixlen_diff=1))[1])
 
 
-def _labels(host: str, database: str | None = None) -> dict[str, str]:
+def network_labels(host: str, database: str | None = None) -> dict[str, str]:
     labels = {LABEL_DB_FLEET: fleet_id(), LABEL_DB_HOST: host}
     if database is not None:
         labels[LABEL_DATABASE] = database
@@ -142,7 +142,7 @@ def write_hba(engine: ContainerEngine, host: str) -> str:
     """pg_hba.conf from the host's database networks: each role from its own subnet only."""
     lines = ["# Written by the agent (hosting/dbserver.py); rewritten whenever a database comes or goes.",
              "local all postgres trust"]
-    for name, network in sorted(engine.networks({"hosting.managed": "true", **_labels(host)}).items()):
+    for name, network in sorted(engine.networks({"hosting.managed": "true", **network_labels(host)}).items()):
         database = network["labels"].get(LABEL_DATABASE, "")
         if database and network["subnet"]:
             lines.append(f"host {database} {database} {network['subnet']} scram-sha-256")
@@ -179,7 +179,7 @@ def service(host: str, address: str) -> ServiceContainer:
         user=f"{POSTGRES_UID}:{POSTGRES_UID}",
         mounts={server_dir(host): "/var/lib/hosting-db", socket_dir(host): "/run/postgresql"},
         network=server_network(host), address=address, memory_mb=settings.DATABASE_SERVER_MEMORY_MB, pids=256,
-        labels=_labels(host),
+        labels=network_labels(host),
     )
 
 
@@ -192,10 +192,10 @@ def ensure_server(engine: ContainerEngine, host: str) -> bool:
         build_runtime_image(runtime_image_recipe(POSTGRESQL, os_image_recipe().tag), engine,
                             lambda line: log.info("%s", line, extra={"host": host}))
     _prepare_dirs(host)
-    subnet = _private_network(engine, server_network(host), "hpg" + fleet_id()[:6] + host[:6], _labels(host))
+    subnet = _private_network(engine, server_network(host), "hpg" + fleet_id()[:6] + host[:6], network_labels(host))
     write_hba(engine, host)
     started = engine.ensure_service(service(host, server_address(subnet)))
-    for name, network in engine.networks({"hosting.managed": "true", **_labels(host)}).items():
+    for name, network in engine.networks({"hosting.managed": "true", **network_labels(host)}).items():
         if network["labels"].get(LABEL_DATABASE) and server_name(host) not in network["containers"]:
             engine.connect(name, server_name(host), server_address(network["subnet"]))
     if started:
@@ -209,7 +209,7 @@ def keep_running(engine: ContainerEngine, host: str) -> bool:
     server directory: nothing is asked of Docker then."""
     if not server_dir(host).is_dir():
         return False
-    ours = engine.networks({"hosting.managed": "true", **_labels(host)})
+    ours = engine.networks({"hosting.managed": "true", **network_labels(host)})
     if not any(network["labels"].get(LABEL_DATABASE) for network in ours.values()):
         return False
     return ensure_server(engine, host)
@@ -218,7 +218,7 @@ def keep_running(engine: ContainerEngine, host: str) -> bool:
 def ensure_database_network(engine: ContainerEngine, host: str, database: str) -> DatabaseNetwork:
     """The database's own network, with the server on it; pg_hba.conf admits the role from it."""
     name = network_name(database)
-    subnet = _private_network(engine, name, bridge_name(database), _labels(host, database))
+    subnet = _private_network(engine, name, bridge_name(database), network_labels(host, database))
     engine.connect(name, server_name(host), server_address(subnet))
     return DatabaseNetwork(name, subnet, server_address(subnet))
 

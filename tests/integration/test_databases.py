@@ -20,7 +20,7 @@ def database_server_removed_afterwards(engine):
     """The test platform's database server and its network go when the module ends (the daemon is shared)."""
     yield
     engine.remove(dbserver.server_name(HOST))
-    for network in engine.networks({"hosting.managed": "true", **dbserver._labels(HOST)}):
+    for network in engine.networks({"hosting.managed": "true", **dbserver.network_labels(HOST)}):
         engine.remove_network_with_members(network)
 
 
