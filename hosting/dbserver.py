@@ -32,19 +32,47 @@ from hosting.runtimes import Runtime
 
 log = logging.getLogger(__name__)
 
-POSTGRES_UID = 5432  # the image's postgres user, fixed so the agent can own its directories
-PORT = 5432
 LABEL_DATABASE = "hosting.database"  # on a database network: the database (and role) name
+LABEL_ENGINE = "hosting.engine"
 LABEL_DB_FLEET = "hosting.fleet"
 LABEL_DB_HOST = "hosting.host"
-NETWORK_PREFIX = "hosting-db-"
 SUBNET_PREFIX = 27  # 30 addresses: the server (.2) and the site's containers (.16 to .30)
 
-POSTGRESQL = Runtime(
-    name="postgresql", label="PostgreSQL (Debian)", version="PostgreSQL 17", packages=("postgresql",),
-    web_command=(), build_command=None,
-    setup=("usermod -u 5432 postgres && groupmod -g 5432 postgres",),
+
+@dataclass(frozen=True)
+class Kind:
+    """One database engine's server: its image, user, port and names (PostgreSQL, MariaDB)."""
+
+    engine: str
+    short: str  # in network and bridge names: pg, my
+    runtime: Runtime
+    uid: int  # the image's server user, fixed so the agent can own its directories
+    port: int
+    socket_target: str  # the server's socket directory inside its container
+    network_prefix: str
+
+    def command(self) -> tuple[str, ...]:
+        if self.engine == "postgresql":
+            return ("hosting-postgresql", "-c", f"max_connections={settings.DATABASE_SERVER_CONNECTIONS}",
+                    "-c", f"shared_buffers={settings.DATABASE_SERVER_MEMORY_MB // 8}MB")
+        return ("hosting-mariadb", f"--max-connections={settings.DATABASE_SERVER_CONNECTIONS}",
+                f"--innodb-buffer-pool-size={settings.DATABASE_SERVER_MEMORY_MB // 4}M")
+
+
+POSTGRES = Kind(
+    "postgresql", "pg", Runtime(
+        name="postgresql", label="PostgreSQL (Debian)", version="PostgreSQL 17", packages=("postgresql",),
+        web_command=(), build_command=None, setup=("usermod -u 5432 postgres && groupmod -g 5432 postgres",)),
+    uid=5432, port=5432, socket_target="/run/postgresql", network_prefix="hosting-db-",
 )
+MARIADB = Kind(
+    "mariadb", "my", Runtime(
+        name="mariadb", label="MariaDB (Debian)", version="MariaDB 11.8", packages=("mariadb-server",),
+        web_command=(), build_command=None, setup=("usermod -u 3306 mysql && groupmod -g 3306 mysql",)),
+    uid=3306, port=3306, socket_target="/run/mysqld", network_prefix="hosting-my-",
+)
+KINDS = {kind.engine: kind for kind in (POSTGRES, MARIADB)}
+PORT = POSTGRES.port
 
 
 @dataclass(frozen=True)
@@ -54,34 +82,35 @@ class DatabaseNetwork:
     server_address: str
 
 
-def image_tag() -> str:
-    return runtime_image_recipe(POSTGRESQL, os_image_recipe().tag).tag
+def image_tag(kind: Kind = POSTGRES) -> str:
+    return runtime_image_recipe(kind.runtime, os_image_recipe().tag).tag
 
 
-def server_name(host: str) -> str:
+def server_name(host: str, kind: Kind = POSTGRES) -> str:
     # Several installations (tests) may share one daemon: the fleet's mark keeps their servers apart.
-    return f"hosting-postgresql-{fleet_id()[:12]}-{host}"
+    return f"hosting-{kind.engine}-{fleet_id()[:12]}-{host}"
 
 
-def server_network(host: str) -> str:
-    return f"hosting-pg-{fleet_id()[:12]}-{host}"
+def server_network(host: str, kind: Kind = POSTGRES) -> str:
+    return f"hosting-{kind.short}-{fleet_id()[:12]}-{host}"
 
 
-def server_dir(host: str) -> Path:
-    return Path(settings.DATA_DIR) / "databases" / f"postgresql-{host}"
+def server_dir(host: str, kind: Kind = POSTGRES) -> Path:
+    return Path(settings.DATA_DIR) / "databases" / f"{kind.engine}-{host}"
 
 
-def socket_dir(host: str) -> Path:
+def socket_dir(host: str, kind: Kind = POSTGRES) -> Path:
     """Where the server's Unix socket is on the host: only the agent (root) and the server use it."""
-    return server_dir(host) / "run"
+    return server_dir(host, kind) / "run"
 
 
-def network_name(database: str) -> str:
-    return NETWORK_PREFIX + database.replace("_", "-")
+def network_name(database: str, kind: Kind = POSTGRES) -> str:
+    return kind.network_prefix + database.replace("_", "-")
 
 
-def bridge_name(database: str) -> str:
-    return "hdb" + database[-12:]  # Linux allows 15 characters; the tail of a uuid is unique enough per host
+def bridge_name(database: str, kind: Kind = POSTGRES) -> str:
+    # Linux allows 15 characters; the tail of a uuid is unique enough per host.
+    return ("hdb" if kind is POSTGRES else f"h{kind.short}") + database[-12:]
 
 
 def server_address(subnet: str) -> str:
@@ -94,8 +123,8 @@ def dynamic_range(subnet: str) -> str:
     return str(list(ipaddress.ip_network(subnet).subnets(prefixlen_diff=1))[1])
 
 
-def network_labels(host: str, database: str | None = None) -> dict[str, str]:
-    labels = {LABEL_DB_FLEET: fleet_id(), LABEL_DB_HOST: host}
+def network_labels(host: str, database: str | None = None, kind: Kind = POSTGRES) -> dict[str, str]:
+    labels = {LABEL_DB_FLEET: fleet_id(), LABEL_DB_HOST: host, LABEL_ENGINE: kind.engine}
     if database is not None:
         labels[LABEL_DATABASE] = database
     return labels
@@ -152,54 +181,52 @@ def write_hba(engine: ContainerEngine, host: str) -> str:
     temporary = target.with_suffix(".tmp")
     temporary.write_text(text)
     os.chmod(temporary, 0o640)
-    _own(temporary)
+    _own(temporary, POSTGRES.uid)
     os.replace(temporary, target)
     return text
 
 
-def _own(path: Path) -> None:
+def _own(path: Path, uid: int) -> None:
     try:
-        os.chown(path, POSTGRES_UID, POSTGRES_UID)
+        os.chown(path, uid, uid)
     except PermissionError:  # unit tests run unprivileged
         pass
 
 
-def _prepare_dirs(host: str) -> None:
-    for path in (server_dir(host), socket_dir(host)):
+def _prepare_dirs(host: str, kind: Kind) -> None:
+    for path in (server_dir(host, kind), socket_dir(host, kind)):
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o700)
-        _own(path)
+        _own(path, kind.uid)
 
 
-def service(host: str, address: str) -> ServiceContainer:
+def service(host: str, address: str, kind: Kind = POSTGRES) -> ServiceContainer:
     return ServiceContainer(
-        name=server_name(host), image=image_tag(),
-        command=("hosting-postgresql", "-c", f"max_connections={settings.DATABASE_SERVER_CONNECTIONS}",
-                 "-c", f"shared_buffers={settings.DATABASE_SERVER_MEMORY_MB // 8}MB"),
-        user=f"{POSTGRES_UID}:{POSTGRES_UID}",
-        mounts={server_dir(host): "/var/lib/hosting-db", socket_dir(host): "/run/postgresql"},
-        network=server_network(host), address=address, memory_mb=settings.DATABASE_SERVER_MEMORY_MB, pids=256,
-        labels=network_labels(host),
+        name=server_name(host, kind), image=image_tag(kind), command=kind.command(), user=f"{kind.uid}:{kind.uid}",
+        mounts={server_dir(host, kind): "/var/lib/hosting-db", socket_dir(host, kind): kind.socket_target},
+        network=server_network(host, kind), address=address, memory_mb=settings.DATABASE_SERVER_MEMORY_MB, pids=256,
+        labels=network_labels(host, kind=kind),
     )
 
 
-def ensure_server(engine: ContainerEngine, host: str) -> bool:
+def ensure_server(engine: ContainerEngine, host: str, kind: Kind = POSTGRES) -> bool:
     """The server runs, joined to every database network of the host, with a current pg_hba.conf
     (hosting/dbadmin.py waits until it answers). Idempotent: the agent calls it before each database
     change and on every reconcile."""
-    tag = image_tag()
-    if not engine.image_exists(tag):
-        build_runtime_image(runtime_image_recipe(POSTGRESQL, os_image_recipe().tag), engine,
+    if not engine.image_exists(image_tag(kind)):
+        build_runtime_image(runtime_image_recipe(kind.runtime, os_image_recipe().tag), engine,
                             lambda line: log.info("%s", line, extra={"host": host}))
-    _prepare_dirs(host)
-    subnet = _private_network(engine, server_network(host), "hpg" + fleet_id()[:6] + host[:6], network_labels(host))
-    write_hba(engine, host)
-    started = engine.ensure_service(service(host, server_address(subnet)))
-    for name, network in engine.networks({"hosting.managed": "true", **network_labels(host)}).items():
-        if network["labels"].get(LABEL_DATABASE) and server_name(host) not in network["containers"]:
-            engine.connect(name, server_name(host), server_address(network["subnet"]))
+    _prepare_dirs(host, kind)
+    labels = network_labels(host, kind=kind)
+    subnet = _private_network(engine, server_network(host, kind), f"h{kind.short}" + fleet_id()[:6] + host[:6], labels)
+    if kind is POSTGRES:
+        write_hba(engine, host)
+    started = engine.ensure_service(service(host, server_address(subnet), kind))
+    for name, network in engine.networks({"hosting.managed": "true", **labels}).items():
+        if network["labels"].get(LABEL_DATABASE) and server_name(host, kind) not in network["containers"]:
+            engine.connect(name, server_name(host, kind), server_address(network["subnet"]))
     if started:
-        log.info("database server started", extra={"host": host})
+        log.info("%s server started", kind.engine, extra={"host": host})
     return started
 
 
@@ -207,22 +234,27 @@ def keep_running(engine: ContainerEngine, host: str) -> bool:
     """Reconcile's part: when the host holds databases, their server runs and is on each of their
     networks. True when it had to be started. A host whose agent never made a database has no
     server directory: nothing is asked of Docker then."""
-    if not server_dir(host).is_dir():
-        return False
-    ours = engine.networks({"hosting.managed": "true", **network_labels(host)})
-    if not any(network["labels"].get(LABEL_DATABASE) for network in ours.values()):
-        return False
-    return ensure_server(engine, host)
+    started = False
+    for kind in KINDS.values():
+        if not server_dir(host, kind).is_dir():
+            continue
+        ours = engine.networks({"hosting.managed": "true", **network_labels(host, kind=kind)})
+        if any(network["labels"].get(LABEL_DATABASE) for network in ours.values()):
+            started = ensure_server(engine, host, kind) or started
+    return started
 
 
-def ensure_database_network(engine: ContainerEngine, host: str, database: str) -> DatabaseNetwork:
-    """The database's own network, with the server on it; pg_hba.conf admits the role from it."""
-    name = network_name(database)
-    subnet = _private_network(engine, name, bridge_name(database), network_labels(host, database))
-    engine.connect(name, server_name(host), server_address(subnet))
+def ensure_database_network(engine: ContainerEngine, host: str, database: str,
+                            kind: Kind = POSTGRES) -> DatabaseNetwork:
+    """The database's own network, with the server on it (pg_hba.conf, or the MariaDB account's
+    host, admits the role from it alone)."""
+    name = network_name(database, kind)
+    subnet = _private_network(engine, name, bridge_name(database, kind), network_labels(host, database, kind))
+    engine.connect(name, server_name(host, kind), server_address(subnet))
     return DatabaseNetwork(name, subnet, server_address(subnet))
 
 
-def remove_database_network(engine: ContainerEngine, host: str, database: str) -> None:
-    engine.remove_network_with_members(network_name(database))
-    write_hba(engine, host)
+def remove_database_network(engine: ContainerEngine, host: str, database: str, kind: Kind = POSTGRES) -> None:
+    engine.remove_network_with_members(network_name(database, kind))
+    if kind is POSTGRES:
+        write_hba(engine, host)
