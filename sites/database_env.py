@@ -7,7 +7,8 @@ from urllib.parse import quote
 from sites.config_crypto import decrypt
 from sites.database_models import Database
 
-PORT = 5432
+PORTS = {"postgresql": 5432, "mariadb": 3306}
+SCHEMES = {"postgresql": "postgresql", "mariadb": "mysql"}
 
 
 def database_name(site) -> str:
@@ -20,26 +21,31 @@ def database_name_for(site_uuid_hex: str) -> str:
 
 
 def url_of(database: Database, password: str) -> str:
-    return (f"postgresql://{database.name}:{quote(password, safe='')}@{database.server_address}:{PORT}"
-            f"/{database.name}")
+    return (f"{SCHEMES[database.engine]}://{database.name}:{quote(password, safe='')}@{database.server_address}:"
+            f"{PORTS[database.engine]}/{database.name}")
 
 
 def env_of(database: Database) -> dict[str, str]:
-    """DATABASE_URL and libpq's PG* variables for a ready database."""
+    """DATABASE_URL and libpq's PG* (PostgreSQL) or the MYSQL_* variables (MariaDB) of a ready database."""
     password = decrypt(database.encrypted_password)
-    return {
-        "DATABASE_URL": url_of(database, password),
-        "PGHOST": str(database.server_address), "PGPORT": str(PORT), "PGDATABASE": database.name,
-        "PGUSER": database.name, "PGPASSWORD": password,
-    }
+    port, host = str(PORTS[database.engine]), str(database.server_address)
+    if database.engine == Database.Engine.MARIADB:
+        return {"DATABASE_URL": url_of(database, password), "MYSQL_HOST": host, "MYSQL_PORT": port,
+                "MYSQL_DATABASE": database.name, "MYSQL_USER": database.name, "MYSQL_PASSWORD": password}
+    return {"DATABASE_URL": url_of(database, password), "PGHOST": host, "PGPORT": port,
+            "PGDATABASE": database.name, "PGUSER": database.name, "PGPASSWORD": password}
 
 
 def database_env(site) -> dict[str, str]:
     """The variables of the site's ready databases (they win over env vars of the same name: the
-    platform owns them, as Heroku's add-ons own theirs)."""
+    platform owns them, as Heroku's add-ons own theirs). With both engines, DATABASE_URL is
+    PostgreSQL's (set last) and MariaDB's is also MARIADB_URL."""
     env: dict[str, str] = {}
-    for database in Database.objects.filter(site=site, state=Database.State.READY):
-        env.update(env_of(database))
+    for database in Database.objects.filter(site=site, state=Database.State.READY).order_by("engine"):
+        values = env_of(database)
+        if database.engine == Database.Engine.MARIADB:
+            env["MARIADB_URL"] = values["DATABASE_URL"]
+        env.update(values)
     return env
 
 

@@ -13,6 +13,7 @@ class DatabaseQuerySet(models.QuerySet):
 class Database(models.Model):
     class Engine(models.TextChoices):
         POSTGRESQL = "postgresql", "PostgreSQL"
+        MARIADB = "mariadb", "MariaDB"
 
     class State(models.TextChoices):
         CREATING = "creating", "Creating"
@@ -28,7 +29,7 @@ class Database(models.Model):
     site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="databases")
     engine = models.CharField(max_length=16, choices=Engine.choices, default=Engine.POSTGRESQL)
     # Database and role name, from the site's uuid (never from input): site_<32 hex digits>.
-    name = models.CharField(max_length=63, unique=True)
+    name = models.CharField(max_length=63)
     host_name = models.CharField(max_length=100, help_text="The host whose database server holds it.")
     encrypted_password = models.TextField()
     network = models.CharField(max_length=63, blank=True, help_text="Its private network on that host.")
@@ -45,7 +46,8 @@ class Database(models.Model):
 
     class Meta:
         ordering = ["site_id", "engine"]
-        constraints = [models.UniqueConstraint(fields=["site", "engine"], name="one_database_per_engine")]
+        constraints = [models.UniqueConstraint(fields=["site", "engine"], name="one_database_per_engine"),
+                       models.UniqueConstraint(fields=["engine", "name"], name="one_database_name_per_engine")]
 
     def __str__(self) -> str:
         return f"{self.engine} {self.name}"

@@ -11,7 +11,6 @@ from celery import shared_task
 
 from core.errors import PlatformError, TransientError
 from core.tasks import PlatformTask
-from hosting import dbadmin
 from hosting.engine import ContainerEngine
 from hosting.models import Host
 from sites import databases
@@ -28,7 +27,7 @@ def provision_database(database_id: int) -> None:
         return
     try:
         with ContainerEngine() as engine:
-            network = dbadmin.provision(engine, database.host_name, database.name,
+            network = databases.ADMIN[database.engine].provision(engine, database.host_name, database.name,
                                         decrypt(database.encrypted_password), database.site.plan.database_connections,
                                         database.site.plan.database_mb)
     except TransientError:
@@ -46,7 +45,7 @@ def rotate_database(database_id: int) -> None:
     if database is None:
         return
     password = databases.new_password()
-    dbadmin.set_password(database.host_name, database.name, password)
+    databases.ADMIN[database.engine].set_password(database.host_name, database.name, password)
     databases.password_set(database_id, encrypt(password))
 
 
@@ -56,7 +55,7 @@ def detach_database(database_id: int) -> None:
     if database is None:
         return
     with ContainerEngine() as engine:
-        dbadmin.deprovision(engine, database.host_name, database.name)
+        databases.ADMIN[database.engine].deprovision(engine, database.host_name, database.name)
     database.delete()
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts import audit
 from core.queue import ensure_queue_reachable
-from hosting import dbadmin
+from hosting import dbadmin, dbadmin_mariadb
 from hosting.models import Host
 from hosting.placement import place_instance
 from sites.config_crypto import encrypt
@@ -30,6 +30,8 @@ from sites.pipeline.tasks import SENDER
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
+# The agent's SQL side of each engine's server (hosting/dbadmin*.py): the same functions.
+ADMIN = {Database.Engine.POSTGRESQL: dbadmin, Database.Engine.MARIADB: dbadmin_mariadb}
 AGENT_TASKS = {"provision": "sites.agent.provision_database", "rotate": "sites.agent.rotate_database",
                "detach": "sites.agent.detach_database"}
 
@@ -164,14 +166,16 @@ def record_size(database: Database, size_bytes: int, state: str) -> bool:
 def check_sizes(host_name: str) -> int:
     """On the host's agent: measure its databases, record each size, and make those whose state
     changed read-only, locked or writable again. Returns how many changed."""
-    sizes = dbadmin.sizes(host_name)
+    ready = list(Database.objects.filter(host_name=host_name, state=Database.State.READY).select_related(
+        "site__organization", "site__plan"))
+    sizes = {engine: ADMIN[engine].sizes(host_name) for engine in {database.engine for database in ready}}
     changed = 0
-    for database in Database.objects.filter(host_name=host_name, state=Database.State.READY).select_related(
-            "site__organization", "site__plan"):
-        size = sizes.get(database.name, 0)
+    for database in ready:
+        size = sizes[database.engine].get(database.name, 0)
         state = write_state_for(size, database.site.plan)
         if state != database.writes:  # applied first: a failure here is tried again next time
-            dbadmin.set_write_state(host_name, database.name, state, database.site.plan.database_connections)
+            ADMIN[database.engine].set_write_state(host_name, database.name, state,
+                                                   database.site.plan.database_connections)
         changed += record_size(database, size, state)
     return changed
 
