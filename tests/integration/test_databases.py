@@ -19,25 +19,27 @@ HOST = "platform-test"
 def database_server_removed_afterwards(engine):
     """The test platform's database server and its network go when the module ends (the daemon is shared)."""
     yield
-    engine.remove(dbserver.server_name(HOST))
-    for network in engine.networks({"hosting.managed": "true", **dbserver.network_labels(HOST)}):
-        engine.remove_network_with_members(network)
+    for kind in dbserver.KINDS.values():
+        engine.remove(dbserver.server_name(HOST, kind))
+        for network in engine.networks({"hosting.managed": "true", **dbserver.network_labels(HOST, kind=kind)}):
+            engine.remove_network_with_members(network)
 
 
-def _deployed_with_database(deploy_env, tmp_path, customer: str, prefix: str) -> tuple[str, dict]:
+def _deployed_with_database(deploy_env, tmp_path, customer: str, prefix: str,
+                            engine: str = "postgresql") -> tuple[str, dict]:
     platform, customers, _ = deploy_env
     who = customers[customer]
     site = create_site_for(deploy_env, customer, prefix)
     push(deploy_env, workdir_with(tmp_path, "python-db"), site, customer=customer)
     assert served(platform, site).text == "database: no\n"
-    attached = api(platform, who, "POST", f"sites/{site}/databases/", json={"engine": "postgresql"})
+    attached = api(platform, who, "POST", f"sites/{site}/databases/", json={"engine": engine})
     assert attached.status_code == 202, attached.text
-    ready = wait_for(lambda: _state(platform, who, site) == "ready" or None, 180, "the database to be ready")
+    ready = wait_for(lambda: _state(platform, who, site, engine) == "ready" or None, 180, "the database to be ready")
     assert ready
     config = wait_for(lambda: _config_deployment(platform, who, site), 30, "the config release")
     detail = finished_deployment(platform, who, site, config["id"], timeout=120)
     assert detail["state"] == "succeeded", detail["log"]
-    credentials = api(platform, who, "GET", f"sites/{site}/databases/postgresql/credentials/").json()
+    credentials = api(platform, who, "GET", f"sites/{site}/databases/{engine}/credentials/").json()
     return site, credentials
 
 
@@ -54,8 +56,8 @@ def create_site_for(deploy_env, customer: str, prefix: str) -> str:
     return name
 
 
-def _state(platform, who, site: str) -> str:
-    body = api(platform, who, "GET", f"sites/{site}/databases/postgresql/").json()
+def _state(platform, who, site: str, engine: str) -> str:
+    body = api(platform, who, "GET", f"sites/{site}/databases/{engine}/").json()
     assert body.get("state") != "failed", body
     return body.get("state", "")
 
@@ -144,3 +146,22 @@ def test_deleting_a_site_drops_its_database_and_network(deploy_env, tmp_path, en
     assert api(platform, customers["owner"], "DELETE", f"sites/{site}/").status_code in (202, 204)
     created.remove(site)
     wait_for(lambda: not engine.network_exists(dbserver.network_name(name)) or None, 60, "the purge of the database")
+
+
+def test_a_site_reads_and_writes_its_mariadb_database_and_another_site_cannot_get_in(deploy_env, tmp_path):
+    platform, _, _ = deploy_env
+    site_a, credentials_a = _deployed_with_database(deploy_env, tmp_path, "owner", "mya", engine="mariadb")
+    assert credentials_a["url"].startswith("mysql://") and credentials_a["env"]["MYSQL_PORT"] == "3306"
+    assert _get(platform, site_a, "/write?note=hello").text == "written\n"
+    assert _get(platform, site_a, "/read").text == "notes: 1\n"
+    url_a = urlsplit(credentials_a["url"])
+    wrong = credentials_a["url"].replace(f":{url_a.password}@", ":not-the-password@")
+    assert "Access denied" in _get(platform, site_a, f"/connect?url={quote(wrong, safe='')}").text
+
+    site_b, credentials_b = _deployed_with_database(deploy_env, tmp_path, "outsider", "myb", engine="mariadb")
+    answer = _get(platform, site_b, f"/connect?url={quote(credentials_a['url'], safe='')}").text
+    assert answer.startswith("error:") and "connected" not in answer, answer
+    via_b = credentials_a["url"].replace(f"@{url_a.hostname}:", f"@{urlsplit(credentials_b['url']).hostname}:")
+    answer = _get(platform, site_b, f"/connect?url={quote(via_b, safe='')}").text
+    assert "Access denied for user" in answer, answer  # no account of A's for B's network
+    assert _get(platform, site_b, f"/connect?url={quote(credentials_b['url'], safe='')}").text.startswith("connected")
