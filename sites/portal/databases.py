@@ -15,6 +15,14 @@ from sites.models import Site
 from sites.portal.base import site_view
 
 
+def databases_context(site: Site) -> dict:
+    """What the Environment tab's database section shows: the site's databases, and the engines it
+    could still attach."""
+    attached = list(site.databases.all())
+    taken = {database.engine for database in attached}
+    return {"databases": attached, "free_engines": [engine for engine in Database.Engine if engine not in taken]}
+
+
 def _database(site: Site, engine: str) -> Database:
     # site_view found the site among the member's; its databases are the site's own.
     database = site.databases.filter(engine=engine).first()

@@ -315,3 +315,25 @@ def test_a_config_release_of_a_site_with_a_database_goes_to_its_databases_host(w
     Host.objects.create(name="h2", cpus=64, memory_mb=256000, last_heartbeat=timezone.now())  # more room
     deployment = databases.database_ready(database.pk, "hosting-db-x", "10.215.0.34")
     assert deployment.host_name == "h1"
+
+
+# --- MariaDB ------------------------------------------------------------------------------------
+
+def test_a_mariadb_database_gets_mysql_variables_and_postgresqls_url_wins(world, sent):
+    from hosting import dbadmin_mariadb  # noqa: PLC0415 (MariaDB's tests only)
+
+    maria = _ready(databases.attach(world["site"], "mariadb"), address="10.215.0.66")
+    env = env_of(maria)
+    assert env["DATABASE_URL"].startswith(f"mysql://{maria.name}:") and env["DATABASE_URL"].endswith(
+        f"@10.215.0.66:3306/{maria.name}")
+    assert env["MYSQL_HOST"] == "10.215.0.66" and env["MYSQL_USER"] == env["MYSQL_DATABASE"] == maria.name
+    assert database_env(world["site"])["DATABASE_URL"].startswith("mysql://")
+    Plan = type(world["site"].plan)
+    Plan.objects.filter(pk=world["site"].plan_id).update(max_databases=2)
+    world["site"].organization.plan.refresh_from_db()
+    _ready(databases.attach(world["site"], "postgresql"))
+    both = database_env(world["site"])
+    assert both["DATABASE_URL"].startswith("postgresql://") and both["MARIADB_URL"] == env["DATABASE_URL"]
+    # Its account exists for its own network's subnet only.
+    assert dbadmin_mariadb.account(maria.name, "10.215.0.64/27") == f"'{maria.name}'@'10.215.0.64/255.255.255.224'"
+    assert dbserver.network_name(maria.name, dbserver.MARIADB) != dbserver.network_name(maria.name)
