@@ -22,7 +22,7 @@ from hosting import dbadmin, dbadmin_mariadb
 from hosting.models import Host
 from hosting.placement import place_instance
 from sites.config_crypto import encrypt
-from sites.database_env import database_name, env_of
+from sites.database_env import database_host, database_name, env_of
 from sites.database_models import Database
 from sites.models import Deployment, Site
 from sites.pipeline import machine
@@ -51,8 +51,12 @@ def databases_used(site: Site) -> tuple[int, int]:
 
 
 def _home_host(site: Site) -> Host:
-    """The host of the site's current container (its database goes beside it), else the host with
-    the most room for the site: where its first deployment will then be placed."""
+    """The host of the site's other database (a site runs on one host with all of its databases),
+    else of its current container, else the host with the most room for the site: where its first
+    deployment will then be placed."""
+    pinned = database_host(site)
+    if pinned is not None:
+        return Host.objects.get(name=pinned)
     instance = site.current_instance
     if instance is not None and instance.host.is_up():
         return instance.host

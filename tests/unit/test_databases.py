@@ -337,3 +337,10 @@ def test_a_mariadb_database_gets_mysql_variables_and_postgresqls_url_wins(world,
     # Its account exists for its own network's subnet only.
     assert dbadmin_mariadb.account(maria.name, "10.215.0.64/27") == f"'{maria.name}'@'10.215.0.64/255.255.255.224'"
     assert dbserver.network_name(maria.name, dbserver.MARIADB) != dbserver.network_name(maria.name)
+
+
+def test_a_sites_second_database_goes_to_the_host_of_its_first(world, sent):
+    world["site"].plan.__class__.objects.filter(pk=world["site"].plan_id).update(max_databases=2)
+    databases.attach(world["site"], "postgresql")
+    Host.objects.create(name="h2", cpus=64, memory_mb=256000, last_heartbeat=timezone.now())  # more room
+    assert databases.attach(world["site"], "mariadb").host_name == "h1"
