@@ -340,7 +340,7 @@ def test_a_mariadb_database_gets_mysql_variables_and_postgresqls_url_wins(world,
 
 
 def test_a_sites_second_database_goes_to_the_host_of_its_first(world, sent):
-    world["site"].plan.__class__.objects.filter(pk=world["site"].plan_id).update(max_databases=2)
+    world["site"].organization.plan.max_databases = 2
     databases.attach(world["site"], "postgresql")
     Host.objects.create(name="h2", cpus=64, memory_mb=256000, last_heartbeat=timezone.now())  # more room
     assert databases.attach(world["site"], "mariadb").host_name == "h1"
