@@ -34,82 +34,97 @@ def container_memory_mib(engine, name: str) -> tuple[float, float]:
     return statistics.median(shown), statistics.median(anonymous)
 
 
-def measure() -> dict:
-    import django  # here: the bench's own DATA_DIR is in the environment before settings load
-
-    django.setup()
+def _session(engine_name: str, host: str, name: str):
+    """An idle session to database `name` through the server's socket, as an app's pool holds one."""
     import psycopg
+    import pymysql
 
-    from hosting import dbadmin, dbserver
+    from hosting import dbserver
+
+    if engine_name == "postgresql":
+        return psycopg.connect(host=str(dbserver.socket_dir(host)), user="postgres", dbname=name)
+    return pymysql.connect(unix_socket=str(dbserver.socket_dir(host, dbserver.MARIADB) / "mysqld.sock"),
+                           user="root", database=name)
+
+
+def measure(engine_name: str) -> dict:
+    from hosting import dbadmin, dbadmin_mariadb, dbserver
     from hosting.engine import ContainerEngine
 
+    kind, admin = dbserver.KINDS[engine_name], {"postgresql": dbadmin, "mariadb": dbadmin_mariadb}[engine_name]
     engine = ContainerEngine()
     names = [f"site_{index:032x}" for index in range(1, DATABASES + 1)]
     held = []
     try:
-        dbserver.ensure_server(engine, HOST)
-        dbadmin.wait_until_ready(HOST)
+        dbserver.ensure_server(engine, HOST, kind)
+        admin.wait_until_ready(HOST)
         time.sleep(3)
-        server = dbserver.server_name(HOST)
+        server = dbserver.server_name(HOST, kind)
         empty = container_memory_mib(engine, server)
         made = []
         for name in names:
             started = time.monotonic()
-            dbadmin.provision(engine, HOST, name, "bench-password", 10)
+            admin.provision(engine, HOST, name, "bench-password", 10)
             made.append(time.monotonic() - started)
         time.sleep(3)
         with_databases = container_memory_mib(engine, server)
-        for name in names:  # an idle session in each, as an app's pool holds one
-            held.append(psycopg.connect(host=str(dbserver.socket_dir(HOST)), user="postgres", dbname=name))
+        held = [_session(engine_name, HOST, name) for name in names]
         time.sleep(3)
         with_sessions = container_memory_mib(engine, server)
-        disk = dbadmin.sizes(HOST)
         return {"empty": empty, "databases": with_databases, "sessions": with_sessions,
-                "provision_median": statistics.median(made), "disk_mib": statistics.median(disk.values()) / (1 << 20)}
+                "provision_median": statistics.median(made)}
     finally:
         for connection in held:
             connection.close()
         for name in names:
-            engine.remove_network_with_members(dbserver.network_name(name))
-        engine.remove(dbserver.server_name(HOST))
-        engine.remove_network_with_members(dbserver.server_network(HOST))
+            engine.remove_network_with_members(dbserver.network_name(name, kind))
+        engine.remove(dbserver.server_name(HOST, kind))
+        engine.remove_network_with_members(dbserver.server_network(HOST, kind))
+
+
+def _rows(label: str, result: dict) -> tuple[list[str], float]:
+    n = DATABASES
+    (empty, empty_anon), (made, made_anon), (held, held_anon) = result["empty"], result["databases"], result["sessions"]
+    per_session_anon = (held_anon - empty_anon) / n
+    return [
+        f"| {label}, no database | {empty:.1f} MiB | | {empty_anon:.1f} MiB | | |",
+        f"| {label}, {n} idle databases | {made:.1f} MiB | {(made - empty) / n:.2f} MiB | {made_anon:.1f} MiB | "
+        f"{(made_anon - empty_anon) / n:.2f} MiB | {result['provision_median'] * 1000:.0f} ms |",
+        f"| {label}, {n} idle databases, one idle session each | {held:.1f} MiB | {(held - empty) / n:.2f} MiB | "
+        f"{held_anon:.1f} MiB | {per_session_anon:.2f} MiB | |",
+    ], per_session_anon
 
 
 def main() -> None:
+    import django  # here: the bench's own DATA_DIR is in the environment before settings load
+
     started = time.monotonic()
-    say(f"databases: one server, {DATABASES} databases, idle")
+    say(f"databases: one server per engine, {DATABASES} databases, idle")
     with tempfile.TemporaryDirectory(prefix="hosting-bench-db-") as work:
         os.environ.update({"DATA_DIR": work, "DJANGO_SETTINGS_MODULE": "config.settings"})
-        result = measure()
-    n = DATABASES
-    (empty, empty_anon), (made, made_anon), (held, held_anon) = result["empty"], result["databases"], result["sessions"]
-    per_database, per_database_anon = (made - empty) / n, (made_anon - empty_anon) / n
-    per_session, per_session_anon = (held - empty) / n, (held_anon - empty_anon) / n
+        django.setup()
+        results = {engine: measure(engine) for engine in ("postgresql", "mariadb")}
+    pg, pg_session = _rows("PostgreSQL 17", results["postgresql"])
+    my, my_session = _rows("MariaDB 11.8", results["mariadb"])
     write_section("databases", "Databases: memory per idle database", "\n".join([
-        "One PostgreSQL 17 server (Debian's package) per host; each site's database is a database, a role and a",
-        f"private network of it. {n} databases made as the agent makes them (`hosting.dbadmin.provision`), then one",
-        "idle session held to each. Memory of the server's container, median of 5 reads, two ways:",
+        "One server per engine per host (Debian's packages); each site's database is a database, a role (an account)",
+        f"and a private network of it. {DATABASES} databases made as the agent makes them (`hosting.dbadmin*.provision`),",
+        "then one idle session held to each. Memory of the server's container, median of 5 reads, two ways: as",
+        "`docker stats` shows it, and its processes' own (anonymous) memory.",
         "",
-        "| | server memory (docker stats) | per database | processes' own memory | per database |",
-        "|---|---:|---:|---:|---:|",
-        f"| server, no database | {empty:.1f} MiB | | {empty_anon:.1f} MiB | |",
-        f"| {n} idle databases, no session | {made:.1f} MiB | {per_database:.2f} MiB | {made_anon:.1f} MiB | "
-        f"{per_database_anon:.2f} MiB |",
-        f"| {n} idle databases, one idle session each | {held:.1f} MiB | {per_session:.2f} MiB | {held_anon:.1f} MiB | "
-        f"{per_session_anon:.2f} MiB |",
+        "| | server memory (docker stats) | per database | processes' own memory | per database | attach, median |",
+        "|---|---:|---:|---:|---:|---:|",
+        *pg, *my,
         "",
-        "The docker-stats column includes the shared buffers (shared memory, at most `shared_buffers`, 64 MB) and",
-        "the page cache of the files just written, both filled by making the databases and bounded whatever their",
-        "number; the processes' own (anonymous) memory is what each further idle database or session adds for good.",
-        "",
-        f"Each empty database takes {result['disk_mib']:.1f} MiB on disk (a copy of template1); attaching one took "
-        f"{result['provision_median'] * 1000:.0f} ms (median: role, database, network, pg_hba.conf, reload).",
-        "A container per database would cost at least a whole idle server (the first row) plus its containerd shim",
-        "(about 13.6 MiB, FACTS.md) for every database.",
+        "The docker-stats column includes the shared buffers (PostgreSQL's shared memory, at most `shared_buffers`,",
+        "64 MB) and the page cache of the files just written, filled by making the databases and bounded whatever",
+        "their number; the processes' own memory is what each further idle database or session adds for good.",
+        "A container per database would cost at least a whole idle server (each engine's first row) plus its",
+        "containerd shim (about 13.6 MiB, FACTS.md) for every database.",
         "",
         f"The run took {time.monotonic() - started:.0f} s.",
     ]))
-    say(f"databases: {per_database_anon:.2f} MiB per idle database, {per_session_anon:.2f} MiB with a session each")
+    say(f"databases: PostgreSQL {pg_session:.2f} MiB, MariaDB {my_session:.2f} MiB per idle database with a session")
 
 
 if __name__ == "__main__":
