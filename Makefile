@@ -38,3 +38,4 @@ bench: install
 	@$(PYTHON) -m bench.failover
 	@$(PYTHON) -m bench.fleet_failover
 	@$(PYTHON) -m bench.slug_fetch
+	@$(PYTHON) -m bench.databases

@@ -37,6 +37,12 @@ class Plan(models.Model):
     )
     max_scheduled_jobs = models.PositiveIntegerField(default=5, help_text="Scheduled jobs per site.")
     smtp_allowed = models.BooleanField(default=False, help_text="Sites may open outbound connections to port 25.")
+    max_databases = models.PositiveIntegerField(default=1, help_text="Databases an organization on this plan may attach.")
+    database_mb = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(8)],
+        help_text="Size of each database (MB); a database over it becomes read-only until it is under again.")
+    database_connections = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(2)], help_text="Connections each database's role may hold at once.")
     is_default = models.BooleanField(default=False, help_text="Given to new organizations.")
 
     class Meta:

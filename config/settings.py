@@ -22,8 +22,8 @@ from core.env import (
     generate_secret_key,
     secret_from_env_or_file,
 )
-from core.logs import FORMATTERS as LOG_FORMATS
-from core.logs import logging_config
+from config.settings_databases import *  # noqa: F401,F403 (DATABASE_*: managed databases)
+from core.logs import FORMATTERS as LOG_FORMATS, logging_config
 from core.redis_client import redis_py_url
 
 
@@ -175,7 +175,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = ("core.routing.route_task",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE = {**DATABASE_BEAT_SCHEDULE,
     "check-host-heartbeats": {"task": "hosting.check_host_heartbeats", "schedule": 10.0},
     # Hourly, so that failed certificates back off by 1 h, 2 h, 4 h ... (proxy.issuance.retry_delay).
     "renew-certificates": {"task": "proxy.renew_certificates", "schedule": 3600.0},

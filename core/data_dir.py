@@ -47,6 +47,7 @@ LAYOUT: dict[str, tuple[str, int, bool]] = {
     "certs": (ROOT, 0o711, False),        # each certificate's directory is root:www-data 0750
     "edge": (ROOT, 0o711, False),         # proxy.edge sets its own inside modes
     "acme-webroot": (ROOT, 0o755, False),  # challenge tokens, served to the ACME server by nginx's workers
+    "databases": (ROOT, 0o700, False),    # each host's PostgreSQL data (its own uid inside), by the agent
     "backups": (ROOT, 0o700, False),      # every secret of the platform; written by root (backups.tasks)
 }
 # Files directly in DATA_DIR that the platform user writes, by the start of their names: the SQLite

@@ -23,6 +23,7 @@ import requests.exceptions
 
 from core.errors import PlatformError
 from hosting import log_pipes
+from hosting.engine_networks import NetworkOps
 from hosting.engine_errors import ContainerNotFound, DockerUnavailable, ImageMissing, translate
 from hosting.spec import (LABEL_HOST, LABEL_MANAGED, LABEL_SITE, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity,
                           OneOffResult, RunningContainer)
@@ -31,7 +32,7 @@ MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in piec
 MAX_EXEC_OUTPUT = 256 * 1024  # what a probe inside a tenant's container may hand back, at most
 
 
-class ContainerEngine:
+class ContainerEngine(NetworkOps):
     """Talks to one Docker daemon (DOCKER_HOST, else the local socket)."""
 
     def __init__(self, base_url: str | None = None, timeout: int = 60, version: str | None = None,
@@ -129,31 +130,6 @@ class ContainerEngine:
             raise translate(exc, f"building image {tag}") from exc
         if not self.image_exists(tag):
             raise PlatformError(f"building image {tag} ended without an image: {' | '.join(tail[-5:])}")
-
-    # --- networks -----------------------------------------------------------------------------
-
-    def ensure_site_network(self, name: str, bridge: str, subnet: str) -> None:
-        """A bridge on which containers cannot talk to each other (inter-container traffic off)."""
-        existing = self._call("listing networks", self.client.networks.list, names=[name])
-        if any(network.name == name for network in existing):
-            return
-        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
-        try:
-            self.client.networks.create(
-                name,
-                driver="bridge",
-                ipam=ipam,
-                options={
-                    "com.docker.network.bridge.name": bridge,
-                    "com.docker.network.bridge.enable_icc": "false",
-                    "com.docker.network.bridge.enable_ip_masquerade": "true",
-                },
-                labels={LABEL_MANAGED: "true"},
-            )
-        except docker.errors.APIError as exc:
-            if exc.status_code == 409:  # created meanwhile by another worker
-                return
-            raise translate(exc, f"creating network {name}") from exc
 
     # --- containers ---------------------------------------------------------------------------
 
@@ -274,6 +250,8 @@ class ContainerEngine:
                 "start_period": 30_000_000_000,
             },
         )
+        for network in spec.extra_networks:  # before it starts: its first connection may be to one of them
+            self.connect(network, container.id)
         return container
 
     def start_existing(self, name: str) -> ContainerState:
@@ -387,7 +365,10 @@ def _state_of(container) -> ContainerState:
         if binding:
             host_port = int(binding[0]["HostPort"])
     networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
-    address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+    # Its address on the network it was made on (the site network): a database network it joined
+    # too (ContainerSpec.extra_networks) is no way in for the edge.
+    primary = networks.get(attrs.get("HostConfig", {}).get("NetworkMode", ""), {}).get("IPAddress")
+    address = primary or next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
     return ContainerState(
         name=container.name, id=container.id, status=state.get("Status", "unknown"), running=bool(state.get("Running")),
         exit_code=state.get("ExitCode"),

@@ -64,10 +64,14 @@ def _fits(host: Host, memory_mb: int, cpu_millicores: int, promised: dict[str, t
     return left if left >= 0 and host.free_millicores - millicores >= cpu_millicores else None
 
 
-def _best(memory_mb: int, cpu_millicores: int, runtime: str | None, promised: Promised) -> Host | None:
+def _best(memory_mb: int, cpu_millicores: int, runtime: str | None, promised: Promised,
+          only_on: str | None) -> Host | None:
     best, most = None, -1
     held = promised()
-    for host in placeable_hosts(runtime).with_reservations():
+    candidates = placeable_hosts(runtime)
+    if only_on is not None:
+        candidates = candidates.filter(name=only_on)
+    for host in candidates.with_reservations():
         left = _fits(host, memory_mb, cpu_millicores, held)
         if left is not None and left > most:
             best, most = host, left
@@ -75,12 +79,13 @@ def _best(memory_mb: int, cpu_millicores: int, runtime: str | None, promised: Pr
 
 
 def place_instance(memory_mb: int, cpu_millicores: int, runtime: str | None = None,
-                   promised: Promised = dict) -> Host:
+                   promised: Promised = dict, only_on: str | None = None) -> Host:
     """The placeable host with the most unreserved memory that still fits the request, counting
-    what `promised()` says was placed on each host and has not started yet."""
+    what `promised()` says was placed on each host and has not started yet; with `only_on`, that
+    host or none (a site whose database lives on its host's server)."""
     with transaction.atomic():
         for _ in range(3):
-            best = _best(memory_mb, cpu_millicores, runtime, promised)
+            best = _best(memory_mb, cpu_millicores, runtime, promised, only_on)
             if best is None:
                 break
             # Lock, then re-check: another placement may have reserved on it meanwhile. A caller
@@ -92,7 +97,9 @@ def place_instance(memory_mb: int, cpu_millicores: int, runtime: str | None = No
     # An error log reaches staff (their log alerts); the customer sees the exception's message.
     log.error("placement: no host has room for %s MB and %s millicores", memory_mb, cpu_millicores,
               extra={"memory_mb": memory_mb, "cpu_millicores": cpu_millicores, "runtime": runtime})
-    if _live_uncordoned().exists() and not placeable_hosts(runtime).exists():
+    if only_on is not None and not placeable_hosts(runtime).filter(name=only_on).exists():
+        missing = f"The site's database lives on host {only_on}, which takes no work now"
+    elif _live_uncordoned().exists() and not placeable_hosts(runtime).exists():
         # A recipe changed and no live host has rebuilt, or the live hosts lack it.
         missing = f"No host has the current {runtime or 'runtime'} images yet"
     else:

@@ -18,7 +18,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from core.errors import HostingError
-from hosting import instances, log_pipes
+from hosting import dbserver, instances, log_pipes
 from hosting.engine import ContainerEngine
 from hosting.engine_errors import ContainerNotFound, PortInUse
 from hosting.models import Host, Instance
@@ -66,11 +66,20 @@ def _learned(instance: Instance, address: str | None) -> None:
 def reconcile_host(host: Host, engine: ContainerEngine) -> dict[str, int]:
     """Restart and re-route what should run, then remove what must not."""
     counts = {"restarted": 0, "moved": 0, "lost": 0, "removed": 0}
+    _keep_database_server(host, engine)  # first: the sites that restart below may connect at once
     _discard_unwanted(host, engine, counts)  # first: a failed deployment's container is not restarted
     _restart_running(host, engine, counts)
     _discard_abandoned_starts(host, engine, counts)
     _remove_leftover_containers(host, engine, counts)
     return counts
+
+
+def _keep_database_server(host: Host, engine: ContainerEngine) -> None:
+    try:
+        if dbserver.keep_running(engine, host.name):
+            log.warning("database server started again", extra={"host": host.name})
+    except HostingError as exc:
+        log.error("database server could not be started: %s", exc, extra={"host": host.name})
 
 
 def _restart_running(host: Host, engine: ContainerEngine, counts: dict[str, int]) -> None:

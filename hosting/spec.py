@@ -79,6 +79,9 @@ class ContainerSpec:
     uid: int = DEFAULT_UID  # the site's own uid and gid: all of its containers and files use it
     # More hosting.* labels (the fleet's own); values, like the parts of the name, are DNS labels.
     labels: dict[str, str] = field(default_factory=dict)
+    # Networks joined besides `network` before the container starts: its site's database network
+    # (hosting/dbserver.py), the only way to that site's database.
+    extra_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.uid, int) or self.uid < 1000:
@@ -89,6 +92,9 @@ class ContainerSpec:
         for key in self.env:
             if not is_env_key(key):
                 raise ValueError(f"environment key {key!r} is not allowed")
+        for network in self.extra_networks:
+            if not is_dns_label(network):
+                raise ValueError(f"network {network!r} is not a lowercase DNS label")
         for key, value in self.labels.items():
             if not key.startswith(f"{LABEL_PREFIX}.") or not is_dns_label(value):
                 raise ValueError(f"label {key}={value!r} is not a hosting label with a DNS-label value")

@@ -12,6 +12,7 @@ from accounts.models import Organization, Plan
 from proxy import services as proxy
 from sites.logstream import DeploymentLog
 # Defined apart to keep each module small; imported here so that Django (and callers) find them in sites.models.
+from sites.backup_models import SiteBackup  # noqa: F401
 from sites.run_models import Run, ScheduledJob  # noqa: F401
 from sites.validation import validate_health_check_path
 
@@ -367,31 +368,4 @@ class Deployment(models.Model):
 
 
 
-class SiteBackup(models.Model):
-    """A tarball of a site's /data (sites/data_backups.py), kept in the control plane's store."""
-
-    class State(models.TextChoices):
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    class Kind(models.TextChoices):
-        NIGHTLY = "nightly"
-        MANUAL = "manual"
-
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="backups")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
-    host_name = models.CharField(max_length=63, help_text="The host whose copy of /data it holds.")
-    size_bytes = models.BigIntegerField(null=True, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-
-    objects = TenantQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
+from sites.database_models import Database  # noqa: E402,F401 (a model of this app: registered with it)

@@ -7,6 +7,13 @@ from celery import shared_task
 from core.tasks import PlatformTask
 from hosting.engine import ContainerEngine
 from sites import data_backups, domains
+from sites.database_tasks import (  # noqa: F401 (registered with Celery by this import)
+    check_database_sizes,
+    check_database_sizes_on_host,
+    detach_database,
+    provision_database,
+    rotate_database,
+)
 from sites.pipeline.archives import sweep_source_archives
 from sites.run_tasks import run_command, tick_schedules  # noqa: F401 (registered with Celery by this import)
 from sites.pipeline.tasks import (  # noqa: F401 (registered with Celery by this import)

@@ -11,6 +11,7 @@ from django.http import Http404
 from accounts.models import Organization
 from accounts.roles import Action
 from accounts.scope import Member
+from sites.database_models import Database
 from sites.models import Deployment, Domain, Run, ScheduledJob, Site
 
 NO_SUCH_SITE = "No such site."
@@ -67,3 +68,11 @@ class SiteMember(Member):
         if job is None:
             raise Http404("No such scheduled job.")
         return job
+
+    def database(self, name: str, engine: str, action: Action = Action.READ) -> Database:
+        site = self.site(name, action)
+        database = Database.objects.for_member(self.user).filter(site=site, engine=engine).select_related(
+            "site__plan", "site__organization").first()
+        if database is None:
+            raise Http404("The site has no database of that engine.")
+        return database

@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from sites import git_http
-from sites.api import backups, config, deployments, domains, observe, runs, sites
+from sites.api import backups, config, databases, deployments, domains, observe, runs, sites
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -31,6 +31,11 @@ api_urlpatterns = [
     path("sites/<str:name>/runs/<int:run_id>/", runs.RunDetail.as_view(), name="api-run"),
     path("sites/<str:name>/jobs/", runs.JobList.as_view(), name="api-jobs"),
     path("sites/<str:name>/jobs/<str:job_name>/", runs.JobDetail.as_view(), name="api-job"),
+    path("sites/<str:name>/databases/", databases.DatabaseList.as_view(), name="api-databases"),
+    path("sites/<str:name>/databases/<str:engine>/", databases.DatabaseDetail.as_view(), name="api-database"),
+    path("sites/<str:name>/databases/<str:engine>/rotate/", databases.DatabaseRotate.as_view(), name="api-database-rotate"),
+    path("sites/<str:name>/databases/<str:engine>/credentials/", databases.DatabaseCredentials.as_view(),
+         name="api-database-credentials"),
     path("tokens/", accounts_api.TokenList.as_view(), name="api-tokens"),
     path("tokens/<str:prefix>/", accounts_api.TokenDetail.as_view(), name="api-token"),
 ]

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, AuditEvent, Membership, Organization, Role
 from sites.config_crypto import encrypt
+from sites.database_models import Database
 from sites.models import Deployment, Domain, EnvVar, Release, Run, ScheduledJob, Site, Slug
 from support import attachments
 from support.models import Attachment, Message, Ticket
@@ -121,6 +122,13 @@ def seed_runs(site: Site, wanted: int) -> None:
         trigger="api" if n % 3 == 0 else "schedule", state="skipped" if n % 5 == 4 else "succeeded",
         exit_code=None if n % 5 == 4 else 0, log=f"-----> Run #{n}\n{n}\n", timeout_seconds=600,
         started_at=now, finished_at=now) for n in range(have, wanted)], batch_size=BATCH)
+
+
+def seed_database(site: Site) -> Database:
+    """A ready PostgreSQL database of `site` (the server's side is the integration tier's)."""
+    return Database.objects.create(site=site, name=f"site_{site.uuid.hex}", host_name="h1", state=Database.State.READY,
+                                   encrypted_password=encrypt("pw"), network=f"hosting-db-site-{site.uuid.hex}",
+                                   server_address="10.215.0.34")
 
 
 def seed_tickets(organization: Organization, wanted: int, messages_per_ticket: int) -> None:

@@ -119,6 +119,10 @@ def _domain(t: Targets) -> dict:
     return {"name": t.site, "hostname": t.hostname}
 
 
+def _database(t: Targets) -> dict:
+    return {"name": t.site, "engine": "postgresql"}
+
+
 def _membership(t: Targets) -> dict:
     return {"membership_id": t.membership}
 
@@ -222,6 +226,9 @@ PORTAL: dict[str, Row] = {
     "sites:env-reveal": Row({P: A.REVEAL_ENV}, _env, bears_object=True),
     "sites:env-delete": Row({P: A.CONFIGURE}, _env, bears_object=True),
     "sites:settings": _site_row(GET=A.READ, POST=A.CONFIGURE),
+    "sites:database-attach": _site_row(POST=A.CONFIGURE),
+    "sites:database-rotate": Row({P: A.CONFIGURE}, _database, bears_object=True),
+    "sites:database-detach": Row({P: A.DELETE_SITE}, _database, bears_object=True),
     "sites:domains": _site_row(GET=A.READ, POST=A.MANAGE_DOMAINS),
     "sites:domain-verify": Row({P: A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "sites:domain-delete": Row({P: A.MANAGE_DOMAINS}, _domain, bears_object=True),
@@ -270,6 +277,10 @@ API: dict[str, Row] = {
     "api-run": api_row({G: A.READ_LOGS}, _run, bears_object=True),
     "api-jobs": _api_site(GET=A.READ, POST=A.DEPLOY),
     "api-job": api_row({G: A.READ, "PATCH": A.DEPLOY, "DELETE": A.DEPLOY}, _job, bears_object=True),
+    "api-databases": _api_site(GET=A.READ, POST=A.CONFIGURE),
+    "api-database": api_row({G: A.READ, "DELETE": A.DELETE_SITE}, _database, bears_object=True),
+    "api-database-rotate": api_row({P: A.CONFIGURE}, _database, bears_object=True),
+    "api-database-credentials": api_row({G: A.REVEAL_ENV}, _database, bears_object=True),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }

@@ -32,6 +32,7 @@ from hosting.models import Host, Instance
 from hosting.placement import place_instance
 from hosting.runtimes import CATALOG
 from sites.config_crypto import config_of, encrypt_config
+from sites.database_env import database_env, database_host
 from sites.logstream import append_to_log, close_log, end_log
 from sites.models import Deployment, Release, Site, Slug
 from sites.pipeline import archives
@@ -78,7 +79,10 @@ def _admit(site: Site, target: Release | None = None) -> Host:
     room and the image of the runtime it will start (a host without it gets no work)."""
     ensure_active(site.organization)
     ensure_queue_reachable()
-    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target), promised)
+    # A site with a database runs on its database's host only (sites/database_env.py).
+    pinned = database_host(site)
+    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target), promised,
+                          **({"only_on": pinned} if pinned else {}))
 
 
 def promised() -> dict[str, tuple[int, int]]:
@@ -235,7 +239,7 @@ def claim_start(deployment_id: int, task_id: str, retrying: bool) -> Deployment 
 
 def current_config(site: Site) -> str:
     """The site's env vars now, encrypted, for a new release's snapshot."""
-    return encrypt_config(config_of(site))
+    return encrypt_config({**config_of(site), **database_env(site)})
 
 
 def create_release(site: Site, slug: Slug, encrypted_config: str, description: str) -> Release:

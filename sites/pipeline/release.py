@@ -32,6 +32,7 @@ from hosting.spec import NO_NETWORK, ContainerSpec, Mount
 from hosting.volumes import QuotaVolumes
 from proxy import services as proxy
 from sites.config_crypto import decrypt_config
+from sites.database_env import database_networks
 from sites.logstream import DeploymentLog
 from sites.models import Deployment, Release, Site, Slug
 from sites.validation import validate_writable_paths
@@ -143,6 +144,7 @@ def release_container(site: Site, release: Release, host: Host,
         site=site.name, release=release.label, image=runtime_image(slug.runtime), limits=limits_for_plan(site.plan),
         slug_dir=slug_dir, data_dir=volume, env=decrypt_config(release.encrypted_config),
         network=network_for_plan(site.plan), service_address=host.service_address, uid=site.uid,
+        extra_networks=database_networks(site, host.name),
     )
     return base, paths, space
 

@@ -17,10 +17,11 @@ from django.db import transaction
 from core.errors import CustomerError, HostingError, QueueUnavailable, TransientError
 from core.queue import send_now
 from core.tasks import PlatformTask
-from hosting import slug_cache
+from hosting import dbadmin, dbadmin_mariadb, slug_cache
 from hosting.engine import ContainerEngine
 from hosting.models import Host, Instance
 from sites import git
+from sites.database_env import database_name_for
 from sites.models import Deployment, Site
 from sites.pipeline import archives
 from sites.pipeline import build as build_step
@@ -172,6 +173,8 @@ def purge_site_routes_and_repo(site_name: str, site_uuid: str) -> None:
 def purge_site_on_host(host_name: str, site_name: str, site_uuid: str, instances: list[str], slugs: list[str]) -> None:
     with ContainerEngine() as engine:
         release_step.purge_site(Host.objects.get(name=host_name), engine, site_name, site_uuid, instances, slugs)
+        for admin in (dbadmin, dbadmin_mariadb):  # the site's databases, if here
+            admin.purge_if_here(engine, host_name, database_name_for(site_uuid))
 
 
 @shared_task(base=PlatformTask, name="sites.agent.empty_trash")

@@ -14,6 +14,7 @@ from sites.dotenv import parse_dotenv
 from sites.models import Deployment, Site
 from sites.portal.abilities import abilities
 from sites.portal.base import site_view
+from sites.portal.databases import databases_context
 from sites.portal.pages import render_tab
 
 
@@ -22,7 +23,7 @@ def _env_page(request, site: Site, status: int = 200, revealed: dict | None = No
     rows = [{"var": var, "revealed": var.key in revealed, "value": revealed.get(var.key)} for var in site.env_vars.all()]
     return render_tab(
         request, site, "env", "sites/env.html", status=status, rows=rows, form=form or {},
-        may=abilities(request, site, Action.CONFIGURE, Action.REVEAL_ENV),
+        **databases_context(site), may=abilities(request, site, Action.CONFIGURE, Action.REVEAL_ENV, Action.DELETE_SITE),
     )
 
 

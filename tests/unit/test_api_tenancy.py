@@ -11,10 +11,11 @@ from rest_framework.test import APIClient
 
 from proxy.models import Certificate, Route, VerificationToken
 from sites import urls
+from sites.database_models import Database
 from sites.models import Deployment, Domain, EnvVar, Release, Run, ScheduledJob, Site, SiteBackup, Slug
 from sites.services import set_env
 from tests.archives import tar_gz
-from tests.portal_data import seed_runs
+from tests.portal_data import seed_database, seed_runs
 from tests.unit.test_data_backups import backed_up
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,15 @@ ENDPOINTS = [
     ("api-job", "get", {"job_name": "nightly"}, None),
     ("api-job", "patch", {"job_name": "nightly"}, {"schedule": "0 4 * * *"}),
     ("api-job", "delete", {"job_name": "nightly"}, None),
+    ("api-databases", "get", {}, None),
+    ("api-databases", "post", {}, {"engine": "postgresql"}),
+    ("api-database", "get", {"engine": "postgresql"}, None),
+    ("api-database", "delete", {"engine": "postgresql"}, None),
+    ("api-database-rotate", "post", {"engine": "postgresql"}, None),
+    ("api-database-credentials", "get", {"engine": "postgresql"}, None),
 ]
+# Endpoints of an existing database: shop gets one first (attaching needs shop without one).
+NEEDS_DATABASE = {"api-database", "api-database-rotate", "api-database-credentials"}
 IDS = [f"{method}-{name}" for name, method, _, _ in ENDPOINTS]
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -83,7 +92,7 @@ def _everything() -> dict:
     """Every row an API call could change, of every organization, and the edge's tables."""
     return {model.__name__: list(model.objects.order_by("pk").values())
             for model in (Site, Domain, EnvVar, Slug, Release, Deployment, Route, Certificate, VerificationToken,
-                          Run, ScheduledJob, SiteBackup)}
+                          Run, ScheduledJob, SiteBackup, Database)}
 
 
 @pytest.fixture
@@ -103,6 +112,8 @@ def test_an_outsider_gets_404_on_the_real_object_and_changes_nothing(world, ids,
                                                                      body):
     if name.startswith("api-backup"):
         ids["backup"] = backed_up(world, monkeypatch).pk
+    if name in NEEDS_DATABASE or (name, method) == ("api-databases", "get"):
+        seed_database(world["site"])
     outsider = world["client"]("outsider")
     missing = _call(outsider, "no-such-site", name, method, kwargs, body, ids)
     before = _everything()
@@ -122,6 +133,7 @@ def test_an_outsider_cannot_reach_the_object_through_a_site_of_their_own(world, 
     """The deployment's id or the domain's name of acme's site, asked under globex's own site."""
     if name.startswith("api-backup"):
         ids["backup"] = backed_up(world, monkeypatch).pk
+    seed_database(world["site"])
     before = _everything()
     response = _call(world["client"]("outsider"), "gshop", name, method, kwargs, body, ids)
     assert response.status_code == 404, response.content

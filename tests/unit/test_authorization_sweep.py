@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, Role
 from accounts.roles import Action, role_may
 from accounts.services import add_member, get_or_create_user, issue_token
-from tests.portal_data import seed_invitations, seed_runs, seed_tickets
+from tests.portal_data import seed_database, seed_invitations, seed_runs, seed_tickets
 from tests.portal_urls import EXCLUDED_PREFIXES, PUBLIC, TABLE, Targets, targets_for, url_patterns
 from tests.unit.test_data_backups import backup_of
 
@@ -57,6 +57,7 @@ def people(world):
     seed_tickets(world["org"], 1, 2)
     backup_of(world["site"], b"tarball of shop's /data")
     seed_runs(world["site"], 2)
+    seed_database(world["site"])
     users = {who: get_or_create_user(f"{who}@example.com") for who in [*ROLES, "outsider"]}
     tokens = {who: issue_token(user) for who, user in users.items()}
     return {**world, "users": users, "tokens": tokens}

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "config", "core", "hosting", "proxy", "sites", "support", "backups")
 # Rows of an organization (through its sites) or of one user: each has a `for_member` way in.
 TENANT_MODELS = {"Site", "Domain", "Deployment", "Release", "EnvVar", "Slug", "Membership", "ApiToken", "Run",
-                 "ScheduledJob"}
+                 "ScheduledJob", "Database"}
 
 
 def view_modules() -> list[Path]:

@@ -1,0 +1,43 @@
+"""Backups of a site's /data (sites/data_backups.py is their service). Kept apart from
+sites/models.py (which imports it) so that neither grows past its size; the foreign key names its
+model by label, so this module imports no other model module."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class SiteBackupQuerySet(models.QuerySet):
+    def for_member(self, user) -> "SiteBackupQuerySet":
+        """The backups of the sites of the organizations `user` belongs to, and no others."""
+        return self.filter(site__organization__memberships__user=user)
+
+
+class SiteBackup(models.Model):
+    """A tarball of a site's /data (sites/data_backups.py), kept in the control plane's store."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Kind(models.TextChoices):
+        NIGHTLY = "nightly"
+        MANUAL = "manual"
+
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="backups")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    host_name = models.CharField(max_length=63, help_text="The host whose copy of /data it holds.")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    objects = SiteBackupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
