@@ -23,6 +23,9 @@ class Plan(models.Model):
         default=2048, validators=[MinValueValidator(64)],
         help_text="Disk for builds on each host: the source, the build's output, dependency caches and unpacked slugs (MB).",
     )
+    max_processes = models.PositiveIntegerField(
+        default=0, help_text="Containers of other process types (workers) a site may run beside its web one; "
+        "each has the memory and CPU above.")
     smtp_allowed = models.BooleanField(default=False, help_text="Sites may open outbound connections to port 25.")
     is_default = models.BooleanField(default=False, help_text="Given to new organizations.")
 

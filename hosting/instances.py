@@ -57,6 +57,29 @@ def start_instance(engine: ContainerEngine, host: Host, spec: ContainerSpec, che
     return instance
 
 
+def start_process(engine: ContainerEngine, host: Host, spec: ContainerSpec, process: str) -> Instance:
+    """Start `spec` on `host` as a process beside the web one (a worker): no published port, no
+    health check; the row is running once Docker started the container (its owner watches whether
+    it stays up). A start Docker refuses leaves nothing behind."""
+    spec = replace(spec, host_port=None, listens=False,
+                   labels={**spec.labels, LABEL_FLEET: fleet_id(), LABEL_HOST: host.name})
+    instance, _ = Instance.objects.update_or_create(
+        name=spec.name,
+        defaults=dict(host=host, site_label=spec.site, release_label=spec.release, port=None, process=process,
+                      memory_mb=spec.limits.memory_mb, cpu_millicores=spec.limits.cpu_millicores,
+                      state=Instance.State.STARTING, container_address=None, created_at=timezone.now()),
+    )
+    try:
+        state = engine.start(spec)
+    except BaseException:
+        _discard_quietly(engine, host, spec.name)
+        raise
+    record_address(instance, state.address)
+    Instance.objects.filter(pk=instance.pk).update(state=Instance.State.RUNNING)
+    instance.state = Instance.State.RUNNING
+    return instance
+
+
 def _start_on_a_free_port(engine: ContainerEngine, host: Host, spec: ContainerSpec) -> Instance:
     """Allocate a port and start; a port Docker finds taken (by something the table does not
     know of) is avoided and the next one tried."""
