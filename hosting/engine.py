@@ -375,13 +375,8 @@ class ContainerEngine:
 def _healthcheck(spec: ContainerSpec) -> dict:
     if not spec.listens:
         return {"test": ["NONE"]}  # a worker listens on nothing
-    return {
-        "test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{spec.container_port}"],
-        "interval": 30_000_000_000,
-        "timeout": 5_000_000_000,
-        "retries": 3,
-        "start_period": 30_000_000_000,
-    }
+    return {"test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{spec.container_port}"],
+            "interval": 30_000_000_000, "timeout": 5_000_000_000, "retries": 3, "start_period": 30_000_000_000}
 
 
 def _state_of(container) -> ContainerState:

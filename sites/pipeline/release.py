@@ -33,7 +33,7 @@ from hosting.volumes import QuotaVolumes
 from proxy import services as proxy
 from sites.config_crypto import decrypt_config
 from sites.logstream import DeploymentLog
-from sites.models import Deployment, Site, Slug
+from sites.models import Deployment, Release, Site, Slug
 from sites.validation import validate_writable_paths
 from sites.workspace import Workspace, remove_workspace, workspace
 
@@ -136,14 +136,7 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
     runtime = CATALOG[slug.runtime]
     with DeploymentLog(deployment.id) as stream:
         space = workspace(site)
-        paths = merged_writable_paths(site.writable_paths, slug.writable_paths)
-        slug_dir = unpacked_slug(site, slug, paths, engine, space)
-        volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, site.uid)
-        base = dict(
-            site=site.name, release=release.label, image=runtime_image(runtime.name), limits=limits_for_plan(site.plan),
-            slug_dir=slug_dir, data_dir=volume, env=decrypt_config(release.encrypted_config),
-            network=network_for_plan(site.plan), service_address=host.service_address, uid=site.uid,
-        )
+        base, paths = container_base(site, release, host, engine, space)
         if "release" in slug.processes:
             _run_release_command(deployment, engine, stream, base, paths)
         command = ("bash", "-c", slug.processes["web"]) if "web" in slug.processes else runtime.web_command
@@ -160,6 +153,23 @@ def start_release(deployment: Deployment, host: Host, engine: ContainerEngine) -
         stream.write("       It is healthy; switching traffic to it")
         forget_slugs_not_running(site, engine, space)
         return instance
+
+
+def container_base(site: Site, release: Release, host: Host, engine: ContainerEngine,
+                   space: Workspace) -> tuple[dict, list[str]]:
+    """What every container of `release` on `host` shares (ContainerSpec's fields but the
+    instance and command): its slug unpacked, the site's volume, config, limits and uid; and the
+    writable paths its commands are started with (with_writable_paths)."""
+    slug = release.slug
+    paths = merged_writable_paths(site.writable_paths, slug.writable_paths)
+    slug_dir = unpacked_slug(site, slug, paths, engine, space)
+    volume = QuotaVolumes(settings.VOLUMES_DIR).ensure(site.uuid.hex, site.plan.disk_mb, site.uid)
+    base = dict(
+        site=site.name, release=release.label, image=runtime_image(slug.runtime), limits=limits_for_plan(site.plan),
+        slug_dir=slug_dir, data_dir=volume, env=decrypt_config(release.encrypted_config),
+        network=network_for_plan(site.plan), service_address=host.service_address, uid=site.uid,
+    )
+    return base, paths
 
 
 def health_check(site: Site, slug: Slug) -> HealthCheck:
