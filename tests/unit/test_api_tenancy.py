@@ -40,6 +40,8 @@ ENDPOINTS = [
     ("api-domain", "delete", {"hostname": "www.example.com"}, None),
     ("api-domain-verify", "post", {"hostname": "www.example.com"}, None),
     ("api-traffic", "get", {}, None),
+    ("api-formation", "get", {}, None),
+    ("api-formation", "patch", {}, {"worker": 1}),
 ]
 IDS = [f"{method}-{name}" for name, method, _, _ in ENDPOINTS]
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}

@@ -257,3 +257,35 @@ def test_after_each_reconcile_the_hosts_sites_get_their_missing_processes(agent)
     deployed("blog")  # no formation: not touched
     Site.objects.filter(pk=site.pk).update(formation={"worker": 1})
     assert processes.start_missing_after_reconcile(Host, host=site.current_instance.host, engine=FakeEngine()) == 1
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def test_the_api_shows_and_scales_the_formation_and_explains_a_refusal(world):
+    owner = world["client"]("owner")
+    assert owner.get("/api/v1/sites/shop/formation/").json() == {
+        "processes": [{"type": "worker", "command": "sh worker.sh", "quantity": 0, "running": 0}],
+        "max_processes": 1}  # the starter plan
+    scaled = owner.patch("/api/v1/sites/shop/formation/", {"worker": 1}, format="json")
+    assert scaled.status_code == 200 and scaled.json()["processes"][0]["quantity"] == 1
+    over = owner.patch("/api/v1/sites/shop/formation/", {"worker": 2}, format="json")
+    assert over.status_code == 400 and "allows 1 process containers" in str(over.json())
+    unknown = owner.patch("/api/v1/sites/shop/formation/", {"wrker": 1}, format="json")
+    assert unknown.status_code == 400 and "no 'wrker' process (it declares worker)" in str(unknown.json())
+    assert Site.objects.get(name="shop").formation == {"worker": 1}
+
+
+def test_two_starts_of_the_same_process_start_one_container(tmp_path):
+    """A scale and a reconcile converging at once: the row is the claim."""
+    from hosting import instances as fleet  # (the fleet's entry point, tested here for processes)
+    host = Host.objects.create(name="h9", memory_mb=8192, cpus=4, last_heartbeat=timezone.now())
+    spec = ContainerSpec(site="shop", release="v1", instance="worker-1-d3", image="i", command=("true",),
+                         limits=ResourceLimits(memory_mb=64, cpu_millicores=100, pids=16), slug_dir=tmp_path,
+                         data_dir=None, host_port=None)
+    engine = FakeEngine()
+    assert fleet.start_process(engine, host, spec, "worker").state == "running"
+    assert fleet.start_process(engine, host, spec, "worker") is None
+    assert len(engine.started) == 1
+    Instance.objects.filter(name=spec.name).update(state="failed")  # lost: the next start takes the row again
+    assert fleet.start_process(engine, host, spec, "worker") is not None and len(engine.started) == 2
