@@ -194,6 +194,7 @@ PORTAL: dict[str, Row] = {
     "sites:restart": _site_row(POST=A.OPERATE),
     "sites:stop": _site_row(POST=A.OPERATE),
     "sites:start": _site_row(POST=A.OPERATE),
+    "sites:scale": _site_row(POST=A.DEPLOY),
     "sites:delete": _site_row(GET=A.DELETE_SITE, POST=A.DELETE_SITE),
     "sites:deployments": _site_row(GET=A.READ, POST=A.DEPLOY),
     "sites:deployment": Row({G: A.READ}, _deployment, bears_object=True),
@@ -239,6 +240,8 @@ API: dict[str, Row] = {
     "api-domain": api_row({G: A.READ, "DELETE": A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-domain-verify": api_row({P: A.MANAGE_DOMAINS}, _domain, bears_object=True),
     "api-traffic": _api_site(GET=A.READ),
+    "api-formation": api_row({G: A.READ, "PATCH": A.DEPLOY}, _site, bears_object=True,
+                             bodies={"PATCH": lambda t: {"worker": 0}}),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }

@@ -1,7 +1,8 @@
 """The portal's site pages (namespace `sites`): one module per tab, each with its own urlpatterns."""
-from sites.portal import config, deployments, domains, logs, metrics, overview, site_list, usage
+from sites.portal import config, deployments, domains, logs, metrics, overview, processes, site_list, usage
 
 app_name = "sites"
 
 urlpatterns = (site_list.urlpatterns + usage.urlpatterns + overview.urlpatterns + deployments.urlpatterns
-               + config.urlpatterns + domains.urlpatterns + logs.urlpatterns + metrics.urlpatterns)
+               + config.urlpatterns + domains.urlpatterns + logs.urlpatterns + metrics.urlpatterns
+               + processes.urlpatterns)

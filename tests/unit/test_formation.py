@@ -289,3 +289,25 @@ def test_two_starts_of_the_same_process_start_one_container(tmp_path):
     assert len(engine.started) == 1
     Instance.objects.filter(name=spec.name).update(state="failed")  # lost: the next start takes the row again
     assert fleet.start_process(engine, host, spec, "worker") is not None and len(engine.started) == 2
+
+
+# --- the portal ----------------------------------------------------------------------------------
+
+
+def test_the_overview_shows_the_process_types_and_a_deployer_scales_them(world):
+    from tests.unit.portal_client import signed_in  # (the portal's client, only these tests need it)
+    page = signed_in("developer").get("/sites/shop/").content.decode()
+    assert 'id="scale-worker" name="worker" value="0"' in page and "sh worker.sh" in page
+    answer = signed_in("developer").post("/sites/shop/formation/", {"worker": "1"}, follow=True)
+    assert "Scaled shop: worker=1" in answer.content.decode()
+    assert Site.objects.get(name="shop").formation == {"worker": 1}
+    over = signed_in("developer").post("/sites/shop/formation/", {"worker": "2"}, follow=True).content.decode()
+    assert "allows 1 process containers" in over
+    bad = signed_in("developer").post("/sites/shop/formation/", {"worker": "two"}, follow=True).content.decode()
+    assert "must be a whole number" in bad
+    viewer = signed_in("viewer")
+    assert 'name="worker" value="1"\n                   min="0" max="1" inputmode="numeric" disabled' in viewer.get(
+        "/sites/shop/").content.decode()
+    assert viewer.post("/sites/shop/formation/", {"worker": "0"}).status_code == 403
+    assert signed_in("outsider").post("/sites/shop/formation/", {"worker": "0"}).status_code == 404
+    assert Site.objects.get(name="shop").formation == {"worker": 1}
