@@ -18,11 +18,11 @@ def counts_from_form(data, types) -> dict:
     for name in types:
         value = data.get(name, "").strip()
         if value:
-            counts[name] = 0
+            counts[name] = int(value) if value.isdigit() else value
     return counts
 
 
-@site_view(POST=Action.READ)
+@site_view(POST=Action.DEPLOY)
 def scale(request, site):
     counts = counts_from_form(request.POST, process_types(site.current_release))
     if not failed(attempt(request, services.scale, site, counts, by=request.user)):
