@@ -71,11 +71,6 @@ def formation_of(site: Site) -> list[ProcessType]:
             for name, command in process_types(site.current_release).items()]
 
 
-def containers_wanted(site: Site) -> int:
-    """How many process containers the formation asks for (placement reserves room for them)."""
-    return sum(site.formation.values())
-
-
 # --- naming and what should run ------------------------------------------------------------------
 
 
@@ -103,9 +98,13 @@ def wanted(site: Site) -> dict[str, tuple[str, int]]:
         return {}
     deployment_id = int(match.group(1))
     label = site.current_release.label
-    return {container_name(site.name, label, instance_label(process, number, deployment_id)): (process, number)
-            for process in process_types(site.current_release)
-            for number in range(1, site.formation.get(process, 0) + 1)}
+    names: dict[str, tuple[str, int]] = {}
+    budget = site.plan.max_processes  # a plan made smaller since the scale: the first ones, up to it
+    for process in process_types(site.current_release):
+        for number in range(1, min(site.formation.get(process, 0), budget) + 1):
+            names[container_name(site.name, label, instance_label(process, number, deployment_id))] = (process, number)
+        budget -= min(site.formation.get(process, 0), budget)
+    return names
 
 
 def running_processes(site: Site):
@@ -128,7 +127,7 @@ def unwanted_processes(sender, instances, **kwargs) -> list:
     deleted site's)."""
     processes = [instance for instance in instances if instance.process]
     sites = {site.name: site for site in Site.objects.filter(name__in={p.site_label for p in processes})
-             .select_related("organization", "current_instance", "current_release__slug")}
+             .select_related("plan", "organization", "current_instance", "current_release__slug")}
     wanted_by_site = {name: wanted(site) for name, site in sites.items()}
     return [p for p in processes if p.name not in wanted_by_site.get(p.site_label, {})]
 
@@ -164,10 +163,13 @@ def scale(site: Site, data, sender: Sender, by=None) -> Site:
         lock_site(site)  # one change of the formation at a time, and not across a switch
         site = Site.objects.select_related("plan", "organization", "current_instance__host",
                                            "current_release__slug").get(pk=site.pk)
-        _check_types(site, changes)
-        formation = {name: count for name, count in {**site.formation, **changes}.items() if count}
+        types = _check_types(site, changes)
+        # Types the current Procfile no longer declares run nothing and go (else their counts would
+        # hold the plan's limit with no way to scale them down).
+        before = {name: count for name, count in site.formation.items() if name in types}
+        formation = {name: count for name, count in {**before, **changes}.items() if count}
         _check_plan(site, formation)
-        _check_room(site, sum(formation.values()) - containers_wanted(site))
+        _check_room(site, sum(formation.values()) - sum(before.values()))
         site.formation = formation
         site.save(update_fields=["formation"])
         audit.record(site.organization, "site.scale", site.name, site=site.name, by=by,
@@ -177,7 +179,8 @@ def scale(site: Site, data, sender: Sender, by=None) -> Site:
     return site
 
 
-def _check_types(site: Site, changes: dict[str, int]) -> None:
+def _check_types(site: Site, changes: dict[str, int]) -> dict[str, str]:
+    """The current release's process types, when every type of `changes` is one of them."""
     types = process_types(site.current_release)
     for name in changes:
         if name in types:
@@ -186,6 +189,7 @@ def _check_types(site: Site, changes: dict[str, int]) -> None:
             raise ValidationError("Nothing is deployed yet: scale the process types of the Procfile after the first deploy.")
         declared = ", ".join(types) or "no process types other than web"
         raise ValidationError(f"The current release's Procfile has no {name!r} process (it declares {declared}).")
+    return types
 
 
 def _check_plan(site: Site, formation: dict[str, int]) -> None:

@@ -123,6 +123,20 @@ def test_it_places_a_deployment_where_the_web_instance_and_its_workers_fit():
         machine._admit(Site.objects.get(pk=site.pk))
 
 
+def test_a_type_the_procfile_dropped_no_longer_holds_the_plans_limit():
+    site, recorder = deployed(plan="standard"), Recorder()
+    Site.objects.filter(pk=site.pk).update(formation={"mailer": 3})  # scaled when an older Procfile had it
+    formation.scale(site, {"worker": 3}, recorder)
+    assert Site.objects.get(pk=site.pk).formation == {"worker": 3}
+
+
+def test_a_smaller_plan_runs_only_as_many_as_it_allows():
+    site = deployed(plan="standard")
+    Site.objects.filter(pk=site.pk).update(formation={"clock": 1, "worker": 3})  # 4: scaled before a downgrade
+    wanted = formation.wanted(Site.objects.get(pk=site.pk))
+    assert sorted(wanted.values()) == [("clock", 1), ("worker", 1), ("worker", 2)]
+
+
 # --- which containers should run -----------------------------------------------------------------
 
 
