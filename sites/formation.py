@@ -107,6 +107,18 @@ def wanted(site: Site) -> dict[str, tuple[str, int]]:
     return names
 
 
+def process_instance(site: Site, dyno: str) -> Instance | None:
+    """The container of `dyno` (`worker.2`, as its DYNO variable says) that should run now, or
+    None while it is not started; a dyno the formation does not run is a ValidationError naming
+    the ones it does."""
+    names = wanted(site)
+    for name, (process, number) in names.items():
+        if f"{process}.{number}" == dyno:
+            return Instance.objects.select_related("host").filter(name=name, state__in=Instance.RESERVING).first()
+    running = ", ".join(["web", *(f"{process}.{number}" for process, number in names.values())])
+    raise ValidationError(f"No process {dyno[:40]} runs; this site runs {running}.")
+
+
 def running_processes(site: Site):
     """The site's process containers that hold room on a host (any generation, any host)."""
     return Instance.objects.filter(site_label=site.name, state__in=Instance.RESERVING).exclude(

@@ -325,3 +325,31 @@ def test_the_overview_shows_the_process_types_and_a_deployer_scales_them(world):
     assert viewer.post("/sites/shop/formation/", {"worker": "0"}).status_code == 403
     assert signed_in("outsider").post("/sites/shop/formation/", {"worker": "0"}).status_code == 404
     assert Site.objects.get(name="shop").formation == {"worker": 1}
+
+
+def test_the_logs_of_a_worker_are_read_from_its_own_container(world, monkeypatch):
+    from sites import runtime_logs  # (only this test reads logs)
+
+    class Engine:
+        def __init__(self, host, container, timeout) -> None:
+            self.container = container
+
+        def logs(self, name, tail=100):
+            return f"lines of {name}\n"
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(runtime_logs, "instance_engine", Engine)
+    site = world["site"]
+    host = Host.objects.get(name="h1")
+    web = Instance.objects.create(host=host, name=f"site-shop-v1-d{world['deployment'].pk}", site_label="shop",
+                                  release_label="v1", state="running")
+    Site.objects.filter(pk=site.pk).update(current_instance=web, formation={"worker": 1})
+    worker = Instance.objects.create(host=host, name=f"site-shop-v1-worker-1-d{world['deployment'].pk}",
+                                     site_label="shop", release_label="v1", process="worker", state="running")
+    viewer = world["client"]("viewer")
+    assert viewer.get("/api/v1/sites/shop/logs/", {"process": "worker.1"}).json() == {"lines": [f"lines of {worker.name}"]}
+    assert viewer.get("/api/v1/sites/shop/logs/").json() == {"lines": [f"lines of {web.name}"]}
+    missing = viewer.get("/api/v1/sites/shop/logs/", {"process": "worker.2"})
+    assert missing.status_code == 400 and "No process worker.2 runs; this site runs web, worker.1" in missing.text
