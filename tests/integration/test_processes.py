@@ -45,6 +45,7 @@ import os, time
 os.makedirs("/data/beats", exist_ok=True)
 version = open("/app/VERSION").read().strip()
 path = "/data/beats/" + os.environ["DYNO"]
+print("worker", os.environ["DYNO"], "of", version, "started", flush=True)
 while True:
     with open(path + ".tmp", "w") as f:
         f.write(version)
@@ -85,6 +86,8 @@ def test_workers_scale_restart_and_follow_each_release(deploy_env, tmp_path, eng
     inspected = engine.inspect(next(iter(first)))
     assert inspected["HostConfig"]["PortBindings"] in ({}, None)  # no published port
     assert inspected["Config"]["Healthcheck"]["Test"] == ["NONE"]  # no probe of a port it does not open
+    logs = api(platform, owner, "GET", f"sites/{site}/logs/", params={"process": "worker.2"}).json()
+    assert "worker worker.2 of one started" in logs["lines"], logs
     over = api(platform, owner, "PATCH", f"sites/{site}/formation/", json={"worker": 3})
     assert over.status_code == 400 and "allows 2 process containers" in over.text
 
