@@ -59,11 +59,13 @@ def converge(site_id: int, host: Host, engine: ContainerEngine, stop: Stop | Non
 
 
 def _start_missing(site: Site, host: Host, engine: ContainerEngine, names: dict[str, tuple[str, int]]) -> list[str]:
-    present = set(running_processes(site).filter(name__in=list(names)).values_list("name", flat=True))
-    missing = [name for name in names if name not in present]
+    here = list(running_processes(site).filter(host=host).values_list("name", flat=True))
+    missing = [name for name in names if name not in here]
     if not missing:
         return []
-    if not _room_for(site, host, len(missing)):
+    # The old release's processes on this host stop right after: their room is the new ones'.
+    replaced = sum(1 for name in here if name not in names)
+    if not _room_for(site, host, len(missing) - replaced):
         return []
     base, paths = container_base(site, site.current_release, host, engine, workspace(site))
     commands = site.current_release.slug.processes

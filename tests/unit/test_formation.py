@@ -353,3 +353,13 @@ def test_the_logs_of_a_worker_are_read_from_its_own_container(world, monkeypatch
     assert viewer.get("/api/v1/sites/shop/logs/").json() == {"lines": [f"lines of {web.name}"]}
     missing = viewer.get("/api/v1/sites/shop/logs/", {"process": "worker.2"})
     assert missing.status_code == 400 and "No process worker.2 runs; this site runs web, worker.1" in missing.text
+
+
+def test_a_new_releases_processes_take_the_room_of_the_ones_they_replace(agent):
+    site = deployed(host_memory=1536)  # the web instance holds 512
+    Site.objects.filter(pk=site.pk).update(formation={"worker": 2})
+    Instance.objects.create(host=site.current_instance.host, name="site-shop-v0-worker-1-d1", site_label="shop",
+                            release_label="v0", process="worker", state="running", memory_mb=512)
+    stopped = []
+    started = processes.converge(site.pk, site.current_instance.host, FakeEngine(), stop=stopped.append)
+    assert len(started) == 2 and len(stopped) == 1  # 512 free + the 512 of the one replaced
