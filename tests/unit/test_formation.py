@@ -363,3 +363,40 @@ def test_a_new_releases_processes_take_the_room_of_the_ones_they_replace(agent):
     stopped = []
     started = processes.converge(site.pk, site.current_instance.host, FakeEngine(), stop=stopped.append)
     assert len(started) == 2 and len(stopped) == 1  # 512 free + the 512 of the one replaced
+
+
+# --- stopping with the site ----------------------------------------------------------------------
+
+
+class Stops:
+    def __init__(self) -> None:
+        self.stopped: list[str] = []
+
+    def stop_instance(self, instance, delay: int = 0) -> None:
+        self.stopped.append(instance.name)
+
+
+def with_a_worker() -> tuple[Site, Instance]:
+    site = deployed()
+    Site.objects.filter(pk=site.pk).update(formation={"worker": 1})
+    worker = Instance.objects.create(host=site.current_instance.host, site_label="shop", release_label="v1",
+                                     name=f"site-shop-v1-worker-1-d{live_deployment_id(site)}", process="worker",
+                                     state="running")
+    return site, worker
+
+
+def test_stopping_the_site_stops_its_workers(monkeypatch):
+    from sites.pipeline import tasks as pipeline_tasks  # (the stop task itself is what is tested)
+    site, worker = with_a_worker()
+    stops = Stops()
+    monkeypatch.setattr(pipeline_tasks, "SENDER", stops)
+    pipeline_tasks.stop_site(site.pk)
+    assert sorted(stops.stopped) == sorted([site.current_instance.name, worker.name])
+
+
+def test_suspending_the_organization_stops_its_workers(monkeypatch):
+    site, worker = with_a_worker()
+    stops = Stops()
+    monkeypatch.setattr(services, "SENDER", stops)
+    services.suspend_organization(site.organization, "unpaid invoice 42")
+    assert sorted(stops.stopped) == sorted([site.current_instance.name, worker.name])
