@@ -400,3 +400,14 @@ def test_suspending_the_organization_stops_its_workers(monkeypatch):
     monkeypatch.setattr(services, "SENDER", stops)
     services.suspend_organization(site.organization, "unpaid invoice 42")
     assert sorted(stops.stopped) == sorted([site.current_instance.name, worker.name])
+
+
+def test_after_a_switch_the_agent_of_the_new_web_host_converges_the_processes():
+    site, recorder = deployed(), Recorder()
+    formation.after_switch(site.current_instance.pk, recorder)
+    assert recorder.converged == []  # no formation, no process: nothing to do
+    Site.objects.filter(pk=site.pk).update(formation={"worker": 1})
+    formation.after_switch(site.current_instance.pk + 1000, recorder)  # not the site's instance (any more)
+    assert recorder.converged == []
+    formation.after_switch(site.current_instance.pk, recorder)
+    assert recorder.converged == [site.pk]
