@@ -63,7 +63,7 @@ def beats(platform, site: str) -> dict:
 
 def workers(engine, site: str) -> dict[str, bool]:
     """{container name: running} of the site's worker containers."""
-    return {c.name: c.running for c in engine.list_site_containers(site) if "-worker-" in c.labels.get(LABEL_INSTANCE, "")}
+    return {c.name: c.running for c in engine.list_site_containers(site) if c.labels.get(LABEL_INSTANCE, "").startswith("worker-")}
 
 
 def test_workers_scale_restart_and_follow_each_release(deploy_env, tmp_path, engine):
