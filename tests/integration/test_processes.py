@@ -66,7 +66,19 @@ def workers(engine, site: str) -> dict[str, bool]:
     return {c.name: c.running for c in engine.list_site_containers(site) if c.labels.get(LABEL_INSTANCE, "").startswith("worker-")}
 
 
-def test_workers_scale_restart_and_follow_each_release(deploy_env, tmp_path, engine):
+@pytest.fixture
+def without_beat(deploy_env):
+    """Beat's reconcile every minute would bring processes up too: without it, whatever starts or
+    stops them is the step under test (a scale, a switch, the test's own reconcile)."""
+    beat = deploy_env[0].processes["beat"]
+    beat.stop()
+    try:
+        yield
+    finally:
+        beat.start()
+
+
+def test_workers_scale_restart_and_follow_each_release(deploy_env, without_beat, tmp_path, engine):
     platform, customers, _ = deploy_env
     owner = customers["owner"]
     Plan.objects.filter(name="starter").update(max_processes=2)
