@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 from typing import Callable
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
@@ -27,7 +28,7 @@ from hosting.placement import NoRoomOnHost, ensure_room_on
 from hosting.spec import ContainerSpec
 from sites.formation import running_processes, wanted
 from sites.models import Site
-from sites.pipeline.machine import promised
+from sites.pipeline.machine import lock_site, promised
 from sites.pipeline.release import container_base, with_writable_paths
 from sites.workspace import workspace
 
@@ -52,10 +53,25 @@ def converge(site_id: int, host: Host, engine: ContainerEngine, stop: Stop | Non
     if names and site.current_instance.host_id == host.pk:
         started = _start_missing(site, host, engine, names)
     if stop is not None:
+        _stop_unwanted(site_id, stop)
+    return started
+
+
+def _stop_unwanted(site_id: int, stop: Stop) -> None:
+    """What is unwanted is decided again, now, under the site's row lock: a switch may have gone
+    through while this converge started containers (a drain right after a scale), and the new web
+    instance's processes, started by another host's converge, are wanted then. (The stops are
+    sent when this transaction commits.)"""
+    with transaction.atomic():
+        lock_site(Site(pk=site_id))
+        site = (Site.objects.select_related("plan", "organization", "current_instance", "current_release__slug")
+                .filter(pk=site_id).first())
+        if site is None:
+            return
+        names = wanted(site)
         for instance in running_processes(site):
             if instance.name not in names:
                 stop(instance)
-    return started
 
 
 def _start_missing(site: Site, host: Host, engine: ContainerEngine, names: dict[str, tuple[str, int]]) -> list[str]:

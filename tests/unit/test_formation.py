@@ -411,3 +411,26 @@ def test_after_a_switch_the_agent_of_the_new_web_host_converges_the_processes():
     assert recorder.converged == []
     formation.after_switch(site.current_instance.pk, recorder)
     assert recorder.converged == [site.pk]
+
+
+def test_a_switch_during_a_converge_keeps_the_new_web_instances_processes(agent):
+    """A drain right after a scale: while this converge starts the old instance's worker, the site
+    moves and the new host starts the new instance's. This converge must not stop that one."""
+    site = deployed()
+    Site.objects.filter(pk=site.pk).update(formation={"worker": 1})
+    other = Host.objects.create(name="h2", memory_mb=8192, cpus=4, last_heartbeat=timezone.now())
+    moved = Deployment.objects.create(site=site, trigger="restart", release=site.current_release, state="succeeded")
+    new_web = Instance.objects.create(host=other, name=f"site-shop-v1-d{moved.pk}", site_label="shop",
+                                      release_label="v1", state="running")
+
+    class SwitchingEngine(FakeEngine):
+        def start(self, spec):
+            state = super().start(spec)
+            Site.objects.filter(pk=site.pk).update(current_instance=new_web)  # the drain's switch, meanwhile
+            Instance.objects.create(host=other, name=f"site-shop-v1-worker-1-d{moved.pk}", site_label="shop",
+                                    release_label="v1", process="worker", state="running")
+            return state
+
+    stopped = []
+    processes.converge(site.pk, site.current_instance.host, SwitchingEngine(), stop=stopped.append)
+    assert [instance.name for instance in stopped] == [f"site-shop-v1-worker-1-d{live_deployment_id(site)}"]
