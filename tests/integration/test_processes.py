@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Plan
+from hosting.models import Host
 from hosting.spec import LABEL_INSTANCE
 from tests.integration.support.deploying import api, commit_all, create_site, push, served, workdir_with
 from tests.integration.support.processes import wait_for
@@ -69,13 +71,19 @@ def workers(engine, site: str) -> dict[str, bool]:
 @pytest.fixture
 def without_beat(deploy_env):
     """Beat's reconcile every minute would bring processes up too: without it, whatever starts or
-    stops them is the step under test (a scale, a switch, the test's own reconcile)."""
+    stops them is the step under test (a scale, a switch, the test's own reconcile). Without beat
+    no silent host is marked down either: the other hosts (a fleet test's harness hosts, stopped
+    a moment ago) are cordoned meanwhile, so the site lands on the platform's own."""
+    others = Host.objects.exclude(name="platform-test").filter(cordoned_at__isnull=True)
+    cordoned = list(others.values_list("pk", flat=True))
+    others.update(cordoned_at=timezone.now())
     beat = deploy_env[0].processes["beat"]
     beat.stop()
     try:
         yield
     finally:
         beat.start()
+        Host.objects.filter(pk__in=cordoned).update(cordoned_at=None)
 
 
 def test_workers_scale_restart_and_follow_each_release(deploy_env, without_beat, tmp_path, engine):
