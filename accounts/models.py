@@ -36,6 +36,9 @@ class Plan(models.Model):
         help_text="One-off commands and scheduled jobs of a site running at once.",
     )
     max_scheduled_jobs = models.PositiveIntegerField(default=5, help_text="Scheduled jobs per site.")
+    max_processes = models.PositiveIntegerField(
+        default=0, help_text="Containers of other process types (workers) a site may run beside its web one; "
+        "each has the memory and CPU above.")
     smtp_allowed = models.BooleanField(default=False, help_text="Sites may open outbound connections to port 25.")
     max_databases = models.PositiveIntegerField(default=1, help_text="Databases an organization on this plan may attach.")
     database_mb = models.PositiveIntegerField(

@@ -242,13 +242,7 @@ class ContainerEngine(NetworkOps):
             init=True,
             network=spec.network,
             ports={f"{spec.container_port}/tcp": (spec.service_address, spec.host_port)} if spec.host_port else {},
-            healthcheck={
-                "test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{spec.container_port}"],
-                "interval": 30_000_000_000,
-                "timeout": 5_000_000_000,
-                "retries": 3,
-                "start_period": 30_000_000_000,
-            },
+            healthcheck=_healthcheck(spec),
         )
         for network in spec.extra_networks:  # before it starts: its first connection may be to one of them
             self.connect(network, container.id)
@@ -354,6 +348,13 @@ class ContainerEngine(NetworkOps):
             memory_limit_bytes=int(memory.get("limit", 0)),
             pids=int(raw.get("pids_stats", {}).get("current", 0)),
         )
+
+
+def _healthcheck(spec: ContainerSpec) -> dict:
+    if not spec.listens:
+        return {"test": ["NONE"]}  # a worker listens on nothing
+    return {"test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{spec.container_port}"],
+            "interval": 30_000_000_000, "timeout": 5_000_000_000, "retries": 3, "start_period": 30_000_000_000}
 
 
 def _state_of(container) -> ContainerState:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Callable
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hosting.engine import ContainerEngine
@@ -52,6 +53,36 @@ def start_instance(engine: ContainerEngine, host: Host, spec: ContainerSpec, che
     except BaseException:  # a failed wait, a lost database, a worker shutting down: none may leave it running
         _discard_quietly(engine, host, spec.name)
         raise
+    Instance.objects.filter(pk=instance.pk).update(state=Instance.State.RUNNING)
+    instance.state = Instance.State.RUNNING
+    return instance
+
+
+def start_process(engine: ContainerEngine, host: Host, spec: ContainerSpec, process: str) -> Instance | None:
+    """Start `spec` on `host` as a process beside the web one (a worker): no published port, no
+    health check; the row is running once Docker started the container (its owner watches whether
+    it stays up). None: a row of that name already holds room (another start took it). A start
+    Docker refuses leaves nothing behind."""
+    spec = replace(spec, host_port=None, listens=False,
+                   labels={**spec.labels, LABEL_FLEET: fleet_id(), LABEL_HOST: host.name})
+    fields = dict(host=host, site_label=spec.site, release_label=spec.release, port=None, process=process,
+                  memory_mb=spec.limits.memory_mb, cpu_millicores=spec.limits.cpu_millicores,
+                  state=Instance.State.STARTING, container_address=None, created_at=timezone.now())
+    # The claim: a conditional update of an ended row, or the unique name of a new one. Two starts
+    # at once (a scale and a reconcile) never both start the container.
+    if not Instance.objects.filter(name=spec.name).exclude(state__in=Instance.RESERVING).update(**fields):
+        try:
+            with transaction.atomic():
+                Instance.objects.create(name=spec.name, **fields)
+        except IntegrityError:
+            return None
+    instance = Instance.objects.get(name=spec.name)
+    try:
+        state = engine.start(spec)
+    except BaseException:
+        _discard_quietly(engine, host, spec.name)
+        raise
+    record_address(instance, state.address)
     Instance.objects.filter(pk=instance.pk).update(state=Instance.State.RUNNING)
     instance.state = Instance.State.RUNNING
     return instance

@@ -162,6 +162,10 @@ class Instance(models.Model):
     cpu_millicores = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.STARTING)
     created_at = models.DateTimeField(default=timezone.now)
+    # A process beside the web one (a worker): it publishes no port and answers no health check,
+    # and its owner, not the edge, decides how many run (hosting/instances.py start_process).
+    process = models.CharField(max_length=30, blank=True, default="",
+                               help_text="The process type it runs (a Procfile line); empty: the web process.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -105,3 +105,21 @@ def place_instance(memory_mb: int, cpu_millicores: int, runtime: str | None = No
     else:
         missing = f"No host has room for {memory_mb} MB and {cpu_millicores} millicores"
     raise NoHostAvailable(f"{missing} right now; staff have been told. The site keeps serving its current release.")
+
+
+class NoRoomOnHost(NoHostAvailable):
+    """The host a request must run on (beside its owner's other containers) has no room for it."""
+
+
+def ensure_room_on(host: Host, memory_mb: int, cpu_millicores: int, promised: Promised = dict) -> None:
+    """Raise NoRoomOnHost unless `host` has room for the request now, counting what `promised()`
+    holds there. The host's row lock is taken, as place_instance takes it: a caller that records
+    its reservation in the same transaction holds it until that commits."""
+    if memory_mb <= 0 and cpu_millicores <= 0:
+        return
+    with transaction.atomic():
+        Host.objects.select_for_update().filter(pk=host.pk).first()
+        fresh = Host.objects.with_reservations().get(pk=host.pk)
+        if _fits(fresh, memory_mb, cpu_millicores, promised()) is None:
+            raise NoRoomOnHost(f"Host {host.name} has no room for {memory_mb} MB and {cpu_millicores} millicores "
+                               "more right now; staff have been told.")

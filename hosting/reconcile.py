@@ -41,6 +41,10 @@ agent_starting = Signal()
 # of them its owner no longer wants (a failed deployment's, a deleted site's); reconcile discards them.
 instances_unwanted = Signal()
 
+# sender=Host, host=<Host>, engine=<ContainerEngine>: reconcile of the host is done; owners of
+# containers reconcile does not start itself (processes beside a web instance, whose number their
+# owner decides) start what is missing now. Each pass is the next try of a crash loop's backoff.
+host_reconciled = Signal()
 # A start waits START_TIMEOUT for health once its container runs; a row still starting long after
 # that belongs to a start that was abandoned (its worker killed), whose container must go.
 ABANDONED_START_GRACE = timedelta(minutes=5)
@@ -71,6 +75,9 @@ def reconcile_host(host: Host, engine: ContainerEngine) -> dict[str, int]:
     _restart_running(host, engine, counts)
     _discard_abandoned_starts(host, engine, counts)
     _remove_leftover_containers(host, engine, counts)
+    for receiver, error in host_reconciled.send_robust(sender=Host, host=host, engine=engine):
+        if isinstance(error, Exception):
+            log.error("%s failed after reconcile: %s", receiver.__qualname__, error, extra={"host": host.name})
     return counts
 
 

@@ -77,6 +77,9 @@ class ContainerSpec:
     network: str = "hosting-sites"
     app_writable: bool = False  # builds write into /app; running sites never do
     uid: int = DEFAULT_UID  # the site's own uid and gid: all of its containers and files use it
+    # False: a process that serves nothing (a worker): Docker probes no port in it (it would only
+    # ever show it unhealthy).
+    listens: bool = True
     # More hosting.* labels (the fleet's own); values, like the parts of the name, are DNS labels.
     labels: dict[str, str] = field(default_factory=dict)
     # Networks joined besides `network` before the container starts: its site's database network

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,13 +11,12 @@ from django.utils import timezone
 from core.errors import HostingError
 from hosting.models import Instance
 from sites import services
+from sites.formation import DEPLOYMENT_OF_INSTANCE
 from sites.models import Deployment, Site
 from sites.pipeline.routes import route_live, route_without_instance
 
 log = logging.getLogger(__name__)
 
-# A site's web instances are named after their deployment: site-<site>-<release>-d<deployment id>.
-DEPLOYMENT_OF_INSTANCE = re.compile(r"-d(\d+)$")
 # A replaced release keeps serving its last requests for DRAIN_SECONDS before it is stopped.
 DRAIN_MARGIN = timedelta(minutes=2)
 
@@ -75,6 +73,7 @@ def unwanted_instances(sender, instances, **kwargs) -> list:
     the drain (its stop was lost). An instance whose deployment is still under way is kept."""
     current = set(Site.objects.filter(current_instance__in=instances).values_list("current_instance_id", flat=True))
     own = {instance.pk: _deployment_id(instance.name) for instance in instances if instance.pk not in current}
+    own.update({instance.pk: None for instance in instances if instance.process})  # sites/formation.py's to judge
     deployments = {d.pk: d for d in Deployment.objects.filter(pk__in=[d for d in own.values() if d is not None])}
     replaced_before = timezone.now() - timedelta(seconds=settings.DRAIN_SECONDS) - DRAIN_MARGIN
     unwanted = []

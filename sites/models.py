@@ -98,6 +98,9 @@ class Site(models.Model):
         max_length=200, blank=True, validators=[validate_health_check_path], help_text="Path a new release must answer with 2xx/3xx before it goes live "
         "(empty: hosting.toml's, else any answer below 500 on /)."
     )
+    # How many containers of each process type other than web run (Heroku's formation): {"worker": 2}.
+    # Changed only by sites/formation.py, which checks it against the plan.
+    formation = models.JSONField(default=dict, blank=True, help_text="Containers per process type (web excluded).")
     current_release = models.ForeignKey("Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     current_instance = models.ForeignKey(
         "hosting.Instance", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

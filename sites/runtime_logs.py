@@ -14,6 +14,7 @@ from hosting.log_access import instance_engine
 from hosting.models import Instance
 from core.errors import HostingError, PlatformError
 from sites import streams
+from sites.formation import process_instance
 from sites.models import Site
 
 _END = object()
@@ -45,10 +46,17 @@ def _engine(instance: Instance, timeout: int) -> ContainerEngine:
     return instance_engine(instance.host, instance.name, timeout)
 
 
-def tail(site: Site, lines: int) -> list[str]:
-    """The last `lines` lines of the running container ([] when none runs); LogsUnavailable when
-    its host cannot be asked."""
-    instance = site.current_instance
+def _instance(site: Site, process: str) -> Instance | None:
+    """The web instance, or a process container of the formation (`worker.1`)."""
+    if process in ("", "web", "web.1"):
+        return site.current_instance
+    return process_instance(site, process)
+
+
+def tail(site: Site, lines: int, process: str = "") -> list[str]:
+    """The last `lines` lines of the running container ([] when none runs), the web one or
+    `process` (`worker.1`); LogsUnavailable when its host cannot be asked."""
+    instance = _instance(site, process)
     if instance is None:
         return []
     engine = _engine(instance, REPORT_TIMEOUT_SECONDS)
@@ -81,11 +89,11 @@ def container_report(site: Site, lines: int = 50) -> ContainerReport:
         engine.close()
 
 
-def follow(site: Site, lines: int, environ: dict) -> Iterable[bytes]:
+def follow(site: Site, lines: int, environ: dict, process: str = "") -> Iterable[bytes]:
     """The container's output as it comes, as a stream of the site's organization (capped: may
     raise TooManyStreams) that ends when the request's client leaves; LogsUnavailable when its
     host cannot be asked (checked before the stream starts, so that the answer can say so)."""
-    instance = site.current_instance
+    instance = _instance(site, process)
     if instance is None:
         return ()  # no container runs: nothing to follow
     engine = _engine(instance, REPORT_TIMEOUT_SECONDS)

@@ -16,7 +16,7 @@ from core.errors import HostingError
 from core.queue import ensure_queue_reachable
 from hosting.runtimes import CATALOG
 from proxy import services as proxy
-from sites import git, slugs
+from sites import formation, git, processes, slugs
 from sites.config_crypto import decrypt, decrypt_config, encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.pipeline import deletion, machine
@@ -266,6 +266,11 @@ def stop(site: Site, by=None) -> None:
     _audit(site, "site.stop", by=by)
 
 
+def scale(site: Site, counts: dict, by=None) -> Site:
+    """Set how many containers of each process type run (sites/formation.py)."""
+    return formation.scale(site, counts, SENDER, by=by)
+
+
 # --- suspension ----------------------------------------------------------------------------------
 
 
@@ -284,6 +289,7 @@ def suspend_organization(organization: Organization, reason: str) -> None:
                 # desired_state stays: unsuspend starts again what was running.
                 Site.objects.filter(pk=site.pk).update(current_instance=None)
                 SENDER.stop_instance(instance)
+            processes.stop_all(site, SENDER.stop_instance)  # its workers too
     audit.record(organization, "organization.suspend", organization.slug, reason=reason)
     log.warning("organization suspended: %s", reason, extra={"organization": organization.slug})
 

@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from sites import git_http
-from sites.api import backups, config, databases, deployments, domains, observe, runs, sites
+from sites.api import backups, config, databases, deployments, domains, formation, observe, runs, sites
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -14,6 +14,7 @@ api_urlpatterns = [
     path("sites/<str:name>/releases/", deployments.ReleaseList.as_view(), name="api-releases"),
     path("sites/<str:name>/env/", config.EnvVars.as_view(), name="api-env"),
     path("sites/<str:name>/env/<str:key>/", config.EnvVar.as_view(), name="api-env-var"),
+    path("sites/<str:name>/formation/", formation.Formation.as_view(), name="api-formation"),
     path("sites/<str:name>/restart/", sites.SiteAction.as_view(action="restart"), name="api-restart"),
     path("sites/<str:name>/stop/", sites.SiteAction.as_view(action="stop"), name="api-stop"),
     path("sites/<str:name>/start/", sites.SiteAction.as_view(action="start"), name="api-start"),

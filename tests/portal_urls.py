@@ -217,6 +217,7 @@ PORTAL: dict[str, Row] = {
     "sites:restart": _site_row(POST=A.OPERATE),
     "sites:stop": _site_row(POST=A.OPERATE),
     "sites:start": _site_row(POST=A.OPERATE),
+    "sites:scale": _site_row(POST=A.DEPLOY),
     "sites:delete": _site_row(GET=A.DELETE_SITE, POST=A.DELETE_SITE),
     "sites:deployments": _site_row(GET=A.READ, POST=A.DEPLOY),
     "sites:deployment": Row({G: A.READ}, _deployment, bears_object=True),
@@ -281,6 +282,8 @@ API: dict[str, Row] = {
     "api-database": api_row({G: A.READ, "DELETE": A.DELETE_SITE}, _database, bears_object=True),
     "api-database-rotate": api_row({P: A.CONFIGURE}, _database, bears_object=True),
     "api-database-credentials": api_row({G: A.REVEAL_ENV}, _database, bears_object=True),
+    "api-formation": api_row({G: A.READ, "PATCH": A.DEPLOY}, _site, bears_object=True,
+                             bodies={"PATCH": lambda t: {"worker": 0}}),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }

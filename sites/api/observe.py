@@ -15,7 +15,9 @@ from sites.api.base import SiteView, django_errors, int_param
 class Logs(SiteView):
     @extend_schema(
         parameters=[OpenApiParameter("lines", int, description="How many recent lines (default 100, at most 5000)."),
-                    OpenApiParameter("follow", bool, description="Keep the response open and stream new lines.")],
+                    OpenApiParameter("follow", bool, description="Keep the response open and stream new lines."),
+                    OpenApiParameter("process", str, description="web (the default), or a process container of "
+                                     "the formation: worker.1, worker.2, ...")],
         responses={200: {"type": "string"}, 503: {"description": "The site's host cannot be asked for its logs now."}},
     )
     @django_errors
@@ -24,10 +26,11 @@ class Logs(SiteView):
         site = self.member.site(name, Action.READ_LOGS)
         lines = int_param(request, "lines", default=100, high=5000)
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
+        process = request.query_params.get("process", "")
         try:
             if not follow:
-                return Response({"lines": runtime_logs.tail(site, lines)})
-            body = runtime_logs.follow(site, lines, request.META)
+                return Response({"lines": runtime_logs.tail(site, lines, process)})
+            body = runtime_logs.follow(site, lines, request.META, process)
         except streams.TooManyStreams as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         except runtime_logs.LogsUnavailable as exc:  # the site's host does not answer: say so, not a 500

@@ -79,10 +79,12 @@ def _admit(site: Site, target: Release | None = None) -> Host:
     room and the image of the runtime it will start (a host without it gets no work)."""
     ensure_active(site.organization)
     ensure_queue_reachable()
-    # A site with a database runs on its database's host only (sites/database_env.py).
+    # A site with a database runs on its database's host only (sites/database_env.py); room for the
+    # web instance and the process containers that follow it there (sites/formation.py).
     pinned = database_host(site)
-    return place_instance(site.plan.memory_mb, site.plan.cpu_millicores, _runtime_of(site, target), promised,
-                          **({"only_on": pinned} if pinned else {}))
+    containers = 1 + sum(site.formation.values())
+    return place_instance(site.plan.memory_mb * containers, site.plan.cpu_millicores * containers,
+                          _runtime_of(site, target), promised, **({"only_on": pinned} if pinned else {}))
 
 
 def promised() -> dict[str, tuple[int, int]]:

@@ -20,7 +20,7 @@ from core.tasks import PlatformTask
 from hosting import dbadmin, dbadmin_mariadb, slug_cache
 from hosting.engine import ContainerEngine
 from hosting.models import Host, Instance
-from sites import git
+from sites import formation, git, processes
 from sites.database_env import database_name_for
 from sites.models import Deployment, Site
 from sites.pipeline import archives
@@ -61,6 +61,11 @@ class CelerySender:
 
     def stop_site(self, site: Site) -> None:
         stop_site.delay_on_commit(site.pk)
+
+    def converge_processes(self, site: Site) -> None:
+        """The agent of the host of the site's web instance starts and stops its processes."""
+        host = site.current_instance.host
+        converge_processes.apply_async_on_commit(args=[site.pk, host.name], queue=host.queue)
 
     def forget_slugs(self, shas: list[str], hosts: list[Host]) -> None:
         for host in hosts:
@@ -141,6 +146,7 @@ def finish_deployment(self, deployment_id: int, instance_id: int) -> None:
     deployment = Deployment.objects.get(pk=deployment_id)
     with deployment_step(self, deployment):
         machine.switch_to(deployment_id, instance_id, SENDER)
+    formation.after_switch(instance_id, SENDER)  # the processes follow the web instance
 
 
 @shared_task(base=PlatformTask, name="sites.agent.stop_instance")
@@ -155,6 +161,16 @@ def stop_instance(instance_id: int) -> None:
 @shared_task(base=PlatformTask, name="sites.stop_site")
 def stop_site(site_id: int) -> None:
     machine.stop_site(site_id, SENDER)
+    site = Site.objects.filter(pk=site_id).first()
+    if site is not None:
+        processes.stop_all(site, SENDER.stop_instance)
+
+
+@shared_task(base=PlatformTask, name="sites.agent.converge_processes")
+def converge_processes(site_id: int, host_name: str) -> list[str]:
+    """On the agent of the site's web host: start and stop its processes (sites/processes.py)."""
+    with ContainerEngine() as engine:
+        return processes.converge(site_id, Host.objects.get(name=host_name), engine, stop=SENDER.stop_instance)
 
 
 @shared_task(base=PlatformTask, name="sites.purge_site_repository")

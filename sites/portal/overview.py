@@ -9,6 +9,7 @@ from django.urls import path
 from accounts.roles import Action
 from core.portal import attempt, back, failed
 from sites import services
+from sites.formation import formation_of
 from sites.portal.abilities import abilities
 from sites.portal.base import site_view
 from sites.portal.pages import render_tab
@@ -21,7 +22,8 @@ def overview(request, site):
     release = site.current_release
     recent = site.deployments.select_related("release", "created_by")[:RECENT_DEPLOYMENTS]
     return render_tab(request, site, "overview", "sites/overview.html", release=release,
-                      made_by=release.making if release else None, recent=recent, can=abilities(request, site))
+                      made_by=release.making if release else None, recent=recent, can=abilities(request, site),
+                      processes=formation_of(site))
 
 
 def _rolled_out(request, site, deployment, done: str):

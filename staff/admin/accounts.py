@@ -17,7 +17,7 @@ class PlanAdmin(AuditedAdmin, admin.ModelAdmin):
     platform_wide = True
     list_display = (
         "name", "label", "memory_mb", "cpu_millicores", "pids_limit", "disk_mb", "max_sites",
-        "max_custom_domains", "max_push_mb", "build_timeout_seconds", "is_default",
+        "max_custom_domains", "max_processes", "max_push_mb", "build_timeout_seconds", "is_default",
     )
     list_editable = ("is_default",)
 

@@ -158,9 +158,9 @@ class PlatformRowsAdmin(ReadOnlyAdmin):
 
 @admin.register(Instance)
 class InstanceAdmin(PlatformRowsAdmin):
-    list_display = ("name", "site_label", "release_label", "host", "port", "memory_mb", "cpu_millicores", "state",
-                    "created_at")
-    list_filter = ("state",)
+    list_display = ("name", "site_label", "release_label", "process", "host", "port", "memory_mb", "cpu_millicores",
+                    "state", "created_at")
+    list_filter = ("state", "process")
     search_fields = ("name", "=site_label")
 
 

@@ -104,7 +104,8 @@ def world(settings, tmp_path, monkeypatch):
         add_member(org, f"{role}@example.com", role)
     site = create_site(org, "shop")
     create_site(globex, "gshop")
-    slug = Slug.objects.create(site=site, sha256="a" * 64, size_bytes=1, runtime="static", source="x")
+    slug = Slug.objects.create(site=site, sha256="a" * 64, size_bytes=1, runtime="static", source="x",
+                               processes={"worker": "sh worker.sh"})
     release = create_release(site, slug, encrypt("{}"), "Deploy")
     Site.objects.filter(pk=site.pk).update(current_release=release)
     deployment = Deployment.objects.create(site=site, trigger="push", release=release, state="succeeded")

@@ -62,6 +62,8 @@ ENDPOINTS = [
     ("api-database", "delete", {"engine": "postgresql"}, None),
     ("api-database-rotate", "post", {"engine": "postgresql"}, None),
     ("api-database-credentials", "get", {"engine": "postgresql"}, None),
+    ("api-formation", "get", {}, None),
+    ("api-formation", "patch", {}, {"worker": 1}),
 ]
 # Endpoints of an existing database: shop gets one first (attaching needs shop without one).
 NEEDS_DATABASE = {"api-database", "api-database-rotate", "api-database-credentials"}

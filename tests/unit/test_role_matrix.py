@@ -57,6 +57,8 @@ ENDPOINTS = [
     ("post", "rollback/", {"release": 1}, Action.OPERATE),
     ("get", "logs/", None, Action.READ_LOGS),
     ("get", "traffic/", None, Action.READ),
+    ("get", "formation/", None, Action.READ),
+    ("patch", "formation/", {"worker": 1}, Action.DEPLOY),  # who may deploy may scale
     ("get", "domains/", None, Action.READ),
     ("post", "domains/", {"hostname": "shop.example.org"}, Action.MANAGE_DOMAINS),
     ("get", "domains/www.example.com/", None, Action.READ),
