@@ -13,6 +13,8 @@ host and its container is removed when the host comes back (fencing, hosting/fle
 that no host has room for keeps its claim open: the transaction is rolled back, the wait is
 recorded once in its audit log (customer and staff see it) and the next check tries again; its
 deployments bound to the down host fail first, in a transaction of their own, room or not.
+Deployments bound to the down host of sites not served from it (a first deploy, a site moving onto
+it) fail too, saying so: the customer deploys again and placement picks a live host.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from sites.pipeline.tasks import SENDER
 log = logging.getLogger(__name__)
 
 HOST_LOST = "Host {host} stopped answering during this deployment; the site starts on another host."
+STRANDED = "Host {host} stopped answering during this deployment; deploy again to use another host."
 WAITING = "site.failover_waiting"
 # A move that failed (its release did not start on the new host) is tried again after this.
 RETRY_AFTER = timedelta(minutes=1)
@@ -46,6 +49,7 @@ def fail_over_hosts(sender, hosts: list[Host], **kwargs) -> int:
         for site_id in Site.objects.filter(current_instance__host=host).values_list("pk", flat=True):
             if fail_over_site(site_id, host) is not None:
                 started += 1
+        _fail_stranded_deployments(host)
     return started
 
 
@@ -107,10 +111,23 @@ def _fail_deployments_on(site: Site, host: Host) -> None:
     redelivered task finds them finished and does nothing (the claims in sites/pipeline/machine.py)."""
     stuck = Deployment.objects.filter(site=site, host_name=host.name).exclude(state__in=Deployment.FINISHED)
     for deployment in stuck:
-        reason = HOST_LOST.format(host=host.name)
-        if Deployment.objects.filter(pk=deployment.pk).exclude(state__in=Deployment.FINISHED).update(
-                state=Deployment.State.FAILED, error=reason, finished_at=timezone.now()):
-            machine.record_failure(deployment, reason, SENDER)
+        _fail(deployment, HOST_LOST.format(host=host.name))
+
+
+def _fail(deployment: Deployment, reason: str) -> None:
+    """Conditional: a deployment that finished meanwhile (or a second check) is left as it is."""
+    if Deployment.objects.filter(pk=deployment.pk).exclude(state__in=Deployment.FINISHED).update(
+            state=Deployment.State.FAILED, error=reason, finished_at=timezone.now()):
+        machine.record_failure(deployment, reason, SENDER)
+
+
+def _fail_stranded_deployments(host: Host) -> None:
+    """What is still bound to the down host after its served sites moved belongs to sites it
+    does not serve: without this, a first deploy placed there just before it died would stay
+    "building" for ever (nothing else would fail it)."""
+    stranded = Deployment.objects.filter(host_name=host.name).exclude(state__in=Deployment.FINISHED)
+    for deployment in stranded.select_related("site"):
+        _fail(deployment, STRANDED.format(host=host.name))
 
 
 def _record_waiting(site_id: int, host: Host, why: str) -> None:

@@ -150,6 +150,24 @@ def test_a_deployment_stuck_on_the_down_host_fails_even_while_no_host_has_room(l
     assert moves(shop) == [] and AuditEvent.objects.filter(action=failover.WAITING, site_name="shop").exists()
 
 
+def test_a_first_deploy_placed_on_the_down_host_fails_saying_to_deploy_again(lost, recorder):
+    live_host()
+    new = services.create_site(create_organization("new", "new@example.com"), "new")
+    first = Deployment.objects.create(site=new, trigger="push", state="building", host_name="lost", task_id="t1")
+    served = running_site("served", live_host("other"))
+    moving_in = Deployment.objects.create(site=served, trigger="config", release=served.current_release,
+                                          state="releasing", host_name="lost", task_id="t2")
+
+    fleet.mark_silent_hosts_down()
+    fleet.mark_silent_hosts_down()  # a second check changes nothing
+
+    for stranded in (first, moving_in):
+        stranded.refresh_from_db()
+        assert stranded.state == Deployment.State.FAILED and stranded.error == failover.STRANDED.format(host="lost")
+    assert moves(new) == [] and moves(served) == []
+    assert Site.objects.get(pk=served.pk).current_instance == served.current_instance
+
+
 def test_it_leaves_alone_a_site_whose_host_came_back_before_its_turn(lost, recorder):
     live_host()
     shop = running_site("shop", lost)

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+
 from hosting import image_catalog
 from tests.integration.support.processes import BASE_DIR, ChildProcess, database_url, wait_for
 
@@ -355,3 +357,14 @@ def running_hosts(count: int, prefix: str, platform, work: Path) -> Iterator[lis
     finally:
         for host in hosts:
             host.stop()
+        retire([host.name for host in hosts])
+
+
+def retire(names: list[str]) -> None:
+    """Stopped hosts take no more work at once: until HOST_DOWN_AFTER passed they would still look
+    alive to placement, and the next module's push would be placed on a daemon that is gone (their
+    rows outlive the flush of the last test: the agents' heartbeats register them again). Plain SQL:
+    a module fixture's teardown may not use the ORM (pytest-django blocks it there)."""
+    with psycopg.connect(database_url(), autocommit=True) as connection:
+        connection.execute("UPDATE hosting_host SET cordoned_at = now(), cordon_reason = 'test harness: stopped', "
+                           "down_since = now() WHERE name = ANY(%s)", (names,))
