@@ -12,6 +12,11 @@ class SiteBackupQuerySet(models.QuerySet):
         """The backups of the sites of the organizations `user` belongs to, and no others."""
         return self.filter(site__organization__memberships__user=user)
 
+    def stored_bytes(self) -> int:
+        """What the succeeded ones hold in the store: what the plan's backup_mb bounds per site."""
+        total = self.filter(state=SiteBackup.State.SUCCEEDED).aggregate(total=models.Sum("size_bytes"))["total"]
+        return total or 0
+
 
 class SiteBackup(models.Model):
     """A tarball of a site's /data (sites/data_backups.py), kept in the control plane's store."""

@@ -12,7 +12,7 @@ from accounts.models import Organization
 from accounts.roles import Action
 from accounts.scope import Member
 from sites.database_models import Database
-from sites.models import Deployment, Domain, Run, ScheduledJob, Site
+from sites.models import Deployment, Domain, Run, ScheduledJob, Site, SiteBackup
 
 NO_SUCH_SITE = "No such site."
 
@@ -76,3 +76,11 @@ class SiteMember(Member):
         if database is None:
             raise Http404("The site has no database of that engine.")
         return database
+
+    def backup(self, name: str, backup_id: int, action: Action = Action.READ) -> SiteBackup:
+        site = self.site(name, action)
+        backup = SiteBackup.objects.for_member(self.user).filter(site=site, pk=backup_id).select_related(
+            "site__organization", "site__plan").first()
+        if backup is None:
+            raise Http404("No such backup.")
+        return backup

@@ -4,7 +4,8 @@
 many deployments, and everything else in proportion: a release per deployment (the latest one
 current), an env var per deployment, a custom domain per ten, two audit events per deployment,
 a member, an API token, a pending invitation and a support ticket per two sites, and a message (with
-an attachment, every fourth an internal note) per five deployments on each ticket. Calling it again with larger numbers tops up what is
+an attachment, every fourth an internal note) per five deployments on each ticket, and runs and backups of
+the first site, one per deployment. Calling it again with larger numbers tops up what is
 there, so a test can measure a page, grow the rows threefold and measure it again.
 """
 from __future__ import annotations
@@ -19,9 +20,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import ApiToken, AuditEvent, Membership, Organization, Role
+from sites import data_backups
 from sites.config_crypto import encrypt
 from sites.database_models import Database
-from sites.models import Deployment, Domain, EnvVar, Release, Run, ScheduledJob, Site, Slug
+from sites.models import Deployment, Domain, EnvVar, Release, Run, ScheduledJob, Site, SiteBackup, Slug
 from support import attachments
 from support.models import Attachment, Message, Ticket
 from tests.portal_urls import invitation_token
@@ -42,6 +44,7 @@ def seed(organization: Organization, sites: int, deployments_per_site: int) -> N
         seed_tickets(organization, max(sites // 2, 1), max(deployments_per_site // 5, 2))
         if all_sites:  # the site the URL table's pages name (the first by name)
             seed_runs(all_sites[0], deployments_per_site)
+            seed_backups(all_sites[0], deployments_per_site)
 
 
 def _grow_sites(organization: Organization, wanted: int) -> None:
@@ -122,6 +125,24 @@ def seed_runs(site: Site, wanted: int) -> None:
         trigger="api" if n % 3 == 0 else "schedule", state="skipped" if n % 5 == 4 else "succeeded",
         exit_code=None if n % 5 == 4 else 0, log=f"-----> Run #{n}\n{n}\n", timeout_seconds=600,
         started_at=now, finished_at=now) for n in range(have, wanted)], batch_size=BATCH)
+
+
+def seed_backups(site: Site, wanted: int) -> None:
+    """Backups of `site`'s /data, up to `wanted` (only the first one's tarball is written): manual
+    ones taken by the owner, nightly ones, every fifth failed with its reason."""
+    owner = Membership.objects.filter(organization=site.organization, role=Role.OWNER).order_by("id").first().user
+    have = SiteBackup.objects.filter(site=site).count()
+    now = timezone.now()
+    SiteBackup.objects.bulk_create([SiteBackup(
+        site=site, kind="manual" if n % 2 else "nightly", created_by=owner if n % 2 else None, host_name="h1",
+        state="failed" if n % 5 == 4 else "succeeded", size_bytes=None if n % 5 == 4 else 4096 * (n + 1),
+        sha256="" if n % 5 == 4 else "c" * 64, error="Packing /data took longer than an hour." if n % 5 == 4 else "",
+        finished_at=now) for n in range(have, wanted)], batch_size=BATCH)
+    first = SiteBackup.objects.filter(site=site).select_related("site").order_by("id").first()
+    if first is not None:  # the one the URL table's download names (tests/portal_urls.py) has its tarball
+        path = data_backups.tarball(first)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"seed\n")
 
 
 def seed_database(site: Site) -> Database:

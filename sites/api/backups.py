@@ -2,7 +2,6 @@
 (the organization's owners and admins)."""
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 from accounts.roles import Action
 from sites import data_backups
 from sites.api.base import SiteView, django_errors
+from sites.backup_download import download
 from sites.models import SiteBackup
 
 
@@ -40,22 +40,13 @@ class BackupList(SiteView):
 
 class BackupDetail(SiteView):
     def backup(self, name: str, backup_id: int, action: Action) -> SiteBackup:
-        site = self.member.site(name, action)
-        backup = site.backups.select_related("site").filter(pk=backup_id).first()
-        if backup is None:
-            raise Http404("No such backup.")
-        return backup
+        return self.member.backup(name, backup_id, action)
 
 
 class BackupDownload(BackupDetail):
     @extend_schema(responses={(200, "application/gzip"): OpenApiResponse(description="The tarball of /data.")})
     def get(self, request, name: str, backup_id: int):
-        backup = self.backup(name, backup_id, Action.MANAGE_BACKUPS)
-        path = data_backups.tarball(backup)
-        if backup.state != SiteBackup.State.SUCCEEDED or not path.is_file():
-            raise Http404("This backup has no tarball (it failed, or is being taken).")
-        filename = f"{backup.site.name}-data-{backup.created_at:%Y%m%d-%H%M%S}.tar.gz"
-        return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type="application/gzip")
+        return download(self.backup(name, backup_id, Action.MANAGE_BACKUPS))
 
 
 class BackupRestore(BackupDetail):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, Membership
 from accounts.services import add_member, create_organization, get_or_create_user, issue_token
 from hosting.models import Host
-from sites.models import Deployment, Domain, EnvVar, Release, Run, Site
+from sites.models import Deployment, Domain, EnvVar, Release, Run, Site, SiteBackup
 from tests.portal_data import seed
 from tests.portal_urls import get_pages, targets_for
 
@@ -57,7 +57,7 @@ def test_the_page_makes_as_many_queries_for_three_times_the_rows(owner_client, n
 def test_the_seed_grows_every_kind_of_row_threefold():
     """The measurement above means something only if the rows a page shows did grow."""
     org = create_organization("acme", "owner@example.com")
-    models = [Site, Deployment, Release, EnvVar, Domain, AuditEvent, Membership, Run]
+    models = [Site, Deployment, Release, EnvVar, Domain, AuditEvent, Membership, Run, SiteBackup]
     seed(org, *SMALL)
     before = [model.objects.count() for model in models]
     seed(org, *LARGE)
