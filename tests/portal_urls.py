@@ -261,7 +261,7 @@ API: dict[str, Row] = {
     "api-deployment": api_row({G: A.READ}, _deployment, bears_object=True),
     "api-releases": _api_site(GET=A.READ),
     "api-env": _api_site(GET=A.READ, POST=A.CONFIGURE),
-    "api-env-var": api_row({"DELETE": A.CONFIGURE}, _env, bears_object=True),
+    "api-env-var": api_row({G: A.REVEAL_ENV, "DELETE": A.CONFIGURE}, _env, bears_object=True),
     "api-restart": _api_site(POST=A.OPERATE),
     "api-stop": _api_site(POST=A.OPERATE),
     "api-start": _api_site(POST=A.OPERATE),
@@ -284,6 +284,7 @@ API: dict[str, Row] = {
     "api-database-credentials": api_row({G: A.REVEAL_ENV}, _database, bears_object=True),
     "api-formation": api_row({G: A.READ, "PATCH": A.DEPLOY}, _site, bears_object=True,
                              bodies={"PATCH": lambda t: {"worker": 0}}),
+    "api-orgs": api_row({G: PERSONAL}),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }
