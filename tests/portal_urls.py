@@ -34,6 +34,8 @@ EXCLUDED_PREFIXES = {
     "healthz": "public by design: the status for anyone, the details for staff (tests/unit/test_healthz.py)",
     "metrics": "the operators' Prometheus endpoint: a bearer token or staff with two-factor, 401/403 for anyone "
                "else (tests/unit/test_metrics.py)",
+    "api/v1/admin/": "the staff's API (`hosting admin`): staff with two-factor and the admin's permission, 403 for "
+                     "anyone else (tests/unit/test_staff_api.py)",
     "git/": "git over HTTP answers HTTP Basic with 401 (tests/security/test_roles.py; the sweep checks anonymous)",
     "internal/v1/": "hosts' agents only: a host token, 401 without, 403 for another host's build "
                     "(tests/unit/test_internal_channel.py)",

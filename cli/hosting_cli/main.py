@@ -6,11 +6,11 @@ import sys
 from typing import Optional, Sequence
 
 from hosting_cli import __version__, completion
-from hosting_cli.commands import auth, config_cmd, deploys, domains, runtime, sites
+from hosting_cli.commands import admin, auth, config_cmd, deploys, domains, runtime, sites
 from hosting_cli.context import Context
 from hosting_cli.errors import INTERRUPTED, CliError
 
-TOPICS = [auth, sites, deploys, config_cmd, runtime, domains]
+TOPICS = [auth, sites, deploys, config_cmd, runtime, domains, admin]
 EPILOG = """Start with `hosting login`, then `hosting sites create NAME` in your app's repository and
 `git push hosting main`. Commands take --json (the API's JSON) and --site NAME (else the site of the
 repository's `hosting` remote). heroku-style names work too: sites:create, config:set, domains:add.
