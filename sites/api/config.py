@@ -29,8 +29,8 @@ class EnvVars(SiteView):
 
 
 class EnvVar(SiteView):
-    @extend_schema(responses={200: {"type": "object", "properties": {"key": {"type": "string"},
-                                                                     "value": {"type": "string"}}}})
+    @extend_schema(operation_id="sites_env_value", responses={200: {
+        "type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}}}})
     @django_errors
     def get(self, request, name: str, key: str):
         """One env var's value, as the portal's Reveal shows it; the reveal is in the audit log."""
