@@ -63,7 +63,8 @@ class Api:
 
     def open(self, method: str, path: str, *, query: Optional[dict] = None, data: Optional[bytes] = None,
              content_type: Optional[str] = None, timeout: Optional[float] = -1):
-        """The raw response (for streams); errors raised as CliError."""
+        """The raw response (for streams); errors raised as CliError. `timeout`: -1 the client's,
+        None none (a followed log may be quiet for long)."""
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json", "User-Agent": USER_AGENT}
         if content_type:
             headers["Content-Type"] = content_type

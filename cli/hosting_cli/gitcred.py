@@ -30,7 +30,7 @@ def helper_command() -> str:
     """How git should call us back: this very program, by absolute path (git's `!` form runs it
     through the shell with the action appended, hence the quoting)."""
     program = os.path.abspath(sys.argv[0])
-    if os.path.basename(program) in ("__main__.py",) or not os.access(program, os.X_OK):
+    if program.endswith(".py") or not os.access(program, os.X_OK):  # `python -m hosting_cli`
         return f"!{shlex.quote(sys.executable)} -m hosting_cli git-credential"
     return f"!{shlex.quote(program)} git-credential"
 

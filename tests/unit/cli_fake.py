@@ -10,7 +10,8 @@ from typing import Any, Callable, Union
 
 from hosting_cli.main import main
 
-Answer = Union[tuple, Callable[[dict], tuple]]  # (status, body[, content type]) or a function of the request
+# (status, body[, content type[, headers]]) or a function of the request that returns one
+Answer = Union[tuple, Callable[[dict], tuple]]
 
 
 @dataclass
@@ -45,11 +46,13 @@ def _handler(api: FakeApi):
                 return self._send(404, {"detail": "No such site."})
             self._send(*(answer(request) if callable(answer) else answer))
 
-        def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        def _send(self, status: int, body: Any, content_type: str = "application/json", headers=None) -> None:
             raw = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(raw)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(raw)
 

@@ -115,6 +115,12 @@ def test_run_streams_the_output_and_exits_with_the_commands_code(logged_in, caps
     assert out == "migrating\ndone\n -----> nothing\n" and "Run #5: Exited with code 3." in err
     logged_in.on("POST", "/api/v1/sites/shop/runs/", (201, b"hi\n-----> Run #6 exited with code 0\n", "text/plain"))
     assert run_cli(capsys, "run", "-s", "shop", "echo hi")[0] == 0
+    # --json: the output on stderr, the run as the API shows it on stdout (its id from X-Run-Id).
+    logged_in.on("POST", "/api/v1/sites/shop/runs/", (201, b"hi\n-----> Run #6 exited with code 0\n", "text/plain",
+                                                      {"X-Run-Id": "6"}))
+    logged_in.on("GET", "/api/v1/sites/shop/runs/6/", (200, {"id": 6, "exit_code": 0, "output": "hi\n"}))
+    code, out, err = run_cli(capsys, "--json", "run", "-s", "shop", "echo hi")
+    assert code == 0 and json.loads(out)["exit_code"] == 0 and "hi" in err
 
 
 def test_logs_follow_streams_lines_as_they_come(logged_in, capsys):

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from hosting_cli import gitcred, output
 from hosting_cli.client import Api
 from hosting_cli.config import normalize_url
-from hosting_cli.errors import USAGE, CliError
+from hosting_cli.errors import NOT_LOGGED_IN, USAGE, CliError
 
 DEFAULT_PORTAL = "http://127.0.0.1:8000"
 
@@ -56,7 +56,7 @@ def logout(ctx) -> None:
     url = ctx.config.current_url()
     profile = ctx.config.forget(url) if url else None
     if profile is None:
-        raise CliError("You are not logged in.", 3)
+        raise CliError("You are not logged in.", NOT_LOGGED_IN)
     ctx.config.save()
     for git_origin in profile.get("git_hosts", []):
         gitcred.remove_helper(git_origin)

@@ -71,6 +71,9 @@ def run(ctx) -> None:
                 code = int(exited.group(1)) if exited else FAILED
             target = sys.stderr if (outcome or failure or ctx.args.json) else sys.stdout
             print(line, file=target, flush=True)
+        run_id = response.headers.get("X-Run-Id")
+    if ctx.args.json and run_id:  # the output went to stderr; stdout gets the run as the API shows it
+        print(json.dumps(ctx.api.get(ctx.site_path(f"runs/{run_id}/")), indent=2))
     if code:
         raise SystemExit(code)
 
