@@ -1,5 +1,5 @@
-"""The caller's own API tokens: list them, revoke one. Tokens are personal: they act with their
-user's roles in each organization, so no organization role is needed to revoke one's own."""
+"""The caller's own API tokens (list them, revoke one) and organizations. Tokens are personal: they
+act with their user's roles in each organization, so no organization role is needed to revoke one's own."""
 from __future__ import annotations
 
 from django.http import Http404
@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts import services
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Membership
 from accounts.scope import MemberAPIView
 
 
@@ -38,3 +38,22 @@ class TokenDetail(MemberAPIView):
         if services.revoke_token(self.member.user, prefix) is None:
             raise Http404("You have no such token, or it is already revoked.")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    slug = serializers.CharField(source="organization.slug")
+    name = serializers.CharField(source="organization.name")
+    plan = serializers.CharField(source="organization.plan.name")
+    suspended = serializers.BooleanField(source="organization.suspended")
+
+    class Meta:
+        model = Membership
+        fields = ["slug", "name", "role", "plan", "suspended"]
+
+
+class OrganizationList(MemberAPIView):
+    @extend_schema(responses=MembershipSerializer(many=True))
+    def get(self, request):
+        """The organizations you are a member of, with your role in each."""
+        memberships = self.member.memberships().select_related("organization__plan").order_by("organization__slug")
+        return Response(MembershipSerializer(memberships, many=True).data)

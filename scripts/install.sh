@@ -105,19 +105,23 @@ done
 as_platform_user test -r manage.py \
   || die "the platform user $platform_user cannot read $(pwd): clone the repository where it can (e.g. under /opt)."
 
-# The project's virtualenv, rebuilt when pyproject.toml changes. It is made from Debian's python3:
-# the platform user runs it too, and an interpreter under /root (pyenv's) is out of its reach.
+# The project's virtualenv, rebuilt when pyproject.toml or the CLI's cli/pyproject.toml changes. It is
+# made from Debian's python3: the platform user runs it too, and an interpreter under /root (pyenv's)
+# is out of its reach.
 python=/usr/bin/python3
 if [ -e .venv/bin/python ] && ! as_platform_user test -x "$(readlink -f .venv/bin/python)"; then
   say "Rebuilding .venv on $python: the platform user $platform_user cannot run its interpreter"
   rm -rf .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml cli/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -e "$stamp" ]; then
   say "Installing the project's Python packages into .venv"
   [ -x .venv/bin/python ] || "$python" -m venv .venv || die "could not create a virtualenv with $python."
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' \
     || die "pip could not install the project's Python packages (see the messages above)."
+  # The customers' CLI (`hosting`, its own package with no dependencies): the tests run it as customers do.
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e ./cli \
+    || die "pip could not install the CLI from ./cli (see the messages above)."
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -37,6 +37,7 @@ api_urlpatterns = [
     path("sites/<str:name>/databases/<str:engine>/rotate/", databases.DatabaseRotate.as_view(), name="api-database-rotate"),
     path("sites/<str:name>/databases/<str:engine>/credentials/", databases.DatabaseCredentials.as_view(),
          name="api-database-credentials"),
+    path("orgs/", accounts_api.OrganizationList.as_view(), name="api-orgs"),
     path("tokens/", accounts_api.TokenList.as_view(), name="api-tokens"),
     path("tokens/<str:prefix>/", accounts_api.TokenDetail.as_view(), name="api-token"),
 ]

@@ -34,6 +34,8 @@ EXCLUDED_PREFIXES = {
     "healthz": "public by design: the status for anyone, the details for staff (tests/unit/test_healthz.py)",
     "metrics": "the operators' Prometheus endpoint: a bearer token or staff with two-factor, 401/403 for anyone "
                "else (tests/unit/test_metrics.py)",
+    "api/v1/admin/": "the staff's API (`hosting admin`): staff with two-factor and the admin's permission, 403 for "
+                     "anyone else (tests/unit/test_staff_api.py)",
     "git/": "git over HTTP answers HTTP Basic with 401 (tests/security/test_roles.py; the sweep checks anonymous)",
     "internal/v1/": "hosts' agents only: a host token, 401 without, 403 for another host's build "
                     "(tests/unit/test_internal_channel.py)",
@@ -264,7 +266,7 @@ API: dict[str, Row] = {
     "api-deployment": api_row({G: A.READ}, _deployment, bears_object=True),
     "api-releases": _api_site(GET=A.READ),
     "api-env": _api_site(GET=A.READ, POST=A.CONFIGURE),
-    "api-env-var": api_row({"DELETE": A.CONFIGURE}, _env, bears_object=True),
+    "api-env-var": api_row({G: A.REVEAL_ENV, "DELETE": A.CONFIGURE}, _env, bears_object=True),
     "api-restart": _api_site(POST=A.OPERATE),
     "api-stop": _api_site(POST=A.OPERATE),
     "api-start": _api_site(POST=A.OPERATE),
@@ -287,6 +289,7 @@ API: dict[str, Row] = {
     "api-database-credentials": api_row({G: A.REVEAL_ENV}, _database, bears_object=True),
     "api-formation": api_row({G: A.READ, "PATCH": A.DEPLOY}, _site, bears_object=True,
                              bodies={"PATCH": lambda t: {"worker": 0}}),
+    "api-orgs": api_row({G: PERSONAL}),
     "api-tokens": api_row({G: PERSONAL}),
     "api-token": api_row({"DELETE": PERSONAL}, _token, bears_object=True),
 }

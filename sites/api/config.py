@@ -1,4 +1,5 @@
-"""A site's env vars: names only on read; setting or unsetting one makes a new release."""
+"""A site's env vars: names only in the list, one value when asked by a role that may reveal it (each
+reveal is audited); setting or unsetting one makes a new release."""
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -28,6 +29,14 @@ class EnvVars(SiteView):
 
 
 class EnvVar(SiteView):
+    @extend_schema(operation_id="sites_env_value", responses={200: {
+        "type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}}}})
+    @django_errors
+    def get(self, request, name: str, key: str):
+        """One env var's value, as the portal's Reveal shows it; the reveal is in the audit log."""
+        site = self.member.site(name, Action.REVEAL_ENV)
+        return Response({"key": key, "value": services.env_value(site, key, by=request.user)})
+
     @extend_schema(responses={202: DeploymentSerializer})
     @django_errors
     def delete(self, request, name: str, key: str):

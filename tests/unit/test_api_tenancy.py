@@ -32,6 +32,7 @@ ENDPOINTS = [
     ("api-releases", "get", {}, None),
     ("api-env", "get", {}, None),
     ("api-env", "post", {}, {"vars": {"B": "2"}}),
+    ("api-env-var", "get", {"key": "A"}, None),
     ("api-env-var", "delete", {"key": "A"}, None),
     ("api-restart", "post", {}, None),
     ("api-stop", "post", {}, None),

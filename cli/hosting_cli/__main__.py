@@ -1,0 +1,3 @@
+from hosting_cli.main import main
+
+main()

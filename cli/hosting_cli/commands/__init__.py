@@ -1,0 +1,1 @@
+"""The commands, by topic; each module's `register(subparsers, common, on_site)` adds its own."""
