@@ -378,6 +378,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "core.problems.exception_handler",  # RFC 9457 problem details
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.TokenRateThrottle", "accounts.throttling.AddressRateThrottle"],
     # How many proxies in front of the portal write X-Forwarded-For (1 behind the edge); with 0 the
     # client's address is REMOTE_ADDR and a client's own X-Forwarded-For is ignored.

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("sites.portal.urls")),
 ]
 
+handler404 = "core.unavailable.not_found"
 handler500 = "core.unavailable.server_error"

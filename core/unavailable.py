@@ -2,8 +2,9 @@
 
 Django calls `server_error` (handler500) for any exception no view handled, including those raised
 in middleware (sessions, authentication read the database). Errors of a dependency become 503
-(JSON under /api/ and /git/, a plain page elsewhere); anything else stays a 500 (JSON under
-/api/ and /git/ too).
+(problem details under /api/ and /git/, core/problems.py; a plain page elsewhere); anything else
+stays a 500 (problem details under /api/ and /git/ too). `not_found` (handler404) answers an
+unknown API URL with problem details as well, never the portal's HTML page.
 
 Per use of Redis on the request path, what happens while it is down:
 - actions that send a task (deploys, restarts, rollbacks, stops): 503, nothing recorded
@@ -22,8 +23,10 @@ import sys
 import redis
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.views.defaults import page_not_found
 from kombu.exceptions import OperationalError as QueueSendError
 
+from core import problems
 from core.errors import QueueUnavailable
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,9 @@ def dependency_message(exc: BaseException | None) -> str | None:
 
 
 def unavailable_response(request, message: str) -> HttpResponse:
-    if request.path.startswith((*API_PATHS, "/healthz")):
+    if request.path.startswith(API_PATHS):
+        response = problems.response(503, message)
+    elif request.path.startswith("/healthz"):
         response = JsonResponse({"detail": message}, status=503)
     else:
         response = HttpResponse(_PAGE.format(message=message), status=503, content_type="text/html; charset=utf-8")
@@ -65,7 +70,13 @@ def server_error(request) -> HttpResponse:
     message = dependency_message(sys.exc_info()[1])
     if message is None:
         if request.path.startswith(API_PATHS):  # API and git clients read JSON, never an HTML page
-            return JsonResponse({"detail": INTERNAL_ERROR}, status=500)
+            return problems.response(500, INTERNAL_ERROR)
         return HttpResponseServerError("<h1>Server Error (500)</h1>", content_type="text/html")
     log.warning("answered 503: %s", message, extra={"path": request.path})
     return unavailable_response(request, message)
+
+
+def not_found(request, exception) -> HttpResponse:
+    if request.path.startswith(API_PATHS):
+        return problems.response(404, f"There is no API endpoint at {request.path}: see /api/v1/schema/ for them all.")
+    return page_not_found(request, exception)

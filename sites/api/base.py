@@ -1,5 +1,5 @@
-"""What every API view shares: the member scope (`SiteView`), errors answered as DRF does, query
-parameters, the 202 answer."""
+"""What every API view shares: the member scope (`SiteView`), errors answered as DRF does (shaped as
+problem details by core/problems.py), query parameters, the 202 answer."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied, ValidationError as DjangoValidationError
@@ -26,6 +26,18 @@ class QueueDown(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
+class Unavailable(APIException):
+    """Something the answer needs does not answer now (a host's agent, the log relay)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+class TooMany(APIException):
+    """A cap of the organization's (open streams) is reached; not the request throttle."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+
 def django_errors(fn):
     """Our services raise Django's exceptions; the API answers them as DRF does."""
 
@@ -33,7 +45,8 @@ def django_errors(fn):
         try:
             return fn(*args, **kwargs)
         except DjangoValidationError as exc:
-            raise ValidationError({"detail": exc.messages}) from None
+            # Field errors keep their field (core/problems.py's field map); the rest name none.
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc) or None) from None
         except QueueUnavailable as exc:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.roles import Action
 from proxy import services as proxy
 from sites import runtime_logs, streams
-from sites.api.base import SiteView, django_errors, int_param
+from sites.api.base import SiteView, TooMany, Unavailable, django_errors, int_param
 
 
 class Logs(SiteView):
@@ -32,9 +31,9 @@ class Logs(SiteView):
                 return Response({"lines": runtime_logs.tail(site, lines, process)})
             body = runtime_logs.follow(site, lines, request.META, process)
         except streams.TooManyStreams as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            raise TooMany(str(exc)) from None
         except runtime_logs.LogsUnavailable as exc:  # the site's host does not answer: say so, not a 500
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            raise Unavailable(str(exc)) from None
         return StreamingHttpResponse(body, content_type="text/plain; charset=utf-8")
 
 

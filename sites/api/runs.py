@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Action
 from sites import runs, schedules, streams
-from sites.api.base import SiteView, django_errors
+from sites.api.base import SiteView, TooMany, django_errors
 from sites.api.run_serializers import (JobCreateSerializer, JobSerializer, JobUpdateSerializer, RunCreateSerializer,
                                        RunDetailSerializer, RunSerializer)
 from sites.run_models import Run
@@ -23,10 +23,6 @@ from sites.run_tasks import SENDER
 
 STREAMED = OpenApiResponse(response={"type": "string"}, description="The output as it comes (attach: true), its "
                            "last line the outcome: `-----> Run #N exited with code 0`, else ` !     Run #N: <why>`.")
-
-
-def _too_many(exc: streams.TooManyStreams) -> Response:
-    return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
 
 
 def _streamed(run, body) -> StreamingHttpResponse:
@@ -69,7 +65,7 @@ class RunDetail(SiteView):
                 return StreamingHttpResponse(runs.follow_output(run, request.META),
                                              content_type="text/plain; charset=utf-8")
             except streams.TooManyStreams as exc:
-                return _too_many(exc)
+                raise TooMany(str(exc)) from None
         run.output = runs.output_so_far(run)
         return Response(RunDetailSerializer(run).data)
 

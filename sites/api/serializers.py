@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from hosting.runtimes import CATALOG
 from sites.models import Deployment, Domain, Release, Site
+from sites.validation import validate_site_name
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -24,17 +25,31 @@ class SiteSerializer(serializers.ModelSerializer):
 
 
 class SiteCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[validate_site_name])
     runtime = serializers.ChoiceField(choices=["auto", *sorted(CATALOG)], default="auto")
     organization = serializers.CharField(required=False, help_text="Organization slug (needed when you have several).")
     writable_paths = serializers.ListField(child=serializers.CharField(max_length=300), required=False, default=list)
 
 
 class SiteUpdateSerializer(serializers.Serializer):
+    """A field it does not take is refused, not ignored: a client that sent `name` would otherwise
+    believe the site was renamed."""
+
+    FIXED = {"name": "A site's name cannot change: create a new site (and move its domains) instead.",
+             "runtime": "The runtime is detected at each deploy (or set in hosting.toml); it is not changed here.",
+             "organization": "A site cannot move to another organization."}
+
     writable_paths = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
     force_https = serializers.BooleanField(required=False, help_text="Redirect HTTP to HTTPS.")
     hsts = serializers.BooleanField(required=False, help_text="Send Strict-Transport-Security over HTTPS.")
     health_check_path = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        extra = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if extra:
+            raise serializers.ValidationError({key: [self.FIXED.get(key, "Not a field of a site that can change.")]
+                                               for key in extra})
+        return attrs
 
 
 class DomainSerializer(serializers.ModelSerializer):

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import create_organization, get_or_create_user, issue_token
 from hosting.spec import LABEL_INSTANCE, LABEL_SITE
+from core import problems
 from core.errors import QueueUnavailable
 from hosting.models import Host, Instance
 from sites import recovery, tasks
@@ -74,7 +75,8 @@ def test_it_answers_reads_and_refuses_a_restart_with_503_while_redis_is_down(sit
     refused = client.post("/api/v1/sites/shop/restart/")
 
     assert refused.status_code == 503
-    assert refused.json() == {"detail": QueueUnavailable.MESSAGE}
+    assert refused.json() == problems.body(503, QueueUnavailable.MESSAGE)
+    assert refused["Content-Type"] == problems.CONTENT_TYPE
     assert list(Deployment.objects.all()) == [running]  # nothing recorded that waits for a task
 
 
@@ -114,10 +116,10 @@ def test_the_portal_shows_a_page_and_the_api_json_when_a_dependency_is_down(rf):
     assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
     assert QueueUnavailable.MESSAGE in page.content.decode()
     api = answer_to(OperationalError("connection refused"), "/api/v1/sites/", rf)
-    assert (api.status_code, json.loads(api.content)) == (503, {"detail": DATABASE_DOWN})
+    assert (api.status_code, json.loads(api.content)) == (503, problems.body(503, DATABASE_DOWN))
     assert answer_to(ValueError("a bug"), "/admin/", rf).status_code == 500  # a bug stays a 500
     bug = answer_to(ValueError("a bug"), "/api/v1/sites/shop/env/", rf)  # never Django's HTML page
-    assert (bug.status_code, json.loads(bug.content)) == (500, {"detail": INTERNAL_ERROR})
+    assert (bug.status_code, json.loads(bug.content)) == (500, problems.body(500, INTERNAL_ERROR))
 
 
 # --- claims ----------------------------------------------------------------------------------------
