@@ -18,7 +18,10 @@ BAD_TOKEN = ("The platform refused your token (wrong, revoked or expired). Log i
 
 
 def _message_of(body: Any) -> str:
-    """DRF's error bodies ({"detail": ...}, {"field": ["..."]}, lists) as one readable line."""
+    """The platform's problem details (RFC 9457: `detail` is the sentence, field-named already) or
+    older bodies ({"detail": ...}, {"field": ["..."]}, lists) as one readable line."""
+    if isinstance(body, dict) and isinstance(body.get("detail"), str) and "status" in body:
+        return body["detail"]
     if isinstance(body, dict):
         if "detail" in body and len(body) == 1:
             return _message_of(body["detail"])

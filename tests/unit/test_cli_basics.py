@@ -105,6 +105,9 @@ def test_json_is_the_apis_own_and_humans_get_a_table(api, capsys, monkeypatch):
     (400, {"vars": ["PORT is set by the platform."]}, 1, "vars: PORT is set by the platform."),
     (429, {"detail": "Too many streams."}, 6, "Too many streams."),
     (500, b"<html>oops</html>", 6, "failed to answer (500)"),
+    # The platform's own shape (core/problems.py): the sentence, not the field map again
+    (400, {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": "vars: PORT is set by the platform.",
+           "errors": {"vars": ["PORT is set by the platform."]}}, 1, "hosting: vars: PORT is set by the platform.\n"),
 ])
 def test_errors_are_clear_with_the_documented_exit_codes(api, capsys, monkeypatch, status, body, code, message):
     login(api, capsys, monkeypatch)
