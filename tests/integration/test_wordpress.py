@@ -1,8 +1,9 @@
 """WordPress on the real stack: Debian's WordPress files (tests/integration/support/wordpress.py)
 with the site's own wp-config.php (tests/apps/wordpress), the php runtime, a managed MariaDB
-database and wp-content as a writable path. It installs through its web installer, serves its
-pages, takes a media upload into wp-content, and is still installed, logged in and serving the
-upload after a new release."""
+database, wp-content as a writable path, and HTTPS only (force_https) as its owner would have it.
+It installs through its web installer, makes its links https:// though the edge speaks HTTP to it,
+serves its pages, takes a media upload into wp-content, and is still installed, logged in and
+serving the upload after a new release."""
 from __future__ import annotations
 
 import base64
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import urllib3
 
 from tests.integration.support.databases import attach_database
 from tests.integration.support.databases import database_servers_removed_afterwards  # noqa: F401 (a fixture)
@@ -32,26 +34,30 @@ def wordpress_packages(engine, tmp_path_factory) -> Path:
 
 
 class Visitor:
-    """A browser of the site through the edge: cookies kept, redirects not followed (they name the
-    site's hostname, which only the edge's Host routing knows here)."""
+    """A browser of the site over the edge's HTTPS (the test platform's own certificate): cookies
+    kept, redirects not followed (they name the site's hostname, which only the edge's Host routing
+    knows here)."""
 
     def __init__(self, platform, site: str):
-        self.edge = f"http://127.0.0.1:{platform.edge_port}"
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.edge = f"https://127.0.0.1:{platform.https_port}"
         self.session = requests.Session()
         self.session.headers["Host"] = f"{site}.apps.localhost"
 
     def get(self, path: str) -> requests.Response:
-        return self.session.get(self.edge + path, allow_redirects=False, timeout=30)
+        return self.session.get(self.edge + path, allow_redirects=False, verify=False, timeout=30)
 
     def post(self, path: str, **kwargs) -> requests.Response:
-        return self.session.post(self.edge + path, allow_redirects=False, timeout=60, **kwargs)
+        return self.session.post(self.edge + path, allow_redirects=False, verify=False, timeout=60, **kwargs)
 
 
 def log_in(visitor: Visitor) -> None:
     assert visitor.get("/wp-login.php").status_code == 200  # sets WordPress's test cookie
     answer = visitor.post("/wp-login.php", data={"log": "admin", "pwd": PASSWORD, "wp-submit": "Log In",
                                                   "redirect_to": "/wp-admin/", "testcookie": "1"})
-    assert answer.status_code == 302 and answer.headers["Location"].endswith("/wp-admin/"), answer.text[-2000:]
+    assert answer.status_code == 302 and answer.headers["Location"] == "/wp-admin/", answer.text[-2000:]
+    # Logged in over HTTPS, so with WordPress's secure-only admin cookie.
+    assert any(cookie.name.startswith("wordpress_sec_") and cookie.secure for cookie in visitor.session.cookies)
     assert "Dashboard" in visitor.get("/wp-admin/").text
 
 
@@ -72,6 +78,7 @@ def test_it_installs_wordpress_with_its_web_installer_and_keeps_it_across_releas
     platform, customers, _ = deploy_env
     owner = customers["owner"]
     site = create_site(deploy_env, "wp")
+    assert api(platform, owner, "PATCH", f"sites/{site}/", json={"force_https": True}).status_code == 200
     assert api(platform, owner, "POST", f"sites/{site}/env/",
                json={"vars": {"WORDPRESS_SECRET": "a-secret-of-this-test-only"}}).status_code in (200, 202)
     attach_database(platform, owner, site, "mariadb")
@@ -95,6 +102,8 @@ def test_it_installs_wordpress_with_its_web_installer_and_keeps_it_across_releas
 
     front = visitor.get("/")
     assert front.status_code == 200 and f"<title>{TITLE}" in front.text, front.text[:3000]
+    # Installed over HTTPS, it links over HTTPS: Apache tells PHP what the edge's X-Forwarded-Proto says.
+    assert f'href="https://{site}.apps.localhost/' in front.text and f"http://{site}.apps.localhost" not in front.text
     post = visitor.get("/?p=1")
     assert post.status_code == 200 and "Hello world!" in post.text, post.text[:3000]
     log_in(visitor)
