@@ -104,6 +104,8 @@ def test_it_installs_wordpress_with_its_web_installer_and_keeps_it_across_releas
     assert front.status_code == 200 and f"<title>{TITLE}" in front.text, front.text[:3000]
     # Installed over HTTPS, it links over HTTPS: Apache tells PHP what the edge's X-Forwarded-Proto says.
     assert f'href="https://{site}.apps.localhost/' in front.text and f"http://{site}.apps.localhost" not in front.text
+    folder = visitor.get("/wp-admin")  # Apache's own redirect to the folder's slash stays on HTTPS too
+    assert folder.status_code == 301 and folder.headers["Location"] == f"https://{site}.apps.localhost/wp-admin/"
     post = visitor.get("/?p=1")
     assert post.status_code == 200 and "Hello world!" in post.text, post.text[:3000]
     log_in(visitor)
