@@ -42,7 +42,8 @@ class Visitor:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.edge = f"https://127.0.0.1:{platform.https_port}"
         self.session = requests.Session()
-        self.session.headers["Host"] = f"{site}.apps.localhost"
+        self.host = f"{site}.apps.localhost:{platform.https_port}"  # with the edge's port, as a browser sends it
+        self.session.headers["Host"] = self.host
 
     def get(self, path: str) -> requests.Response:
         return self.session.get(self.edge + path, allow_redirects=False, verify=False, timeout=30)
@@ -102,10 +103,12 @@ def test_it_installs_wordpress_with_its_web_installer_and_keeps_it_across_releas
 
     front = visitor.get("/")
     assert front.status_code == 200 and f"<title>{TITLE}" in front.text, front.text[:3000]
-    # Installed over HTTPS, it links over HTTPS: Apache tells PHP what the edge's X-Forwarded-Proto says.
-    assert f'href="https://{site}.apps.localhost/' in front.text and f"http://{site}.apps.localhost" not in front.text
+    # Installed over HTTPS, it links over HTTPS (Apache tells PHP what the edge's X-Forwarded-Proto says)
+    # and with the port the visitor used: the edge passes the Host header on as the visitor sent it.
+    assert f'href="https://{visitor.host}/' in front.text and f"http://{site}.apps.localhost" not in front.text
+    assert f"{site}.apps.localhost/" not in front.text  # no link without the port
     folder = visitor.get("/wp-admin")  # Apache's own redirect to the folder's slash stays on HTTPS too
-    assert folder.status_code == 301 and folder.headers["Location"] == f"https://{site}.apps.localhost/wp-admin/"
+    assert folder.status_code == 301 and folder.headers["Location"] == f"https://{visitor.host}/wp-admin/"
     post = visitor.get("/?p=1")
     assert post.status_code == 200 and "Hello world!" in post.text, post.text[:3000]
     log_in(visitor)
