@@ -104,7 +104,7 @@ def test_it_installs_wordpress_with_its_web_installer_and_keeps_it_across_releas
     front = visitor.get("/")
     assert front.status_code == 200 and f"<title>{TITLE}" in front.text, front.text[:3000]
     # Installed over HTTPS, it links over HTTPS (Apache tells PHP what the edge's X-Forwarded-Proto says)
-    # and with the port the visitor used: the edge passes the Host header on as the visitor sent it.
+    # and with the port the visitor used (the edge passes it on in Host).
     assert f'href="https://{visitor.host}/' in front.text and f"http://{site}.apps.localhost" not in front.text
     assert f"{site}.apps.localhost/" not in front.text  # no link without the port
     folder = visitor.get("/wp-admin")  # Apache's own redirect to the folder's slash stays on HTTPS too
