@@ -1,6 +1,9 @@
 """Attack (issue 8, item 9): a client sends its own X-Forwarded-For through the edge, hoping the
 app takes the first address for the client's (to pass an allowlist, or to put the blame on
-someone else). The edge replaces the header with the address it saw; it never appends to it."""
+someone else). The edge replaces the header with the address it saw; it never appends to it.
+Likewise a Host header with something after the name: the app gets the routed name and the
+visitor's port if it is a number, never the visitor's raw text (an app building links from
+`site:@evil.example` would send its users to evil.example)."""
 from __future__ import annotations
 
 import pytest
@@ -16,7 +19,8 @@ import os
 
 class Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = repr(self.headers.get_all("X-Forwarded-For")).encode()
+        names = ("Host", "X-Forwarded-Host") if self.path == "/host" else ("X-Forwarded-For",)
+        body = " ".join(repr(self.headers.get_all(name)) for name in names).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -27,14 +31,34 @@ http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Echo).serv
 '''
 
 
-def test_the_app_sees_the_clients_real_address_only(deploy_env, tmp_path):
-    platform = deploy_env[0]
+def deployed_echo(deploy_env, tmp_path) -> str:
     site = create_site(deploy_env, "xff")
     push(deploy_env, workdir_with(tmp_path, None, {"requirements.txt": "", "echo.py": ECHO,
                                                    "Procfile": "web: python3 echo.py\n"}), site)
+    return site
+
+
+def test_the_app_sees_the_clients_real_address_only(deploy_env, tmp_path):
+    platform = deploy_env[0]
+    site = deployed_echo(deploy_env, tmp_path)
 
     response = requests.get(f"http://127.0.0.1:{platform.edge_port}/", timeout=10, headers={
         "Host": f"{site}.apps.localhost", "X-Forwarded-For": "203.0.113.66, 10.0.0.1"})
 
     assert response.status_code == 200, response.text
     assert response.text == "['127.0.0.1']"
+
+
+def test_the_app_gets_the_routed_name_and_a_numeric_port_only(deploy_env, tmp_path):
+    platform = deploy_env[0]
+    site = deployed_echo(deploy_env, tmp_path)
+
+    def hosts(host: str) -> requests.Response:
+        return requests.get(f"http://127.0.0.1:{platform.edge_port}/host", timeout=10, headers={"Host": host})
+
+    assert hosts(f"{site}.apps.localhost").text == f"['{site}.apps.localhost'] ['{site}.apps.localhost']"
+    with_port = f"['{site}.apps.localhost:8080']"
+    assert hosts(f"{site}.Apps.Localhost:8080").text == f"{with_port} {with_port}"
+    for trick in (f"{site}.apps.localhost:@evil.example", f"{site}.apps.localhost:80@evil.example:80"):
+        answer = hosts(trick)
+        assert answer.status_code == 400 or "evil" not in answer.text, (trick, answer.text)
