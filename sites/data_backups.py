@@ -1,11 +1,16 @@
-"""Backups of a site's /data: taken nightly and on request, kept SITE_BACKUP_KEEP_DAYS and within
-the plan's backup_mb, listed and downloaded by the organization, restored into the site.
+"""Backups of a site's /data and of its databases: taken nightly and on request, kept
+SITE_BACKUP_KEEP_DAYS and within the plan's backup_mb, listed and downloaded by the organization,
+restored into the site.
 
 A site's /data lives on the host that runs it, so that host's agent takes and restores its backups
 (hosting/volume_backup.py: the Docker daemon packs /data, the site's own uid unpacks it). The
 tarballs are kept in the control plane's store, DATA_DIR/site-backups/<site uuid>-<backup id>.tar.gz,
-with their sha256; a restore checks it before anything of /data is touched. A restore replaces
-/data and then restarts the site, so that its processes do not keep files that are gone.
+with their sha256; beside it, one gzipped logical dump per attached database,
+<site uuid>-<backup id>.<engine>.sql.gz (sites/database_backups.py), each with its sha256 on the
+backup. Separate files rather than one archive: each part is what its tool reads back (tar, psql,
+mariadb) and a customer downloads the one they need. A restore checks every part before anything
+is touched, replaces the databases and /data, and then restarts the site, so that its processes do
+not keep files or connections that are gone.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import logging
 import os
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -23,7 +29,7 @@ from django.utils import timezone
 from celery import current_app
 
 from accounts import audit
-from core.errors import QueueUnavailable
+from core.errors import PlatformError, QueueUnavailable
 from core.queue import send_now
 from core.routing import host_queue
 from hosting import packing, slug_cache, volume_backup
@@ -32,7 +38,7 @@ from hosting.images import os_image
 from hosting.limits import limits_for_plan
 from hosting.spec import NO_NETWORK, ContainerSpec
 from hosting.volumes import QuotaVolumes
-from sites import services
+from sites import database_backups, services
 from sites.models import Site, SiteBackup
 from sites.workspace import workspace
 
@@ -49,6 +55,16 @@ def store() -> Path:
 def tarball(backup: SiteBackup) -> Path:
     """Flat in the store, which the platform user owns: the web server reads them for downloads."""
     return store() / f"{backup.site.uuid.hex}-{backup.pk}.tar.gz"
+
+
+def dump_file(backup: SiteBackup, engine: str) -> Path:
+    """The backup's dump of the site's database of `engine` (one of Database.Engine)."""
+    return store() / f"{backup.site.uuid.hex}-{backup.pk}.{engine}.sql.gz"
+
+
+def part(backup: SiteBackup, engine: str) -> dict | None:
+    """The backup's record of its dump of the `engine` database, or None when it holds none."""
+    return next((held for held in backup.databases if held["engine"] == engine), None)
 
 
 # --- on the control plane -----------------------------------------------------------------------
@@ -145,6 +161,7 @@ def keep_within_plan(site: Site) -> list[int]:
 
 def _remove(backup: SiteBackup) -> None:
     tarball(backup).unlink(missing_ok=True)
+    database_backups.remove_all(backup, partial(dump_file, backup))
     backup.delete()
 
 
@@ -168,20 +185,24 @@ def run_backup(backup_id: int, engine: ContainerEngine) -> SiteBackup | None:
         return _fail(backup, "Backups are kept on the control plane's disk, which this host does not share yet.")
     space = workspace(site)
     empty_app = space.new_folder(space.builds, f"backup-{backup.pk}-{time.monotonic_ns()}")
-    limit = site.plan.backup_mb * 2**20
+    limit, deadline = site.plan.backup_mb * 2**20, time.monotonic() + PACK_SECONDS
     try:
         packed = volume_backup.pack_volume(engine, _spec(site, backup, empty_app), tarball(backup).parent, limit,
-                                           time.monotonic() + PACK_SECONDS)
+                                           deadline)
         os.replace(packed.temporary, tarball(backup))
+        dumps = database_backups.dump_all(engine, site, backup.host_name, partial(dump_file, backup), limit, deadline)
     except packing.StreamTooLarge:
-        return _fail(backup, f"/data is larger than the plan's backup storage ({site.plan.backup_mb} MB) "
-                             "as a tarball (sparse files count at their full size).")
+        return _fail(backup, f"/data or a database is larger than the plan's backup storage ({site.plan.backup_mb} MB)"
+                             " as a tarball or dump (sparse files count at their full size).")
     except packing.StreamTooSlow:
-        return _fail(backup, "Packing /data took longer than an hour.")
+        return _fail(backup, "Packing /data and dumping the databases took longer than an hour.")
+    except PlatformError as exc:  # the dump tool failed, the database server does not answer
+        return _fail(backup, f"A database could not be dumped: {exc}")
     finally:
         space.throw_away(empty_app)
-    SiteBackup.objects.filter(pk=backup.pk).update(state=SiteBackup.State.SUCCEEDED, size_bytes=packed.size,
-                                                   sha256=packed.sha256, finished_at=timezone.now())
+    total = packed.size + sum(held["size_bytes"] for held in dumps)
+    SiteBackup.objects.filter(pk=backup.pk).update(state=SiteBackup.State.SUCCEEDED, size_bytes=total,
+                                                   sha256=packed.sha256, databases=dumps, finished_at=timezone.now())
     keep_within_plan(site)
     return SiteBackup.objects.get(pk=backup.pk)
 
@@ -198,7 +219,14 @@ def run_restore(backup_id: int, engine: ContainerEngine) -> None:
     backup = SiteBackup.objects.select_related("site__plan", "site__organization").get(pk=backup_id)
     site, path = backup.site, tarball(backup)
     if not path.is_file() or slug_cache.file_sha256(path) != backup.sha256:
-        return _restore_failed(backup, "the backup is missing or damaged; /data was not touched")
+        return _restore_failed(backup, "the backup is missing or damaged; /data and the databases were not touched")
+    unusable = database_backups.why_not_restorable(backup, partial(dump_file, backup))
+    if unusable:
+        return _restore_failed(backup, f"{unusable}; /data and the databases were not touched")
+    try:  # the databases first: when one fails, /data is still as it was
+        database_backups.restore_all(engine, backup, partial(dump_file, backup), RESTORE_SECONDS)
+    except PlatformError as exc:
+        return _restore_failed(backup, f"{exc}; /data was not touched")
     space = workspace(site)
     empty_app = space.new_folder(space.builds, f"restore-{backup.pk}-{time.monotonic_ns()}")
     try:
@@ -206,7 +234,8 @@ def run_restore(backup_id: int, engine: ContainerEngine) -> None:
     finally:
         space.throw_away(empty_app)
     if result.exit_code != 0:
-        return _restore_failed(backup, "it timed out" if result.timed_out else result.output.strip()[-300:])
+        why = "it timed out" if result.timed_out else result.output.strip()[-300:]
+        return _restore_failed(backup, f"/data: {why} (the databases were restored)")
     audit.record(site.organization, "site.backup_restored", site.name, site=site.name, backup=backup.pk)
     services.restart(site)
 
