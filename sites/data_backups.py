@@ -201,6 +201,11 @@ def run_backup(backup_id: int, engine: ContainerEngine) -> SiteBackup | None:
     finally:
         space.throw_away(empty_app)
     total = packed.size + sum(held["size_bytes"] for held in dumps)
+    if total > limit:  # each part fitted alone: together, as stored, they must too
+        for held in dumps:
+            dump_file(backup, held["engine"]).unlink(missing_ok=True)
+        return _fail(backup, f"/data and the databases together are larger than the plan's backup storage "
+                             f"({site.plan.backup_mb} MB) once compressed.")
     SiteBackup.objects.filter(pk=backup.pk).update(state=SiteBackup.State.SUCCEEDED, size_bytes=total,
                                                    sha256=packed.sha256, databases=dumps, finished_at=timezone.now())
     keep_within_plan(site)

@@ -96,6 +96,21 @@ def test_a_failed_dump_fails_the_backup_and_keeps_no_part(world, monkeypatch, ag
     assert not data_backups.tarball(failed).exists() and not data_backups.dump_file(failed, "postgresql").exists()
 
 
+def test_parts_that_fit_the_plan_alone_but_not_together_fail_the_backup_and_keep_nothing(world, monkeypatch, agent):
+    backed_up(world, monkeypatch)
+    seed_database(world["site"])
+    site = Site.objects.get(pk=world["site"].pk)
+    site.plan.backup_mb = 1
+    site.plan.save()
+    monkeypatch.setattr(volume_backup, "pack_volume", lambda engine, spec, folder, limit, deadline:
+                        _packed(folder, b"t" * 600_000))
+    monkeypatch.setattr(dbdump, "dump", lambda engine, host, kind, name, folder, limit, deadline:
+                        _packed(folder, b"d" * 600_000))
+    failed = data_backups.run_backup(data_backups.take(site).pk, FakeEngine())
+    assert failed.state == "failed" and "together are larger than the plan's backup storage (1 MB)" in failed.error
+    assert not data_backups.tarball(failed).exists() and not data_backups.dump_file(failed, "postgresql").exists()
+
+
 def test_admins_download_each_databases_dump_and_nothing_else(world, monkeypatch):
     backup = backed_up(world, monkeypatch)
     base = f"/api/v1/sites/shop/backups/{backup.pk}/download"
