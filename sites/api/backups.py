@@ -68,7 +68,8 @@ class BackupDownload(BackupDetail):
 
 
 class BackupDatabaseDownload(BackupDetail):
-    @extend_schema(responses={(200, "application/gzip"): OpenApiResponse(description="The database's SQL dump.")})
+    @extend_schema(operation_id="sites_backups_database_download",
+                   responses={(200, "application/gzip"): OpenApiResponse(description="The database's SQL dump.")})
     def get(self, request, name: str, backup_id: int, engine: str):
         backup = self.backup(name, backup_id, Action.MANAGE_BACKUPS)
         held = data_backups.part(backup, engine)
