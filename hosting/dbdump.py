@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -50,13 +51,17 @@ def _user(kind: dbserver.Kind) -> str:
     return f"{kind.uid}:{kind.uid}"
 
 
-def dump_command(engine_name: str, name: str) -> list[str]:
+def dump_command(engine_name: str, name: str, seconds: int = 3600) -> list[str]:
+    """The dump tool's command line, killed after `seconds` (it may wait on a lock without printing,
+    and the exec's stream is read without a timeout)."""
     dbadmin.checked_name(name)
     if engine_name == "postgresql":
         # No owners or grants: a restore creates everything as the site's role, whatever it was.
-        return ["pg_dump", "-h", "/run/postgresql", "-U", "postgres", "--no-owner", "--no-privileges", name]
-    return ["mariadb-dump", "--socket=/run/mysqld/mysqld.sock", "--user=mysql", "--single-transaction",
-            "--routines", "--triggers", "--events", "--hex-blob", "--skip-dump-date", name]
+        tool = ["pg_dump", "-h", "/run/postgresql", "-U", "postgres", "--no-owner", "--no-privileges", name]
+    else:
+        tool = ["mariadb-dump", "--socket=/run/mysqld/mysqld.sock", "--user=mysql", "--single-transaction",
+                "--routines", "--triggers", "--events", "--hex-blob", "--skip-dump-date", name]
+    return ["timeout", str(max(1, int(seconds))), *tool]
 
 
 def _ready(engine: ContainerEngine, host: str, engine_name: str) -> None:
@@ -71,7 +76,7 @@ def dump(engine: ContainerEngine, host: str, engine_name: str, name: str, folder
     """A gzipped plain-SQL dump of database `name` in a temporary file of `folder` (the caller renames
     it into place); packing's StreamTooLarge/StreamTooSlow past `max_bytes`/`deadline`, DumpFailed
     when the dump tool fails, with nothing left behind."""
-    command = dump_command(engine_name, name)
+    command = dump_command(engine_name, name, int(deadline - time.monotonic()))
     _ready(engine, host, engine_name)
     packed: dict[str, packing.Packed] = {}
     code, errors = engine.exec_stream(
@@ -80,7 +85,8 @@ def dump(engine: ContainerEngine, host: str, engine_name: str, name: str, folder
     if code != 0 or "file" not in packed:
         if "file" in packed:
             packed["file"].temporary.unlink(missing_ok=True)
-        raise DumpFailed(f"{command[0]} of {name} failed (exit {code}): {errors.strip()[-300:]}")
+        raise DumpFailed(f"{command[2]} of {name} failed (exit {code}{', timed out' if code == 124 else ''}): "
+                         f"{errors.strip()[-300:]}")
     return packed["file"]
 
 

@@ -21,7 +21,8 @@ class ExecOps:
     def exec_stream(self, name: str, command: list[str], user: str,
                     consume: Callable[[Iterator[bytes]], None]) -> tuple[int | None, str]:
         """Run `command` in container `name` as `user`; `consume` gets its stdout as it comes (it may
-        stop early by raising: the connection is then closed). Returns (exit code, stderr's tail)."""
+        stop early by raising: the connection is then closed). Returns (exit code, stderr's tail).
+        docker-py reads an exec's stream without a timeout: the command bounds its own time (`timeout`)."""
         api = self.client.api
         doing = f"running {command[0]} in {name}"
         created = self._call(doing, api.exec_create, name, command, stdout=True, stderr=True, user=user)

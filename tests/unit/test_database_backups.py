@@ -224,4 +224,5 @@ def test_a_name_the_platform_did_not_make_never_reaches_a_command(tmp_path):
             dbdump.dump_command("postgresql", bad)
         with pytest.raises(ValueError):
             dbdump.restore(FakeEngine(), "h1", "mariadb", bad, tmp_path / "x", 5, "writable", 60)
+    assert dbdump.dump_command("mariadb", "site_" + "b" * 32, 60)[:3] == ["timeout", "60", "mariadb-dump"]
     assert dbdump.dump_command("mariadb", "site_" + "b" * 32)[-1] == "site_" + "b" * 32
