@@ -230,8 +230,8 @@ def run_restore(backup_id: int, engine: ContainerEngine) -> None:
         return _restore_failed(backup, f"{unusable}; /data and the databases were not touched")
     try:  # the databases first: when one fails, /data is still as it was
         database_backups.restore_all(engine, backup, partial(dump_file, backup), RESTORE_SECONDS)
-    except PlatformError as exc:
-        return _restore_failed(backup, f"{exc}; /data was not touched")
+    except PlatformError as exc:  # that database was emptied: say so, a second restore may be asked for
+        return _restore_failed(backup, f"{exc}; that database may be left empty, /data was not touched")
     space = workspace(site)
     empty_app = space.new_folder(space.builds, f"restore-{backup.pk}-{time.monotonic_ns()}")
     try:

@@ -166,6 +166,21 @@ def test_a_restore_puts_back_the_sites_own_database_then_data_then_restarts(worl
     assert AuditEvent.objects.filter(action="site.backup_restored", site_name="shop").exists()
 
 
+def test_a_database_that_fails_to_restore_is_reported_and_data_left_alone(world, monkeypatch, agent):
+    backup = backed_up(world, monkeypatch)
+    seed_database(world["site"])
+
+    def refuse(*args):
+        raise dbdump.DumpFailed("restoring site_x failed (exit 3): ERROR:  out of shared memory")
+
+    monkeypatch.setattr(dbdump, "restore", refuse)
+    engine = FakeEngine()
+    data_backups.run_restore(backup.pk, engine)
+    assert engine.runs == []  # /data untouched
+    assert _restore_failure("shop") == ("restoring site_x failed (exit 3): ERROR:  out of shared memory; "
+                                       "that database may be left empty, /data was not touched")
+
+
 class FakeAdmin:
     def __init__(self, calls: list) -> None:
         self.calls = calls
