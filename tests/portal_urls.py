@@ -35,8 +35,8 @@ EXCLUDED_PREFIXES = {
     "metrics": "the operators' Prometheus endpoint: a bearer token or staff with two-factor, 401/403 for anyone "
                "else (tests/unit/test_metrics.py)",
     "git/": "git over HTTP answers HTTP Basic with 401 (tests/security/test_roles.py; the sweep checks anonymous)",
-    "internal/v1/": "hosts' agents only: a host token, 401 without, 403 for another host's build "
-                    "(tests/unit/test_internal_channel.py)",
+    "internal/v1/": "hosts' agents only: a host token, 401 without, 403 for another host's build or backup "
+                    "(tests/unit/test_internal_channel.py, tests/unit/test_remote_backups.py)",
 }
 
 
