@@ -15,6 +15,7 @@ from hosting import dbdump, packing, volume_backup
 from hosting.spec import OneOffResult
 from sites import data_backups, database_backups
 from sites.models import Site, SiteBackup
+from sites.workspace import Workspace
 from tests.portal_data import seed_database
 from tests.unit.test_data_backups import DUMP, backed_up
 
@@ -36,9 +37,20 @@ class FakeEngine:
         return self.code, "ERROR: relation already exists"
 
 
+def fake_workspace(monkeypatch, tmp_path: Path) -> None:
+    """The site's build disk as plain folders (the real one is a loop-mounted quota volume: the
+    integration tier's, and one per test run would be left mounted)."""
+    folders = {name: tmp_path / "workspace" / name for name in ("cache", "builds", "sources", "slugs", "trash")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    monkeypatch.setattr(data_backups, "workspace", lambda site: Workspace(root=tmp_path / "workspace", uid=site.uid,
+                                                                          **folders))
+
+
 @pytest.fixture
-def agent(monkeypatch):
+def agent(monkeypatch, tmp_path):
     """The agent's surroundings without Docker: this host shares the store, /data's spec is a stub."""
+    fake_workspace(monkeypatch, tmp_path)
     monkeypatch.setattr(data_backups.slug_cache, "remote", lambda: False)
     monkeypatch.setattr(data_backups, "_spec", lambda site, backup, empty_app: _Spec())
     monkeypatch.setattr(data_backups.services, "restart", lambda site: None)

@@ -18,7 +18,7 @@ from hosting.spec import OneOffResult
 from sites import data_backups
 from sites.models import Site, SiteBackup
 from tests.portal_data import seed_database
-from tests.unit.test_database_backups import FakeEngine, _packed, _Spec
+from tests.unit.test_database_backups import FakeEngine, _packed, _Spec, fake_workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +64,9 @@ def test_the_channel_takes_parts_only_from_the_host_taking_it_and_gives_them_onl
 
 
 @pytest.fixture
-def remote_agent(far, settings, monkeypatch):
+def remote_agent(far, settings, monkeypatch, tmp_path):
     """This process is host `far`'s agent too, talking to the control plane through Django's test client."""
+    fake_workspace(monkeypatch, tmp_path)
     settings.CONTROL_PLANE_URL, settings.HOST_NAME = CONTROL_PLANE, "far"
     client = far["far"]
 
