@@ -139,10 +139,13 @@ def seed_backups(site: Site, wanted: int) -> None:
         sha256="" if n % 5 == 4 else "c" * 64, error="Packing /data took longer than an hour." if n % 5 == 4 else "",
         finished_at=now) for n in range(have, wanted)], batch_size=BATCH)
     first = SiteBackup.objects.filter(site=site).select_related("site").order_by("id").first()
-    if first is not None:  # the one the URL table's download names (tests/portal_urls.py) has its tarball
+    if first is not None:  # the one the URL table's downloads name (tests/portal_urls.py) has its parts
         path = data_backups.tarball(first)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"seed\n")
+        data_backups.dump_file(first, "postgresql").write_bytes(b"-- seed\n")
+        SiteBackup.objects.filter(pk=first.pk).update(databases=[
+            {"engine": "postgresql", "size_bytes": 8, "sha256": "d" * 64}])
 
 
 def seed_database(site: Site) -> Database:

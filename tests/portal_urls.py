@@ -249,6 +249,7 @@ PORTAL: dict[str, Row] = {
     "sites:run-output": Row({G: A.READ_LOGS}, _run, bears_object=True),
     "sites:backups": _site_row(GET=A.READ, POST=A.MANAGE_BACKUPS),
     "sites:backup-download": Row({G: A.MANAGE_BACKUPS}, _backup, bears_object=True),
+    "sites:backup-dump-download": Row({G: A.MANAGE_BACKUPS}, _backup_dump, bears_object=True),
     "sites:backup-restore": Row({G: A.MANAGE_BACKUPS, P: A.MANAGE_BACKUPS}, _backup, bears_object=True),
 }
 

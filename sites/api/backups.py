@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from accounts.roles import Action
 from sites import data_backups
 from sites.api.base import SiteView, django_errors
-from sites.backup_download import download
+from sites.backup_download import download, download_dump
 from sites.models import SiteBackup
 
 
@@ -62,13 +62,7 @@ class BackupDatabaseDownload(BackupDetail):
     @extend_schema(operation_id="sites_backups_database_download",
                    responses={(200, "application/gzip"): OpenApiResponse(description="The database's SQL dump.")})
     def get(self, request, name: str, backup_id: int, engine: str):
-        backup = self.backup(name, backup_id, Action.MANAGE_BACKUPS)
-        held = data_backups.part(backup, engine)
-        path = data_backups.dump_file(backup, held["engine"]) if held else None
-        if backup.state != SiteBackup.State.SUCCEEDED or path is None or not path.is_file():
-            raise Http404("This backup holds no dump of that database.")
-        filename = f"{backup.site.name}-{held['engine']}-{backup.created_at:%Y%m%d-%H%M%S}.sql.gz"
-        return FileResponse(path.open("rb"), as_attachment=True, filename=filename, content_type="application/gzip")
+        return download_dump(self.backup(name, backup_id, Action.MANAGE_BACKUPS), engine)
 
 
 class BackupRestore(BackupDetail):

@@ -1,4 +1,4 @@
-"""Site pages: backups of the site's /data. The list (every member), taking one now, downloading
+"""Site pages: backups of the site's /data and databases. The list (every member), taking one now, downloading
 and restoring one (the organization's owners and admins, Action.MANAGE_BACKUPS, as in the API);
 each calls the same service and the same download as the API (sites/data_backups.py,
 sites/backup_download.py)."""
@@ -12,7 +12,7 @@ from django.urls import path
 from accounts.roles import Action
 from core.portal import attempt, failed
 from sites import data_backups
-from sites.backup_download import download
+from sites.backup_download import download, download_dump
 from sites.models import Site, SiteBackup
 from sites.portal.abilities import abilities
 from sites.portal.base import site_view
@@ -22,9 +22,9 @@ BACKUPS_SHOWN = 100  # as many as the API lists; expiry keeps a site's far below
 
 
 def holds_database_dumps(backup: SiteBackup) -> bool:
-    """Whether restoring `backup` replaces the site's databases too. Today's backups hold /data
-    only; when backups carry dumps of the databases, this says which do."""
-    return False
+    """Whether restoring `backup` replaces the site's databases too (backups taken before a
+    database was attached hold no dump of it)."""
+    return bool(backup.databases)
 
 
 @site_view(GET=Action.READ, POST=Action.MANAGE_BACKUPS)
@@ -47,6 +47,11 @@ def backup_download(request, site: Site, backup_id: int):
     return download(request.member.backup(site.name, backup_id, Action.MANAGE_BACKUPS))
 
 
+@site_view(GET=Action.MANAGE_BACKUPS)
+def backup_dump_download(request, site: Site, backup_id: int, engine: str):
+    return download_dump(request.member.backup(site.name, backup_id, Action.MANAGE_BACKUPS), engine)
+
+
 @site_view(GET=Action.MANAGE_BACKUPS, POST=Action.MANAGE_BACKUPS)
 def backup_restore(request, site: Site, backup_id: int):
     """GET: what a restore replaces, and the button; POST: restore."""
@@ -56,7 +61,8 @@ def backup_restore(request, site: Site, backup_id: int):
                           databases=list(site.databases.all()), replaces_databases=holds_database_dumps(backup))
     if failed(attempt(request, data_backups.restore, backup, by=request.user)):
         return redirect("sites:backup-restore", site.name, backup.pk)
-    messages.success(request, f"Restoring the backup of {backup.created_at:%Y-%m-%d %H:%M} UTC: /data is replaced, "
+    replaced = "/data and the databases it holds are" if holds_database_dumps(backup) else "/data is"
+    messages.success(request, f"Restoring the backup of {backup.created_at:%Y-%m-%d %H:%M} UTC: {replaced} replaced, "
                               "then the site restarts. A restore that fails is in the audit log.")
     return redirect("sites:backups", site.name)
 
@@ -64,5 +70,7 @@ def backup_restore(request, site: Site, backup_id: int):
 urlpatterns = [
     path('sites/<str:name>/backups/', backups, name='backups'),
     path('sites/<str:name>/backups/<int:backup_id>/download/', backup_download, name='backup-download'),
+    path('sites/<str:name>/backups/<int:backup_id>/download/<str:engine>/', backup_dump_download,
+         name='backup-dump-download'),
     path('sites/<str:name>/backups/<int:backup_id>/restore/', backup_restore, name='backup-restore'),
 ]

@@ -11,7 +11,7 @@ from accounts.services import get_or_create_user
 from sites import data_backups
 from sites.models import Site, SiteBackup
 from tests.unit.portal_client import signed_in
-from tests.unit.test_data_backups import backed_up, backup_of
+from tests.unit.test_data_backups import DUMP, backed_up, backup_of
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,8 @@ def test_the_list_shows_each_backup_the_storage_used_and_how_long_they_are_kept(
     assert "nightly" in text and "the platform" in text  # a nightly one: no member took it
     assert "manual" in text and "owner@example.com" in text
     assert "larger than the plan&#x27;s backup storage (1 MB)" in text
-    assert text.count("/download/") == 1 and text.count("/restore/") == 1  # the failed one has neither
+    # the failed one has neither; the one that succeeded downloads /data and its dump
+    assert text.count("/download/") == 2 and text.count("/restore/") == 1
     assert f"/sites/shop/backups/{backup.pk}/download/" in text
 
 
@@ -121,6 +122,22 @@ def test_the_download_is_the_apis(world, backup):
     assert portal["Content-Disposition"].startswith('attachment; filename="shop-data-')
     assert portal["Content-Type"] == "application/gzip"
 
+    portal = signed_in("owner").get(f"{PAGE}{backup.pk}/download/postgresql/")
+    api = world["client"]("owner").get(f"/api/v1/sites/shop/backups/{backup.pk}/download/postgresql/")
+    assert b"".join(portal.streaming_content) == b"".join(api.streaming_content) == DUMP
+    assert portal["Content-Disposition"] == api["Content-Disposition"]
+    assert portal["Content-Disposition"].startswith('attachment; filename="shop-postgresql-')
+    assert signed_in("owner").get(f"{PAGE}{backup.pk}/download/mariadb/").status_code == 404  # it holds none
+
+
+def test_the_list_says_what_each_backup_holds_with_a_download_per_part(world, backup):
+    only_data = backup_of(Site.objects.get(name="shop"), b"older", days_ago=1, dump=None)
+    text = signed_in("owner").get(PAGE).content.decode()
+    row = text.split(f'id="backup-{backup.pk}"')[1].split("</tr>")[0]
+    assert "<code>/data</code>, postgresql" in row and f"{PAGE}{backup.pk}/download/postgresql/" in row
+    row = text.split(f'id="backup-{only_data.pk}"')[1].split("</tr>")[0]
+    assert "postgresql" not in row and f"{PAGE}{only_data.pk}/download/" in row
+
 
 def test_a_backup_without_a_tarball_is_not_downloaded_nor_restored(world, backup, sent):
     failed = backup_of(Site.objects.get(name="shop"), b"half", state="failed")
@@ -156,7 +173,10 @@ def test_the_restore_confirmation_names_the_sites_databases(world, backup):
     database = seed_database(Site.objects.get(name="shop"))
     text = signed_in("owner").get(f"{PAGE}{backup.pk}/restore/").content.decode()
     assert "The site's databases" in text and database.name in text
-    assert "holds no dump of them, so they are left as they are" in text  # today's backups hold /data only
+    assert "replaced with the backup's dumps of them" in text and "Replace /data and the databases" in text
+    older = backup_of(Site.objects.get(name="shop"), b"older", days_ago=1, dump=None)  # before the database
+    text = signed_in("owner").get(f"{PAGE}{older.pk}/restore/").content.decode()
+    assert "holds no dump of them, so they are left as they are" in text
 
 
 def test_a_suspended_organizations_backups_are_listed_but_not_taken(world, backup, sent):
