@@ -69,7 +69,9 @@ def git_http(request, name: str, path: str):
     member = SiteMember(user)
     site = member.find_site(name)
     if site is None:
-        return _unauthorized()
+        # A valid token: say the site is not among the token's sites (naming only those, so nothing
+        # of another organization leaks). git prints a 404's text/plain body as "remote: ...".
+        return HttpResponse(f"{member.no_such_site(name)}\n", status=404, content_type="text/plain")
     service = request.GET.get("service", "")
     if not PATHS.match(path) or (service and service not in SERVICES):
         return HttpResponse("Not a git path.\n", status=404, content_type="text/plain")
