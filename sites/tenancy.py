@@ -12,6 +12,7 @@ from accounts.models import Organization
 from accounts.roles import Action
 from accounts.scope import Member
 from sites.database_models import Database
+from sites.domains import stored_hostname
 from sites.models import Deployment, Domain, Run, ScheduledJob, Site, SiteBackup
 
 NO_SUCH_SITE = "No such site."
@@ -60,7 +61,7 @@ class SiteMember(Member):
 
     def domain(self, name: str, hostname: str, action: Action = Action.READ) -> Domain:
         site = self.site(name, action)
-        domain = Domain.objects.for_member(self.user).filter(site=site, hostname=hostname.lower().rstrip(".")).first()
+        domain = Domain.objects.for_member(self.user).filter(site=site, hostname=stored_hostname(hostname)).first()
         if domain is None:
             raise Http404("No such domain on this site.")
         return domain
