@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from accounts.models import Plan
 from accounts.services import create_organization, get_or_create_user, issue_token
 from sites.services import create_site
 
@@ -16,10 +17,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def token():
-    acme = create_organization("acme", "owner@example.com")
+    # live_server needs committed rows (transaction=True), whose flush takes the migrations' plans too.
+    plan = Plan.objects.create(name="small", label="Small", memory_mb=128, cpu_millicores=100, pids_limit=64,
+                               disk_mb=64, max_sites=3, max_custom_domains=1, max_push_mb=100,
+                               build_timeout_seconds=60, is_default=True)
+    acme = create_organization("acme", "owner@example.com", plan=plan)
     create_site(acme, "shop")
     create_site(acme, "blog")
-    create_site(create_organization("globex", "other@example.com"), "secret")
+    create_site(create_organization("globex", "other@example.com", plan=plan), "secret")
     return issue_token(get_or_create_user("owner@example.com"))
 
 
@@ -57,3 +62,17 @@ def test_it_tells_git_the_site_does_not_exist_and_names_only_the_tokens_sites(li
     # A bad token still learns nothing.
     result = git("push", remote(live_server, "hst_wrong", "nosuch"), "main", cwd=work)
     assert result.returncode != 0 and "No site" not in result.stderr and "Authentication failed" in result.stderr
+
+
+
+def test_a_push_over_the_plan_is_told_the_plans_limit(live_server, token, tmp_path):
+    Plan.objects.update(max_push_mb=1)
+    work = a_repository(tmp_path, {"big.bin": os.urandom(int(1.5 * 2**20))})
+    # A large postBuffer: git sends a Content-Length (the test server undoes no chunking); the
+    # chunked pushes of a default git go through git's own limit and PushReply (below).
+    result = git("-c", "http.postBuffer=20000000", "push", remote(live_server, token, "shop"), "main", cwd=work)
+
+    assert result.returncode != 0
+    assert (f"remote: This push is larger than your plan allows: 1 MB per push is the limit of the Small plan."
+            in result.stderr), result.stderr
+    assert "! [remote rejected] main -> main (over the plan's 1 MB push limit)" in result.stderr
