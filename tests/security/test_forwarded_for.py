@@ -1,6 +1,7 @@
-"""Attack (issue 8, item 9): a client sends its own X-Forwarded-For through the edge, hoping the
-app takes the first address for the client's (to pass an allowlist, or to put the blame on
-someone else). The edge replaces the header with the address it saw; it never appends to it."""
+"""Attack (issue 8, item 9; issue 15): a client sends its own X-Forwarded-For and X-Real-IP through
+the edge, hoping the app takes them for the client's address (to pass an allowlist, or to put the
+blame on someone else). The edge sets both to the address it saw; it never appends to or passes on
+what the client sent."""
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,7 @@ import os
 
 class Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = repr(self.headers.get_all("X-Forwarded-For")).encode()
+        body = repr((self.headers.get_all("X-Forwarded-For"), self.headers.get_all("X-Real-IP"))).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -34,7 +35,10 @@ def test_the_app_sees_the_clients_real_address_only(deploy_env, tmp_path):
                                                    "Procfile": "web: python3 echo.py\n"}), site)
 
     response = requests.get(f"http://127.0.0.1:{platform.edge_port}/", timeout=10, headers={
-        "Host": f"{site}.apps.localhost", "X-Forwarded-For": "203.0.113.66, 10.0.0.1"})
+        "Host": f"{site}.apps.localhost", "X-Forwarded-For": "203.0.113.66, 10.0.0.1", "X-Real-IP": "198.51.100.9"})
 
     assert response.status_code == 200, response.text
-    assert response.text == "['127.0.0.1']"
+    assert response.text == "(['127.0.0.1'], ['127.0.0.1'])"  # the edge's view of the client, once each
+
+    honest = requests.get(f"http://127.0.0.1:{platform.edge_port}/", timeout=10, headers={"Host": f"{site}.apps.localhost"})
+    assert honest.text == "(['127.0.0.1'], ['127.0.0.1'])"
