@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 import socket
 import sys
@@ -14,6 +13,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from core.env import (
+    env_addresses,
     env_bool,
     env_float,
     env_int,
@@ -277,14 +277,7 @@ PORTAL_URL = env_str("PORTAL_URL", f"http://{PORTAL_BIND}/")
 PROXY_LISTEN_ADDRESS = env_str("PROXY_LISTEN_ADDRESS", "127.0.0.1")
 PROXY_HTTP_PORT = env_int("PROXY_HTTP_PORT", 8080)
 PROXY_HTTPS_PORT = env_int("PROXY_HTTPS_PORT", 8443)
-# The edge's public IP address(es), comma-separated (an IPv4 and an IPv6 one, say), shown to customers
-# as the A and AAAA records of an apex custom domain.
-EDGE_PUBLIC_ADDRESS = env_str("EDGE_PUBLIC_ADDRESS", "")
-for _address in filter(None, (part.strip() for part in EDGE_PUBLIC_ADDRESS.split(","))):
-    try:
-        ipaddress.ip_address(_address)
-    except ValueError:
-        raise ImproperlyConfigured(f"EDGE_PUBLIC_ADDRESS: {_address!r} is not an IP address.") from None
+EDGE_PUBLIC_ADDRESS = env_addresses("EDGE_PUBLIC_ADDRESS")  # the edge's public IPs: apex domains' A/AAAA records
 NGINX_BINARY = env_str("NGINX_BINARY", "nginx")
 PROXY_CLIENT_MAX_BODY_SIZE = env_str("PROXY_CLIENT_MAX_BODY_SIZE", "100m")
 PROXY_WORKER_PROCESSES = env_str("PROXY_WORKER_PROCESSES", "auto")
