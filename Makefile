@@ -39,3 +39,4 @@ bench: install
 	@$(PYTHON) -m bench.fleet_failover
 	@$(PYTHON) -m bench.slug_fetch
 	@$(PYTHON) -m bench.databases
+	@$(PYTHON) -m bench.backups

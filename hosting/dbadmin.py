@@ -40,10 +40,14 @@ def _sql_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def _checked(name: str) -> sql.Identifier:
+def checked_name(name: str) -> str:
     if not DATABASE_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a database name this platform made")
-    return sql.Identifier(name)
+    return name
+
+
+def _checked(name: str) -> sql.Identifier:
+    return sql.Identifier(checked_name(name))
 
 
 def connect(host: str) -> psycopg.Connection:
@@ -119,6 +123,17 @@ def deprovision(engine: ContainerEngine, host: str, name: str) -> None:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(ident))
     dbserver.remove_database_network(engine, host, name)
     reload(host)
+
+
+@_sql_errors
+def recreate(host: str, name: str) -> None:
+    """The database dropped (its sessions ended) and made again, empty, owned by its role: a restore
+    (hosting/dbdump.py) fills it. The role, its password and its limits stay."""
+    ident = _checked(name)
+    with connect(host) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(ident, ident))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
 
 
 def purge_if_here(engine: ContainerEngine, host: str, name: str) -> bool:

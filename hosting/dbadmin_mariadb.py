@@ -119,6 +119,24 @@ def deprovision(engine: ContainerEngine, host: str, name: str) -> None:
     dbserver.remove_database_network(engine, host, name, KIND)
 
 
+@_errors
+def recreate(host: str, name: str) -> None:
+    """The database dropped and made again, empty (its account's grants on it stay): a restore
+    (hosting/dbdump.py) fills it."""
+    _run(host, (f"DROP DATABASE IF EXISTS {_name(name)}", ()),
+         (f"CREATE DATABASE {_name(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", ()))
+
+
+@_errors
+def ensure_local_operator(host: str) -> None:
+    """The account the dump and restore tools use inside the server's container, where they run as
+    the server's own user (`mysql`, without the capabilities to reach root's socket login): that
+    user through the Unix socket only, which only the server's user and the agent can enter. It may
+    do what root may; the server's user owns every data file anyway."""
+    _run(host, ("CREATE USER IF NOT EXISTS 'mysql'@'localhost' IDENTIFIED VIA unix_socket", ()),
+         ("GRANT ALL PRIVILEGES ON *.* TO 'mysql'@'localhost'", ()))
+
+
 def purge_if_here(engine: ContainerEngine, host: str, name: str) -> bool:
     _name(name)
     if not engine.network_exists(dbserver.network_name(name, KIND)):

@@ -23,6 +23,7 @@ import requests.exceptions
 
 from core.errors import PlatformError
 from hosting import log_pipes
+from hosting.engine_exec import ExecOps
 from hosting.engine_networks import NetworkOps
 from hosting.engine_errors import ContainerNotFound, DockerUnavailable, ImageMissing, translate
 from hosting.spec import (LABEL_HOST, LABEL_MANAGED, LABEL_SITE, ContainerSpec, ContainerState, ContainerStats, DaemonCapacity,
@@ -32,7 +33,7 @@ MAX_LOG_LINE = 16 * 1024  # longer output without a newline is passed on in piec
 MAX_EXEC_OUTPUT = 256 * 1024  # what a probe inside a tenant's container may hand back, at most
 
 
-class ContainerEngine(NetworkOps):
+class ContainerEngine(NetworkOps, ExecOps):
     """Talks to one Docker daemon (DOCKER_HOST, else the local socket)."""
 
     def __init__(self, base_url: str | None = None, timeout: int = 60, version: str | None = None,

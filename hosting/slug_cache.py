@@ -94,7 +94,7 @@ def download(url_path: str, target: Path, sha256: str | None = None) -> Path:
     it only if the bytes match."""
     try:
         if not store_verified(fetch_chunks(url_path), target, sha256):
-            raise SlugUnavailable(f"the slug fetched for {sha256[:12]} does not match its checksum")
+            raise SlugUnavailable(f"what was fetched from {url_path} does not match its checksum ({sha256[:12]})")
     except requests.RequestException as exc:
         raise ControlPlaneUnreachable(f"the control plane is unreachable: {exc}") from None
     return target
@@ -149,15 +149,28 @@ def evict(keep: Iterable[str] = ()) -> list[str]:
 
 def upload(path: Path, sha256: str) -> None:
     """Send the slug this host built to the control plane's store (which checks its sha256)."""
+    send_file(f"/internal/v1/slugs/{sha256}", path, f"the slug {sha256[:12]}")
+
+
+def _put(url_path: str, path: Path, headers: dict[str, str]) -> tuple[int, str]:
+    with open(path, "rb") as body:
+        response = requests.put(f"{settings.CONTROL_PLANE_URL}{url_path}", data=body,
+                                headers={**_headers(), **headers, "Content-Length": str(path.stat().st_size)},
+                                timeout=TIMEOUT)
+    return response.status_code, response.text
+
+
+# Swapped in tests for Django's test client (the same endpoints, no server).
+put_file: Callable[[str, Path, dict[str, str]], tuple[int, str]] = _put
+
+
+def send_file(url_path: str, path: Path, what: str, headers: dict[str, str] | None = None) -> None:
+    """PUT the file to the control plane's internal channel; it must answer 201."""
     try:
-        with open(path, "rb") as body:
-            response = requests.put(f"{settings.CONTROL_PLANE_URL}/internal/v1/slugs/{sha256}", data=body,
-                                    headers={**_headers(), "Content-Length": str(path.stat().st_size)},
-                                    timeout=TIMEOUT)
+        status, text = put_file(url_path, path, headers or {})
     except requests.RequestException as exc:
         raise ControlPlaneUnreachable(f"the control plane is unreachable: {exc}") from None
-    if response.status_code >= 500:
-        raise ControlPlaneUnreachable(f"the control plane answered {response.status_code} to the slug upload")
-    if response.status_code != 201:
-        raise SlugUnavailable(f"the control plane refused the slug {sha256[:12]}: {response.status_code} "
-                              f"{response.text[:200]}")
+    if status >= 500:
+        raise ControlPlaneUnreachable(f"the control plane answered {status} to the upload of {what}")
+    if status != 201:
+        raise SlugUnavailable(f"the control plane refused {what}: {status} {text[:200]}")

@@ -19,7 +19,10 @@ class SiteBackupQuerySet(models.QuerySet):
 
 
 class SiteBackup(models.Model):
-    """A tarball of a site's /data (sites/data_backups.py), kept in the control plane's store."""
+    """A tarball of a site's /data and a dump of each of its databases (sites/data_backups.py), kept
+    in the control plane's store. `sha256` is the tarball's; `size_bytes` counts every part (the
+    plan's backup_mb holds them all); `databases` lists the dumps, one per attached database:
+    {"engine", "size_bytes", "sha256"}."""
 
     class State(models.TextChoices):
         RUNNING = "running"
@@ -36,6 +39,7 @@ class SiteBackup(models.Model):
     host_name = models.CharField(max_length=63, help_text="The host whose copy of /data it holds.")
     size_bytes = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    databases = models.JSONField(default=list, blank=True, help_text="The database dumps it holds.")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

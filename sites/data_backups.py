@@ -1,11 +1,19 @@
-"""Backups of a site's /data: taken nightly and on request, kept SITE_BACKUP_KEEP_DAYS and within
-the plan's backup_mb, listed and downloaded by the organization, restored into the site.
+"""Backups of a site's /data and of its databases: taken nightly and on request, kept
+SITE_BACKUP_KEEP_DAYS and within the plan's backup_mb, listed and downloaded by the organization,
+restored into the site.
 
 A site's /data lives on the host that runs it, so that host's agent takes and restores its backups
 (hosting/volume_backup.py: the Docker daemon packs /data, the site's own uid unpacks it). The
 tarballs are kept in the control plane's store, DATA_DIR/site-backups/<site uuid>-<backup id>.tar.gz,
-with their sha256; a restore checks it before anything of /data is touched. A restore replaces
-/data and then restarts the site, so that its processes do not keep files that are gone.
+with their sha256; beside it, one gzipped logical dump per attached database,
+<site uuid>-<backup id>.<engine>.sql.gz (sites/database_backups.py), each with its sha256 on the
+backup. Separate files rather than one archive: each part is what its tool reads back (tar, psql,
+mariadb) and a customer downloads the one they need. A restore checks every part before anything
+is touched, replaces the databases and /data, and then restarts the site, so that its processes do
+not keep files or connections that are gone. A host that does not share the control plane's disk
+makes the parts in a folder of its own and sends them over the internal channel (sites/internal.py:
+only the host taking a backup may send its parts, only the host running the site fetch them), and
+fetches them, sha256 checked, before a restore.
 """
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ import logging
 import os
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -23,7 +32,7 @@ from django.utils import timezone
 from celery import current_app
 
 from accounts import audit
-from core.errors import QueueUnavailable
+from core.errors import PlatformError, QueueUnavailable
 from core.queue import send_now
 from core.routing import host_queue
 from hosting import packing, slug_cache, volume_backup
@@ -32,7 +41,8 @@ from hosting.images import os_image
 from hosting.limits import limits_for_plan
 from hosting.spec import NO_NETWORK, ContainerSpec
 from hosting.volumes import QuotaVolumes
-from sites import services
+from sites import database_backups, services
+from sites.database_models import Database
 from sites.models import Site, SiteBackup
 from sites.workspace import workspace
 
@@ -46,9 +56,30 @@ def store() -> Path:
     return Path(settings.DATA_DIR) / "site-backups"
 
 
+PARTS = ("data", *Database.Engine.values)  # a backup's files: /data's tarball, a dump per engine
+
+
+def part_path(backup: SiteBackup, part: str, folder: Path | None = None) -> Path:
+    """Flat in the store (or `folder`: a host without the control plane's disk makes them there
+    first), which the platform user owns: the web server reads them for downloads."""
+    if part not in PARTS:
+        raise ValueError(f"{part!r} is not a part of a backup")
+    suffix = "tar.gz" if part == "data" else f"{part}.sql.gz"
+    return (folder or store()) / f"{backup.site.uuid.hex}-{backup.pk}.{suffix}"
+
+
 def tarball(backup: SiteBackup) -> Path:
-    """Flat in the store, which the platform user owns: the web server reads them for downloads."""
-    return store() / f"{backup.site.uuid.hex}-{backup.pk}.tar.gz"
+    return part_path(backup, "data")
+
+
+def dump_file(backup: SiteBackup, engine: str) -> Path:
+    """The backup's dump of the site's database of `engine` (one of Database.Engine)."""
+    return part_path(backup, engine)
+
+
+def part(backup: SiteBackup, engine: str) -> dict | None:
+    """The backup's record of its dump of the `engine` database, or None when it holds none."""
+    return next((held for held in backup.databases if held["engine"] == engine), None)
 
 
 # --- on the control plane -----------------------------------------------------------------------
@@ -125,6 +156,8 @@ def expire(now=None) -> int:
             continue
         _remove(backup)
         removed += 1
+    for site in Site.objects.filter(backups__isnull=False).distinct():  # those taken on far hosts too
+        removed += len(keep_within_plan(site))
     return removed
 
 
@@ -145,6 +178,7 @@ def keep_within_plan(site: Site) -> list[int]:
 
 def _remove(backup: SiteBackup) -> None:
     tarball(backup).unlink(missing_ok=True)
+    database_backups.remove_all(backup, partial(dump_file, backup))
     backup.delete()
 
 
@@ -163,26 +197,52 @@ def run_backup(backup_id: int, engine: ContainerEngine) -> SiteBackup | None:
         pk=backup_id, state=SiteBackup.State.RUNNING).first()
     if backup is None:
         return None  # a redelivery of one that ended
-    site = backup.site
-    if slug_cache.remote():
-        return _fail(backup, "Backups are kept on the control plane's disk, which this host does not share yet.")
-    space = workspace(site)
+    space = workspace(backup.site)
     empty_app = space.new_folder(space.builds, f"backup-{backup.pk}-{time.monotonic_ns()}")
-    limit = site.plan.backup_mb * 2**20
+    # A host without the control plane's disk makes the parts in a folder of its own, then sends them.
+    folder = space.new_folder(space.builds, f"backup-parts-{backup.pk}-{time.monotonic_ns()}") \
+        if slug_cache.remote() else None
     try:
-        packed = volume_backup.pack_volume(engine, _spec(site, backup, empty_app), tarball(backup).parent, limit,
-                                           time.monotonic() + PACK_SECONDS)
-        os.replace(packed.temporary, tarball(backup))
-    except packing.StreamTooLarge:
-        return _fail(backup, f"/data is larger than the plan's backup storage ({site.plan.backup_mb} MB) "
-                             "as a tarball (sparse files count at their full size).")
-    except packing.StreamTooSlow:
-        return _fail(backup, "Packing /data took longer than an hour.")
+        return _take(engine, backup, empty_app, folder)
     finally:
         space.throw_away(empty_app)
-    SiteBackup.objects.filter(pk=backup.pk).update(state=SiteBackup.State.SUCCEEDED, size_bytes=packed.size,
-                                                   sha256=packed.sha256, finished_at=timezone.now())
-    keep_within_plan(site)
+        if folder is not None:
+            space.throw_away(folder)
+
+
+def _take(engine: ContainerEngine, backup: SiteBackup, empty_app: Path, folder: Path | None) -> SiteBackup:
+    site = backup.site
+    limit, deadline = site.plan.backup_mb * 2**20, time.monotonic() + PACK_SECONDS
+    try:
+        packed = volume_backup.pack_volume(engine, _spec(site, backup, empty_app),
+                                           part_path(backup, "data", folder).parent, limit, deadline)
+        os.replace(packed.temporary, part_path(backup, "data", folder))
+        dumps = database_backups.dump_all(engine, site, backup.host_name,
+                                          lambda part: part_path(backup, part, folder), limit, deadline)
+    except packing.StreamTooLarge:
+        return _fail(backup, f"/data or a database is larger than the plan's backup storage ({site.plan.backup_mb} MB)"
+                             " as a tarball or dump (sparse files count at their full size).")
+    except packing.StreamTooSlow:
+        return _fail(backup, "Packing /data and dumping the databases took longer than an hour.")
+    except PlatformError as exc:  # the dump tool failed, the database server does not answer
+        return _fail(backup, f"A database could not be dumped: {exc}")
+    total = packed.size + sum(held["size_bytes"] for held in dumps)
+    if total > limit:  # each part fitted alone: together, as stored, they must too
+        for held in dumps:
+            part_path(backup, held["engine"], folder).unlink(missing_ok=True)
+        return _fail(backup, f"/data and the databases together are larger than the plan's backup storage "
+                             f"({site.plan.backup_mb} MB) once compressed.")
+    if folder is not None:
+        try:
+            for part, sha256 in [("data", packed.sha256), *((held["engine"], held["sha256"]) for held in dumps)]:
+                slug_cache.send_file(f"/internal/v1/backups/{backup.pk}/{part}", part_path(backup, part, folder),
+                                     f"the backup's {part}", {"X-Content-Sha256": sha256})
+        except PlatformError as exc:  # what arrived goes with the failed backup's expiry
+            return _fail(backup, f"The backup could not be sent to the control plane: {exc}")
+    SiteBackup.objects.filter(pk=backup.pk).update(state=SiteBackup.State.SUCCEEDED, size_bytes=total,
+                                                   sha256=packed.sha256, databases=dumps, finished_at=timezone.now())
+    if folder is None:  # else the control plane's nightly expiry does it: the files are on its disk
+        keep_within_plan(site)
     return SiteBackup.objects.get(pk=backup.pk)
 
 
@@ -196,9 +256,40 @@ def _fail(backup: SiteBackup, why: str) -> SiteBackup:
 
 def run_restore(backup_id: int, engine: ContainerEngine) -> None:
     backup = SiteBackup.objects.select_related("site__plan", "site__organization").get(pk=backup_id)
-    site, path = backup.site, tarball(backup)
+    space = workspace(backup.site)
+    # A host without the control plane's disk fetches the parts first (sha256 checked on the way).
+    folder = space.new_folder(space.builds, f"restore-parts-{backup.pk}-{time.monotonic_ns()}") \
+        if slug_cache.remote() else None
+    try:
+        if folder is not None:
+            try:
+                _fetch_parts(backup, folder)
+            except PlatformError as exc:
+                return _restore_failed(backup, f"the backup could not be fetched intact: {exc}; "
+                                               "/data and the databases were not touched")
+        return _restore(engine, backup, folder)
+    finally:
+        if folder is not None:
+            space.throw_away(folder)
+
+
+def _fetch_parts(backup: SiteBackup, folder: Path) -> None:
+    for part, sha256 in [("data", backup.sha256), *((held["engine"], held["sha256"]) for held in backup.databases)]:
+        slug_cache.download(f"/internal/v1/backups/{backup.pk}/{part}", part_path(backup, part, folder), sha256)
+
+
+def _restore(engine: ContainerEngine, backup: SiteBackup, folder: Path | None) -> None:
+    site, path = backup.site, part_path(backup, "data", folder)
+    path_of = partial(part_path, backup, folder=folder)
     if not path.is_file() or slug_cache.file_sha256(path) != backup.sha256:
-        return _restore_failed(backup, "the backup is missing or damaged; /data was not touched")
+        return _restore_failed(backup, "the backup is missing or damaged; /data and the databases were not touched")
+    unusable = database_backups.why_not_restorable(backup, path_of)
+    if unusable:
+        return _restore_failed(backup, f"{unusable}; /data and the databases were not touched")
+    try:  # the databases first: when one fails, /data is still as it was
+        database_backups.restore_all(engine, backup, path_of, RESTORE_SECONDS)
+    except PlatformError as exc:  # that database was emptied: say so, a second restore may be asked for
+        return _restore_failed(backup, f"{exc}; that database may be left empty, /data was not touched")
     space = workspace(site)
     empty_app = space.new_folder(space.builds, f"restore-{backup.pk}-{time.monotonic_ns()}")
     try:
@@ -206,7 +297,8 @@ def run_restore(backup_id: int, engine: ContainerEngine) -> None:
     finally:
         space.throw_away(empty_app)
     if result.exit_code != 0:
-        return _restore_failed(backup, "it timed out" if result.timed_out else result.output.strip()[-300:])
+        why = "it timed out" if result.timed_out else result.output.strip()[-300:]
+        return _restore_failed(backup, f"/data: {why} (the databases were restored)")
     audit.record(site.organization, "site.backup_restored", site.name, site=site.name, backup=backup.pk)
     services.restart(site)
 

@@ -1,7 +1,9 @@
-"""The control plane's internal channel for hosts' agents (/internal/v1/): slugs and build sources.
+"""The control plane's internal channel for hosts' agents (/internal/v1/): slugs, build sources and
+site backups.
 
 No shared filesystem between hosts: a host that runs a release fetches its slug here, a build host
-uploads the slug it built and fetches its source archive. Every request shows the host's agent
+uploads the slug it built and fetches its source archive, the host of a site sends the parts of a
+backup it takes (only while taking it) and fetches them to restore (only while it runs the site). Every request shows the host's agent
 token (`Authorization: Bearer <token>`, `X-Host-Name: <name>`): 401 without a valid one, 403 when
 the host may not have what it asks for. Names come from strict patterns, never paths from URLs.
 """
@@ -17,7 +19,8 @@ from django.views.decorators.http import require_http_methods
 from hosting import slug_cache
 from hosting.host_tokens import authenticate
 from hosting.models import Host
-from sites.models import Deployment
+from sites import data_backups
+from sites.models import Deployment, SiteBackup
 from sites.pipeline import archives
 from sites.pipeline.release import slug_tarball_path
 
@@ -81,20 +84,25 @@ def _receive_slug(request: HttpRequest, host: Host, sha256: str) -> HttpResponse
     limit = _upload_limit(host)
     if limit is None:
         return _error(403, "This host has no build running.")
+    return _receive(request, slug_tarball_path(sha256), sha256, limit, "slug")
+
+
+def _receive(request: HttpRequest, target, sha256: str, limit: int, what: str) -> HttpResponse:
+    """Keep the body at `target` when it is at most `limit` bytes and its sha256 is `sha256`."""
     try:
         size = int(request.headers.get("Content-Length", ""))
     except ValueError:
         return _error(411, "Content-Length is required.")
     if size > limit:
-        return _error(413, f"The slug is larger than the build's limit ({limit} bytes).")
+        return _error(413, f"The {what} is larger than its limit ({limit} bytes).")
     try:
-        kept = slug_cache.store_verified(_body(request, size), slug_tarball_path(sha256), sha256)
+        kept = slug_cache.store_verified(_body(request, size), target, sha256)
     except BodyTooLong:
         return _error(400, "The body is longer than its Content-Length.")
     except BodyTooShort:
         kept = False
     if not kept:
-        return _error(400, "The body's sha256 is not the one in the URL; nothing was kept.")
+        return _error(400, "The body's sha256 is not the one announced; nothing was kept.")
     return JsonResponse({"sha256": sha256, "size": size}, status=201)
 
 
@@ -114,7 +122,36 @@ def build_source(request: HttpRequest, deployment_id: int) -> HttpResponse:
     return FileResponse(archive.open("rb"), content_type="application/octet-stream")
 
 
+@csrf_exempt
+@require_http_methods(["GET", "PUT"])
+def backup_part(request: HttpRequest, backup_id: int, part: str) -> HttpResponse:
+    """A part of a site's backup (`data`, or a database engine's dump): sent by the host taking it,
+    fetched by the host running the site to restore it."""
+    host = _host(request)
+    if host is None:
+        return _error(401, "A host token is required.")
+    backup = SiteBackup.objects.select_related("site__plan", "site__current_instance__host").filter(
+        pk=backup_id).first()
+    if backup is None or part not in data_backups.PARTS:
+        return _error(404, "No such backup.")
+    target = data_backups.part_path(backup, part)
+    if request.method == "PUT":
+        if backup.host_name != host.name or backup.state != SiteBackup.State.RUNNING:
+            return _error(403, "This host is not taking this backup.")
+        sha256 = request.headers.get("X-Content-Sha256", "")
+        if not slug_cache.SHA256.fullmatch(sha256):
+            return _error(400, "X-Content-Sha256 is required.")
+        return _receive(request, target, sha256, backup.site.plan.backup_mb * 2**20, "backup part")
+    instance = backup.site.current_instance
+    if instance is None or instance.host.name != host.name:
+        return _error(403, "This backup's site runs on another host.")
+    if backup.state != SiteBackup.State.SUCCEEDED or not target.is_file():
+        return _error(404, "No such backup.")
+    return FileResponse(target.open("rb"), content_type="application/gzip")
+
+
 internal_urlpatterns = [
     path("slugs/<str:sha256>", slug, name="internal-slug"),
     path("builds/<int:deployment_id>/source", build_source, name="internal-build-source"),
+    path("backups/<int:backup_id>/<str:part>", backup_part, name="internal-backup-part"),
 ]

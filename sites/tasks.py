@@ -44,7 +44,7 @@ def sweep_archives() -> int:
 
 @shared_task(base=PlatformTask, name="sites.nightly_site_backups")
 def nightly_site_backups() -> int:
-    """Beat: a backup of every running site's /data; the old ones go."""
+    """Beat: a backup of every running site's /data and databases; the old ones go."""
     return data_backups.nightly()
 
 

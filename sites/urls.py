@@ -27,6 +27,8 @@ api_urlpatterns = [
     path("sites/<str:name>/backups/", backups.BackupList.as_view(), name="api-backups"),
     path("sites/<str:name>/backups/<int:backup_id>/download/", backups.BackupDownload.as_view(),
          name="api-backup-download"),
+    path("sites/<str:name>/backups/<int:backup_id>/download/<str:engine>/", backups.BackupDatabaseDownload.as_view(),
+         name="api-backup-database-download"),
     path("sites/<str:name>/backups/<int:backup_id>/restore/", backups.BackupRestore.as_view(), name="api-backup-restore"),
     path("sites/<str:name>/runs/", runs.RunList.as_view(), name="api-runs"),
     path("sites/<str:name>/runs/<int:run_id>/", runs.RunDetail.as_view(), name="api-run"),

@@ -37,8 +37,8 @@ EXCLUDED_PREFIXES = {
     "api/v1/admin/": "the staff's API (`hosting admin`): staff with two-factor and the admin's permission, 403 for "
                      "anyone else (tests/unit/test_staff_api.py)",
     "git/": "git over HTTP answers HTTP Basic with 401 (tests/security/test_roles.py; the sweep checks anonymous)",
-    "internal/v1/": "hosts' agents only: a host token, 401 without, 403 for another host's build "
-                    "(tests/unit/test_internal_channel.py)",
+    "internal/v1/": "hosts' agents only: a host token, 401 without, 403 for another host's build or backup "
+                    "(tests/unit/test_internal_channel.py, tests/unit/test_remote_backups.py)",
 }
 
 
@@ -58,7 +58,7 @@ class Targets:
     token_prefix: str   # the user's own API token
     ticket: int = 0      # a support ticket of the organization
     attachment: int = 0  # an attachment of a customer's message on it (tests/portal_data.py makes them)
-    backup: int = 0      # a backup of the site's /data, with its tarball
+    backup: int = 0      # a backup of the site's /data, with its tarball (and a PostgreSQL dump)
     run: int = 0         # a run of the site (one-off command or scheduled job's; tests/portal_data.py seed_runs)
     job: str = "none"    # a scheduled job of the site
 
@@ -135,6 +135,10 @@ def _invitation(t: Targets) -> dict:
 
 def _backup(t: Targets) -> dict:
     return {"name": t.site, "backup_id": t.backup}
+
+
+def _backup_dump(t: Targets) -> dict:
+    return {"name": t.site, "backup_id": t.backup, "engine": "postgresql"}
 
 
 def _token(t: Targets) -> dict:
@@ -279,6 +283,7 @@ API: dict[str, Row] = {
     "api-backups": _api_site(GET=A.READ, POST=A.MANAGE_BACKUPS),
     "api-backup-download": api_row({G: A.MANAGE_BACKUPS}, _backup, bears_object=True),
     "api-backup-restore": api_row({P: A.MANAGE_BACKUPS}, _backup, bears_object=True),
+    "api-backup-database-download": api_row({G: A.MANAGE_BACKUPS}, _backup_dump, bears_object=True),
     "api-runs": _api_site(GET=A.READ, POST=A.DEPLOY),
     "api-run": api_row({G: A.READ_LOGS}, _run, bears_object=True),
     "api-jobs": _api_site(GET=A.READ, POST=A.DEPLOY),

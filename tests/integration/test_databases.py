@@ -8,21 +8,12 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from hosting import dbserver
+from tests.integration.support.databases import HOST, attach_database
+from tests.integration.support.databases import database_servers_removed_afterwards  # noqa: F401 (a fixture)
 from tests.integration.support.deploying import api, create_site, finished_deployment, push, served, workdir_with
 from tests.integration.support.processes import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
-HOST = "platform-test"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def database_server_removed_afterwards(engine):
-    """The test platform's database server and its network go when the module ends (the daemon is shared)."""
-    yield
-    for kind in dbserver.KINDS.values():
-        engine.remove(dbserver.server_name(HOST, kind))
-        for network in engine.networks({"hosting.managed": "true", **dbserver.network_labels(HOST, kind=kind)}):
-            engine.remove_network_with_members(network)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("database_servers_removed_afterwards")]
 
 
 def _deployed_with_database(deploy_env, tmp_path, customer: str, prefix: str,
@@ -32,10 +23,7 @@ def _deployed_with_database(deploy_env, tmp_path, customer: str, prefix: str,
     site = create_site_for(deploy_env, customer, prefix)
     push(deploy_env, workdir_with(tmp_path, "python-db"), site, customer=customer)
     assert served(platform, site).text == "database: no\n"
-    attached = api(platform, who, "POST", f"sites/{site}/databases/", json={"engine": engine})
-    assert attached.status_code == 202, attached.text
-    ready = wait_for(lambda: _state(platform, who, site, engine) == "ready" or None, 180, "the database to be ready")
-    assert ready
+    attach_database(platform, who, site, engine)
     config = wait_for(lambda: _config_deployment(platform, who, site), 30, "the config release")
     detail = finished_deployment(platform, who, site, config["id"], timeout=120)
     assert detail["state"] == "succeeded", detail["log"]
@@ -54,12 +42,6 @@ def create_site_for(deploy_env, customer: str, prefix: str) -> str:
     assert response.status_code == 201, response.text
     created.append(name)
     return name
-
-
-def _state(platform, who, site: str, engine: str) -> str:
-    body = api(platform, who, "GET", f"sites/{site}/databases/{engine}/").json()
-    assert body.get("state") != "failed", body
-    return body.get("state", "")
 
 
 def _config_deployment(platform, who, site: str) -> dict | None:

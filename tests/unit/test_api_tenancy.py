@@ -49,6 +49,7 @@ ENDPOINTS = [
     ("api-backups", "post", {}, None),
     ("api-backup-download", "get", {"backup_id": "{backup}"}, None),
     ("api-backup-restore", "post", {"backup_id": "{backup}"}, None),
+    ("api-backup-database-download", "get", {"backup_id": "{backup}", "engine": "postgresql"}, None),
     ("api-runs", "get", {}, None),
     ("api-runs", "post", {}, {"command": "echo hi", "attach": False}),
     ("api-run", "get", {"run_id": "{run}"}, None),

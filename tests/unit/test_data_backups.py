@@ -3,6 +3,7 @@ clear refusals, and how long they are kept (days, and the plan's backup_mb). The
 restoring in containers is tests/integration/test_data_backups.py."""
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -37,13 +38,24 @@ def backed_up(world, monkeypatch, content: bytes = b"tarball of shop's /data") -
     return backup_of(Site.objects.get(pk=site.pk), content)
 
 
-def backup_of(site: Site, content: bytes, days_ago: float = 0, state: str = "succeeded") -> SiteBackup:
+DUMP = b"-- PostgreSQL dump of shop's database"
+
+
+def backup_of(site: Site, content: bytes, days_ago: float = 0, state: str = "succeeded",
+              dump: bytes | None = DUMP) -> SiteBackup:
+    """A backup of `site` with its tarball holding `content` and, unless `dump` is None, a dump of
+    its PostgreSQL database holding `dump`, both in the store with their true sha256."""
+    parts = [] if dump is None else [{"engine": "postgresql", "size_bytes": len(dump),
+                                      "sha256": hashlib.sha256(dump).hexdigest()}]
     backup = SiteBackup.objects.create(site=site, kind="nightly", state=state, host_name="h1",
-                                       size_bytes=len(content), sha256="b" * 64)
+                                       size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest(),
+                                       databases=parts)
     SiteBackup.objects.filter(pk=backup.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
     path = data_backups.tarball(backup)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
+    if dump is not None:
+        data_backups.dump_file(backup, "postgresql").write_bytes(dump)
     return SiteBackup.objects.get(pk=backup.pk)
 
 

@@ -68,6 +68,7 @@ ENDPOINTS = [
     ("get", "backups/", None, Action.READ),
     ("post", "backups/", None, Action.MANAGE_BACKUPS),
     ("get", "backups/{backup}/download/", None, Action.MANAGE_BACKUPS),
+    ("get", "backups/{backup}/download/postgresql/", None, Action.MANAGE_BACKUPS),
     ("post", "backups/{backup}/restore/", None, Action.MANAGE_BACKUPS),
     ("get", "runs/", None, Action.READ),
     ("post", "runs/", {"command": "echo hi", "attach": False}, Action.DEPLOY),  # who may deploy may run

@@ -35,7 +35,9 @@ def test_a_window_has_fixed_buckets_with_gaps_where_nothing_was_measured(world):
     site = world["site"]
     Site.objects.filter(pk=site.pk).update(created_at=timezone.now() - datetime.timedelta(days=30))
     site.refresh_from_db()
-    now = timezone.now()
+    # Half past the last hour: three minutes earlier is the same hourly bucket whenever the test runs
+    # (at 12:01, "now" would be in the hour after the sample's and the week's last bucket empty).
+    now = (timezone.now() - datetime.timedelta(hours=1)).replace(minute=30, second=0, microsecond=0)
     sample(site, now - datetime.timedelta(minutes=3), cpu=250.0, memory=60 * 2**20)
     sample(site, now, cpu=None)
     timeseries.add_to_buckets(SiteTraffic, BUCKETS, [({"group": site.route_group, "requests": 9, "bytes_sent": 900},

@@ -4,6 +4,8 @@
 /read          counts the rows
 /grow?mb=n     inserts about n MB
 /connect?url=  tries another URL (the isolation test: another site's credentials)
+/drop          drops the table (the backups' test damages the database)
+/file?write=x  writes /data/note.txt; /file reads it (the backups' test: /data beside the database)
 """
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -51,9 +53,23 @@ def _answer(start_response, status, text):
     return [data]
 
 
+def _file(start_response, query):
+    if "write" in query:
+        with open("/data/note.txt", "w") as note:
+            note.write(query["write"])
+        return _answer(start_response, "200 OK", "wrote")
+    try:
+        with open("/data/note.txt") as note:
+            return _answer(start_response, "200 OK", note.read())
+    except FileNotFoundError:
+        return _answer(start_response, "404 Not Found", "no note")
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "/")
     query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if path == "/file":
+        return _file(start_response, query)
     if path == "/" or "DATABASE_URL" not in os.environ:
         return _answer(start_response, "200 OK", "database: " + ("yes" if "DATABASE_URL" in os.environ else "no"))
     try:
@@ -66,6 +82,9 @@ def application(environ, start_response):
             if path == "/write":
                 conn.execute("INSERT INTO notes (body) VALUES (%s)", [query.get("note", "")])
                 return _answer(start_response, "200 OK", "written")
+            if path == "/drop":
+                conn.execute("DROP TABLE notes")
+                return _answer(start_response, "200 OK", "dropped")
             if path == "/grow":
                 conn.execute("INSERT INTO notes (body) SELECT md5(g::text) || repeat('x', 1000) "
                              "FROM generate_series(1, %s) g", [int(query.get("mb", "1")) * 1000])
