@@ -13,6 +13,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from core.env import (
+    env_addresses,
     env_bool,
     env_float,
     env_int,
@@ -276,8 +277,7 @@ PORTAL_URL = env_str("PORTAL_URL", f"http://{PORTAL_BIND}/")
 PROXY_LISTEN_ADDRESS = env_str("PROXY_LISTEN_ADDRESS", "127.0.0.1")
 PROXY_HTTP_PORT = env_int("PROXY_HTTP_PORT", 8080)
 PROXY_HTTPS_PORT = env_int("PROXY_HTTPS_PORT", 8443)
-# The edge's public IP address, shown to customers as the A (or AAAA) record of an apex custom domain.
-EDGE_PUBLIC_ADDRESS = env_str("EDGE_PUBLIC_ADDRESS", "")
+EDGE_PUBLIC_ADDRESS = env_addresses("EDGE_PUBLIC_ADDRESS")  # the edge's public IPs: apex domains' A/AAAA records
 NGINX_BINARY = env_str("NGINX_BINARY", "nginx")
 PROXY_CLIENT_MAX_BODY_SIZE = env_str("PROXY_CLIENT_MAX_BODY_SIZE", "100m")
 PROXY_WORKER_PROCESSES = env_str("PROXY_WORKER_PROCESSES", "auto")

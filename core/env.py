@@ -6,6 +6,7 @@ encrypted values valid.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -66,6 +67,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not raw:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_addresses(name: str) -> str:
+    """A comma-separated list of IP addresses, each checked, as given ("" when unset)."""
+    for item in env_list(name, []):
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address.") from None
+    return ",".join(env_list(name, []))
 
 
 def secret_from_env_or_file(name: str, path: Path, generate: Callable[[], str]) -> str:

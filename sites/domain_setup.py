@@ -35,18 +35,37 @@ def is_apex(hostname: str) -> bool:
     return registrable_domain(hostname) == hostname
 
 
-def routing_record(domain: Domain) -> DnsRecord:
-    """The record that sends the name's visitors to the platform's edge."""
+def edge_addresses() -> list[str]:
+    """The edge's public addresses (EDGE_PUBLIC_ADDRESS, comma-separated; checked when settings load)."""
+    return [part.strip() for part in settings.EDGE_PUBLIC_ADDRESS.split(",") if part.strip()]
+
+
+def routing_records(domain: Domain) -> list[DnsRecord]:
+    """The records that send the name's visitors to the platform's edge: a CNAME to the site's
+    default domain, or for an apex name an A (and AAAA) record per edge address, else an ALIAS."""
     target = domain.site.default_hostname
     if not is_apex(domain.hostname):
-        return DnsRecord("CNAME", domain.hostname, target, "Sends visitors to your site")
-    address = settings.EDGE_PUBLIC_ADDRESS
-    if address:
-        kind = "AAAA" if ipaddress.ip_address(address).version == 6 else "A"
-        return DnsRecord(kind, domain.hostname, address, "Sends visitors to your site (an apex name cannot be a CNAME)")
-    return DnsRecord("ALIAS", domain.hostname, target, "Sends visitors to your site (an apex name cannot be a CNAME)",
-                     note=f"If your DNS provider has no ALIAS or ANAME records, create an A record with the "
-                          f"address {target} resolves to.")
+        return [DnsRecord("CNAME", domain.hostname, target, "Sends visitors to your site")]
+    addresses = edge_addresses()
+    if addresses:
+        return [DnsRecord("AAAA" if ipaddress.ip_address(address).version == 6 else "A", domain.hostname, address,
+                          "Sends visitors to your site (an apex name cannot be a CNAME)") for address in addresses]
+    return [DnsRecord("ALIAS", domain.hostname, target, "Sends visitors to your site (an apex name cannot be a CNAME)",
+                      note=f"If your DNS provider has no ALIAS or ANAME records, create an A record with the "
+                           f"address {target} resolves to.")]
+
+
+def verification(domain: Domain) -> dict[str, str] | None:
+    """How the customer proves they own the domain (Domain.verification), with a note that names
+    the exact record pointing the name at the platform; None once it is verified."""
+    proof = domain.verification
+    if proof is None:
+        return None
+    records = routing_records(domain)
+    named = " and ".join(f"{r.type} record {r.name} -> {r.value}" for r in records)
+    extra = f" ({records[0].note})" if records[0].note else ""
+    return {**proof, "note": f"Point {domain.hostname} at the platform: create the {named}{extra}. Then verify "
+                             f"with either the DNS TXT record or the HTTP address."}
 
 
 def verification_records(domain: Domain) -> list[DnsRecord]:
@@ -65,7 +84,7 @@ def domain_states(site: Site) -> list[DomainState]:
     tls_issued_here = proxy.tls_enabled()
     return [
         DomainState(domain, certificates.get(domain.hostname),
-                    [] if domain.verified else [routing_record(domain), *verification_records(domain)],
+                    [] if domain.verified else [*routing_records(domain), *verification_records(domain)],
                     domain.hostname in txt_only, tls_issued_here)
         for domain in domains
     ]

@@ -72,6 +72,17 @@ def txt_only_hostnames(organization_id: int, hostnames: list[str]) -> set[str]:
             if any(other == base or other.endswith(f".{base}") for other in neighbours)}
 
 
+def stored_hostname(raw: str) -> str:
+    """The form a name is stored in (lowercase, no trailing dot, punycode), for finding a domain
+    by the name as the customer typed it (bücher.example) or as DNS spells it (xn--bcher-kva.example).
+    A name IDNA cannot encode is returned as typed: it matches no stored name."""
+    name = raw.strip().rstrip(".").lower()
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return name
+
+
 def normalise_hostname(raw: str) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValidationError("Give a domain name, like www.example.com.")

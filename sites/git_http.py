@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.roles import Action
 from accounts.services import user_for_token
 from accounts.throttling import TooManyFailures, record_auth_failure
-from sites import git, push_hook, streams
+from sites import git, push_hook, push_reply, streams
 from sites.models import Site
 from sites.tenancy import SiteMember
 
@@ -69,7 +69,9 @@ def git_http(request, name: str, path: str):
     member = SiteMember(user)
     site = member.find_site(name)
     if site is None:
-        return _unauthorized()
+        # A valid token: say the site is not among the token's sites (naming only those, so nothing
+        # of another organization leaks). git prints a 404's text/plain body as "remote: ...".
+        return HttpResponse(f"{member.no_such_site(name)}\n", status=404, content_type="text/plain")
     service = request.GET.get("service", "")
     if not PATHS.match(path) or (service and service not in SERVICES):
         return HttpResponse("Not a git path.\n", status=404, content_type="text/plain")
@@ -84,11 +86,27 @@ def git_http(request, name: str, path: str):
     limit = site.plan.max_push_mb * 2**20
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if pushing and length > limit:
-        return HttpResponse(
-            f"This push is {length // 2**20} MB; your plan allows {site.plan.max_push_mb} MB.\n",
-            status=413, content_type="text/plain",
-        )
+        return _refuse_oversized_push(request, site, length, limit)
     return _run_backend(request, site, user, path, limit)
+
+
+def _refuse_oversized_push(request, site: Site, length: int, limit: int) -> HttpResponse:
+    """A push whose declared length is over the plan's limit (a client with a large
+    http.postBuffer). git prints no body of a failed push request, so the refusal is a receive-pack
+    answer that rejects each ref and says the plan's limit; that needs the body read to its end
+    (the client sends it all before it reads), so only up to twice the limit: past that, a 413."""
+    message = push_reply.limit_message(site.plan)
+    reply = None
+    if length <= 2 * limit and not request.META.get("HTTP_CONTENT_ENCODING"):
+        head = request.read(push_reply.COMMANDS_MAX)
+        while request.read(push_reply.DRAIN_CHUNK):
+            pass
+        reply = push_reply.refusal(head, message, f"over the plan's {site.plan.max_push_mb} MB push limit")
+    if reply is None:
+        return HttpResponse(f"{message}\n", status=413, content_type="text/plain")
+    response = HttpResponse(reply, content_type="application/x-git-receive-pack-result")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _cgi_env(request, site: Site, user) -> dict[str, str]:
@@ -172,6 +190,8 @@ def _stream_backend(request, site: Site, user, path: str, push_limit: int, slot:
     feeder.start()
     output = _BackendOutput(process, feeder, report_quiet=_is_push(path))
     status, headers = output.head()
+    if slot is not None:  # a push: git's own line about its size limit becomes the plan's
+        output = push_reply.PushReply(output, push_reply.limit_message(site.plan))
     body = output if slot is None else streams.watched(request.META, slot, output)
     response = StreamingHttpResponse(body, status=status, content_type=headers.pop("Content-Type", "text/plain"))
     for key, value in headers.items():

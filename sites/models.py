@@ -203,9 +203,7 @@ class Domain(models.Model):
             "dns_txt_value": f"hosting-verify={self.verification_token}",
             "http_url": f"http://{self.hostname}{VERIFICATION_PATH}",
             "http_body": self.verification_token,
-            "note": "Point the domain at the platform (a CNAME to your site's default domain, or an A record for an "
-                    "apex domain), then verify with either the DNS TXT record or the HTTP address.",
-        }
+        }  # sites.domain_setup.verification adds the note naming the record that points it at the platform
 
     @property
     def certificate(self) -> dict | None:

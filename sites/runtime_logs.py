@@ -53,6 +53,22 @@ def _instance(site: Site, process: str) -> Instance | None:
     return process_instance(site, process)
 
 
+def silence(site: Site, process: str = "") -> str:
+    """Why no container of `site` (or of its `process`) prints anything now, as a sentence for the
+    customer; "" when one runs. A stopped site's logs say it is stopped, not just nothing."""
+    if site.organization.suspended:
+        return "The site is suspended: nothing runs until the organization is unsuspended."
+    if site.desired_state == Site.DesiredState.STOPPED:
+        return "The site is stopped: start it to see new output."
+    if _instance(site, process) is not None:
+        return ""
+    if process not in ("", "web", "web.1"):
+        return f"No {process} container runs: scale the formation to run it."
+    if site.current_release_id is None:
+        return "The site has not been deployed yet: its output shows here once it runs."
+    return "No container runs for the site right now (it is starting or moving); try again in a moment."
+
+
 def tail(site: Site, lines: int, process: str = "") -> list[str]:
     """The last `lines` lines of the running container ([] when none runs), the web one or
     `process` (`worker.1`); LogsUnavailable when its host cannot be asked."""

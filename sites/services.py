@@ -16,7 +16,7 @@ from core.errors import HostingError
 from core.queue import ensure_queue_reachable
 from hosting.runtimes import CATALOG
 from proxy import services as proxy
-from sites import formation, git, processes, slugs
+from sites import archive_format, formation, git, processes, slugs
 from sites.config_crypto import decrypt, decrypt_config, encrypt
 from sites.models import Deployment, Domain, EnvVar, Release, Site
 from sites.pipeline import deletion, machine
@@ -138,7 +138,13 @@ def deploy_source(site: Site, trigger: str, source: str, write_archive, by=None)
 
 def deploy_archive(site: Site, upload, by=None) -> Deployment:
     """Build and release an uploaded archive (.tar.gz, .tar or .zip; the build unpacks it as the
-    site's uid): `upload` is a Django UploadedFile, already cut at the plan's size."""
+    site's uid): `upload` is a Django UploadedFile, already cut at the plan's size. A file that is
+    not one of those (by its content, not its name) is refused before anything is stored."""
+    upload.seek(0)
+    head = upload.read(archive_format.HEAD_BYTES)
+    if archive_format.archive_kind(head) is None:
+        raise ValidationError({"archive": f"{upload.name[:100]} is not a .tar.gz, .tar or .zip archive (by its "
+                                          f"content); nothing was deployed. Upload an archive of your app's source."})
 
     def write_archive(path_for) -> None:
         path = path_for(".upload")

@@ -12,9 +12,11 @@ from accounts.models import Organization
 from accounts.roles import Action
 from accounts.scope import Member
 from sites.database_models import Database
+from sites.domains import stored_hostname
 from sites.models import Deployment, Domain, Run, ScheduledJob, Site, SiteBackup
 
 NO_SUCH_SITE = "No such site."
+NAMES_SHOWN = 10  # site names a git client is shown when it names none of them
 
 
 class SiteMember(Member):
@@ -25,6 +27,16 @@ class SiteMember(Member):
     def find_site(self, name: str) -> Site | None:
         """The member's site `name`, without asking the role matrix (git answers 401 for None)."""
         return self.sites().filter(name=name).first()
+
+    def no_such_site(self, name: str) -> str:
+        """What a git client is told of a site name that is not among the member's sites: only
+        the member's own site names, so another organization's site looks like no site at all."""
+        names = list(self.sites().order_by("name").values_list("name", flat=True)[:NAMES_SHOWN + 1])
+        if not names:
+            return f"No site '{name}' among your sites: you have none yet; create it first with `hosting sites create {name}`."
+        more = ", ..." if len(names) > NAMES_SHOWN else ""
+        return (f"No site '{name}' among your sites; yours: {', '.join(names[:NAMES_SHOWN])}{more}. "
+                f"To deploy a new one, create it first with `hosting sites create {name}`.")
 
     def site(self, name: str, action: Action = Action.READ) -> Site:
         site = self.find_site(name)
@@ -49,7 +61,7 @@ class SiteMember(Member):
 
     def domain(self, name: str, hostname: str, action: Action = Action.READ) -> Domain:
         site = self.site(name, action)
-        domain = Domain.objects.for_member(self.user).filter(site=site, hostname=hostname.lower().rstrip(".")).first()
+        domain = Domain.objects.for_member(self.user).filter(site=site, hostname=stored_hostname(hostname)).first()
         if domain is None:
             raise Http404("No such domain on this site.")
         return domain

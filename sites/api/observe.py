@@ -1,7 +1,7 @@
 """What a running site shows: its container's log lines and its traffic through the edge."""
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -26,9 +26,13 @@ class Logs(SiteView):
         lines = int_param(request, "lines", default=100, high=5000)
         follow = request.query_params.get("follow", "").lower() in {"1", "true", "yes"}
         process = request.query_params.get("process", "")
+        # Nothing runs: say why (stopped, suspended, not deployed) rather than answer an empty list.
+        silence = runtime_logs.silence(site, process)
         try:
             if not follow:
-                return Response({"lines": runtime_logs.tail(site, lines, process)})
+                return Response({"lines": runtime_logs.tail(site, lines, process), "note": silence})
+            if silence:
+                return HttpResponse(f"{silence}\n", content_type="text/plain; charset=utf-8")
             body = runtime_logs.follow(site, lines, request.META, process)
         except streams.TooManyStreams as exc:
             raise TooMany(str(exc)) from None

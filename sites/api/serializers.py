@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from hosting.runtimes import CATALOG
+from sites import domain_setup
 from sites.models import Deployment, Domain, Release, Site
 from sites.validation import validate_site_name
 
@@ -54,12 +55,16 @@ class SiteUpdateSerializer(serializers.Serializer):
 
 class DomainSerializer(serializers.ModelSerializer):
     verified = serializers.BooleanField(read_only=True)
-    verification = serializers.DictField(read_only=True, allow_null=True)
+    verification = serializers.SerializerMethodField(help_text="How to prove the domain is yours (None once verified); "
+                                                   "`note` names the record that points it at the platform.")
     certificate = serializers.DictField(read_only=True, allow_null=True)
 
     class Meta:
         model = Domain
         fields = ["hostname", "is_default", "verified", "verified_at", "verification", "certificate", "created_at"]
+
+    def get_verification(self, domain: Domain) -> dict[str, str] | None:
+        return domain_setup.verification(domain)
 
 
 class DomainCreateSerializer(serializers.Serializer):

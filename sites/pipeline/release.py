@@ -192,10 +192,20 @@ def _run_release_command(deployment: Deployment, engine: ContainerEngine, stream
         on_line=lambda line: stream.write(f"       {line}", from_app=True),
     )
     if result.exit_code != 0:
-        raise ReleasePhaseFailed(
-            "The release command failed" + (" (timed out)" if result.timed_out else f" with exit code {result.exit_code}")
-            + "; the previous release keeps serving."
-        )
+        how = " (timed out)" if result.timed_out else f" with exit code {result.exit_code}"
+        raise ReleasePhaseFailed(f"The release command failed{how}; {what_stays(deployment.site)}")
+
+
+def what_stays(site: Site) -> str:
+    """What a failed release leaves the site with, in words: a first release has no predecessor to
+    keep serving, and a stopped site serves nothing either."""
+    site.refresh_from_db(fields=["current_release", "current_instance"])
+    if site.current_release_id is None:
+        return ("this was the site's first release, so nothing is serving yet: fix the command (or the Procfile's "
+                "release: line) and deploy again.")
+    if site.current_instance_id is None:
+        return f"the site stays on {site.current_release.label} (it is not running: start it to serve it)."
+    return f"the previous release ({site.current_release.label}) keeps serving."
 
 
 def stop_instance(instance: Instance, engine: ContainerEngine) -> None:

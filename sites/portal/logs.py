@@ -27,8 +27,9 @@ def _output(site: Site, lines: int) -> dict:
         log_lines, unavailable = runtime_logs.tail(site, lines), ""
     except runtime_logs.LogsUnavailable as exc:  # the page still shows, and says why the lines are missing
         log_lines, unavailable = [], str(exc)
-    return {"lines": lines, "log_lines": log_lines, "unavailable": unavailable,
-            "running": site.current_instance_id is not None}
+    silence = runtime_logs.silence(site)
+    return {"lines": lines, "log_lines": log_lines, "unavailable": unavailable, "running": not silence,
+            "silence": silence}
 
 
 @site_view(GET=Action.READ_LOGS)

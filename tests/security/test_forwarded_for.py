@@ -1,9 +1,9 @@
-"""Attack (issue 8, item 9): a client sends its own X-Forwarded-For through the edge, hoping the
-app takes the first address for the client's (to pass an allowlist, or to put the blame on
-someone else). The edge replaces the header with the address it saw; it never appends to it.
-Likewise a Host header with something after the name: the app gets the routed name and the
-visitor's port if it is a number, never the visitor's raw text (an app building links from
-`site:@evil.example` would send its users to evil.example)."""
+"""Attack (issue 8, item 9; issue 15): a client sends its own X-Forwarded-For and X-Real-IP through
+the edge, hoping the app takes them for the client's address (to pass an allowlist, or to put the
+blame on someone else). The edge sets both to the address it saw; it never appends to or passes on
+what the client sent. Likewise a Host header with something after the name: the app gets the routed
+name and the visitor's port if it is a number, never the visitor's raw text (an app building links
+from `site:@evil.example` would send its users to evil.example)."""
 from __future__ import annotations
 
 import pytest
@@ -19,7 +19,7 @@ import os
 
 class Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        names = ("Host", "X-Forwarded-Host") if self.path == "/host" else ("X-Forwarded-For",)
+        names = ("Host", "X-Forwarded-Host") if self.path == "/host" else ("X-Forwarded-For", "X-Real-IP")
         body = " ".join(repr(self.headers.get_all(name)) for name in names).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -43,10 +43,13 @@ def test_the_app_sees_the_clients_real_address_only(deploy_env, tmp_path):
     site = deployed_echo(deploy_env, tmp_path)
 
     response = requests.get(f"http://127.0.0.1:{platform.edge_port}/", timeout=10, headers={
-        "Host": f"{site}.apps.localhost", "X-Forwarded-For": "203.0.113.66, 10.0.0.1"})
+        "Host": f"{site}.apps.localhost", "X-Forwarded-For": "203.0.113.66, 10.0.0.1", "X-Real-IP": "198.51.100.9"})
 
     assert response.status_code == 200, response.text
-    assert response.text == "['127.0.0.1']"
+    assert response.text == "['127.0.0.1'] ['127.0.0.1']"  # X-Forwarded-For, X-Real-IP: the edge's view, once each
+
+    honest = requests.get(f"http://127.0.0.1:{platform.edge_port}/", timeout=10, headers={"Host": f"{site}.apps.localhost"})
+    assert honest.text == "['127.0.0.1'] ['127.0.0.1']"
 
 
 def test_the_app_gets_the_routed_name_and_a_numeric_port_only(deploy_env, tmp_path):

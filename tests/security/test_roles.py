@@ -23,7 +23,8 @@ def test_a_viewer_cannot_push_and_an_outsider_cannot_see_the_repository(deploy_e
     viewer = push(deploy_env, work, site, customer="viewer", check=False)
     assert viewer.returncode != 0 and "(viewer) may not deploy" in viewer.stderr, viewer.stderr
     outsider = push(deploy_env, work, site, customer="outsider", check=False)
-    assert outsider.returncode != 0 and "Authentication failed" in outsider.stderr, outsider.stderr
+    # Told the site is not among theirs, with their own sites only: the same as for no site at all.
+    assert outsider.returncode != 0 and f"No site '{site}' among your sites" in outsider.stderr, outsider.stderr
     clone = git("clone", push_url(platform, customers["outsider"], site), "stolen", cwd=tmp_path, check=False)
     assert clone.returncode != 0 and not (tmp_path / "stolen" / "public").exists()
     assert _refs(deploy_env, site, tmp_path).strip() == ""  # nothing was stored

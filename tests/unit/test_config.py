@@ -41,3 +41,13 @@ def test_it_prefers_the_secret_from_the_environment(tmp_path, monkeypatch):
     path = tmp_path / "key"
     assert secret_from_env_or_file("X_SECRET", path, lambda: "generated") == "from-env"
     assert not path.exists()
+
+
+def test_it_checks_each_edge_address(monkeypatch):
+    from core.env import env_addresses
+
+    monkeypatch.setenv("EDGE_PUBLIC_ADDRESS", " 203.0.113.5, 2001:db8::5 ")
+    assert env_addresses("EDGE_PUBLIC_ADDRESS") == "203.0.113.5,2001:db8::5"
+    monkeypatch.setenv("EDGE_PUBLIC_ADDRESS", "203.0.113.5,edge.example.com")
+    with pytest.raises(ImproperlyConfigured, match="'edge.example.com' is not an IP address"):
+        env_addresses("EDGE_PUBLIC_ADDRESS")

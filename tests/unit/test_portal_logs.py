@@ -24,7 +24,7 @@ def running(world, monkeypatch):
     Site.objects.filter(pk=world["site"].pk).update(current_instance=instance)
     calls: list[int] = []
 
-    def tail(site, lines):
+    def tail(site, lines, process=""):
         calls.append(lines)
         return [f"GET / 200 <b>line {n} of {lines}</b>" for n in range(3)]
 
@@ -116,3 +116,29 @@ def test_when_the_sites_host_does_not_answer_the_api_says_so_with_503(world, hos
 
     assert response.status_code == 503
     assert "host h1, which runs this site, does not answer" in response.json()["detail"]
+
+
+@pytest.fixture
+def stopped(world, monkeypatch):
+    Site.objects.filter(pk=world["site"].pk).update(desired_state=Site.DesiredState.STOPPED, current_instance=None)
+    monkeypatch.setattr(runtime_logs, "instance_engine", None)  # nothing may be asked of a host
+
+
+def test_a_stopped_sites_logs_page_says_it_is_stopped(stopped):
+    for url in (PAGE, TAIL):
+        page = signed_in("viewer").get(url).content.decode()
+        assert "The site is stopped: start it to see new output." in page and "<pre" not in page
+
+
+def test_a_stopped_sites_logs_say_it_is_stopped_in_the_api(world, stopped):
+    api = world["client"]("viewer")
+    body = api.get("/api/v1/sites/shop/logs/").json()
+    assert body == {"lines": [], "note": "The site is stopped: start it to see new output."}
+
+    followed = api.get("/api/v1/sites/shop/logs/", {"follow": "1"})
+    assert followed.status_code == 200 and followed.content.decode() == "The site is stopped: start it to see new output.\n"
+
+
+def test_a_running_sites_logs_carry_no_note(world, running):
+    body = world["client"]("viewer").get("/api/v1/sites/shop/logs/").json()
+    assert body["note"] == "" and len(body["lines"]) == 3

@@ -311,6 +311,15 @@ def test_an_uploaded_archive_starts_a_deployment(world):
     assert upload.source == "archive app.tar.gz"
 
 
+def test_an_upload_that_is_not_an_archive_is_refused_with_the_reason(world):
+    page = io.BytesIO(b"<html>this is a web page, not an archive</html>\n")
+    page.name = "app.tar.gz"
+    response = signed_in("developer").post(site_url("deployments"), {"archive": page}, follow=True)
+    assert "app.tar.gz is not a .tar.gz, .tar or .zip archive (by its content); nothing was deployed." in (
+        response.content.decode())
+    assert not Deployment.objects.filter(trigger="archive").exists()
+
+
 def test_an_upload_still_needs_the_forms_csrf_token(world):
     # The view reads the form itself (after the plan's limit is in place), so it checks CSRF itself.
     client = Client(enforce_csrf_checks=True)

@@ -1,8 +1,12 @@
 """Archive uploads stop at the plan's max_push_mb while they stream: with a Content-Length that is
-too large nothing is read; without one (chunked) reading stops just past the limit."""
+too large nothing is read; without one (chunked) reading stops just past the limit. An upload whose
+content is not a .tar.gz, .tar or .zip is refused at once (400), whatever its name."""
 from __future__ import annotations
 
+import gzip
 import io
+import tarfile
+import zipfile
 
 import pytest
 from django.test import Client
@@ -80,8 +84,57 @@ def test_a_chunked_upload_is_cut_off_just_past_the_plan(owner_client):
 
 def test_an_archive_within_the_plan_deploys(owner_client):
     client, archives = owner_client
-    upload = io.BytesIO(b"\0" * (MB - 1000))
+    upload = io.BytesIO(tar_of({"index.html": b"\0" * (MB - 20_000)}))
     upload.name = "app.tar"
     response = client.post("/api/v1/sites/shop/deployments/", {"archive": upload})
     assert response.status_code == 202, response.content
-    assert [p.stat().st_size for p in archives.iterdir()] == [MB - 1000]
+    assert [p.stat().st_size for p in archives.iterdir()] == [len(upload.getvalue())]
+
+
+def tar_of(files: dict[str, bytes], mode: str = "w") -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode) as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return out.getvalue()
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, content", [
+    ("app.tar.gz", b"<html>not an archive</html>\n"),
+    ("app.zip", b"\x89PNG\r\n\x1a\n" + b"\0" * 600),
+    ("app.tar.gz", gzip.compress(b"just one gzipped text file\n" * 40)),  # gzip, but no tar inside
+    ("app.tar", b"\0" * 2048),
+], ids=["html", "png", "gzip-of-text", "zeros"])
+def test_an_upload_that_is_not_an_archive_is_refused_at_once(owner_client, name, content):
+    client, archives = owner_client
+    upload = io.BytesIO(content)
+    upload.name = name
+    response = client.post("/api/v1/sites/shop/deployments/", {"archive": upload})
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert f"{name} is not a .tar.gz, .tar or .zip archive" in problem["detail"] and "archive" in problem["errors"]
+    assert not Deployment.objects.exists() and not (archives.exists() and any(archives.iterdir()))
+
+
+@pytest.mark.parametrize("name, content", [
+    ("app.tar.gz", tar_of({"index.html": b"hi\n"}, "w:gz")),
+    ("source", tar_of({"index.html": b"hi\n"}, "w:gz")),  # the content counts, not the name
+    ("app.tar", tar_of({"index.html": b"hi\n"})),
+    ("app.zip", zip_of({"index.html": b"hi\n"})),
+], ids=["tar.gz", "unnamed-tar.gz", "tar", "zip"])
+def test_real_archives_are_accepted_whatever_their_name(owner_client, name, content):
+    client, _ = owner_client
+    upload = io.BytesIO(content)
+    upload.name = name
+    assert client.post("/api/v1/sites/shop/deployments/", {"archive": upload}).status_code == 202

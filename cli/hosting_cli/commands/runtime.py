@@ -14,11 +14,17 @@ FAILED_RUN = re.compile(r"^ !     Run #(\d+): (.*)$")
 EXITED = re.compile(r"Exited with code (\d+)")
 
 
+def _print_logs(answer: dict) -> None:
+    # No lines: the platform's note says why (the site is stopped, suspended, not deployed).
+    if answer["lines"] or answer.get("note"):
+        print("\n".join(answer["lines"]) or answer["note"])
+
+
 def logs(ctx) -> None:
     query = {"lines": ctx.args.num, "process": ctx.args.process}
     if not ctx.args.follow:
         answer = ctx.api.get(ctx.site_path("logs/"), **{k: v for k, v in query.items() if v})
-        output.show(ctx.args, answer, lambda a: print("\n".join(a["lines"])) if a["lines"] else None)
+        output.show(ctx.args, answer, _print_logs)
         return
     for line in ctx.api.stream_lines("GET", ctx.site_path("logs/"), query={**query, "follow": "1"}):
         print(json.dumps({"line": line}) if ctx.args.json else line, flush=True)
