@@ -24,6 +24,7 @@ import requests
 from accounts.services import TOKEN_PREFIX
 from launcher.processes import free_tcp_port
 from launcher.services import start_throwaway_postgres
+from core import problems
 from core.unavailable import DATABASE_DOWN
 from tests.integration.support.processes import BASE_DIR, wait_for
 
@@ -134,7 +135,7 @@ def test_with_the_database_down_sites_serve_and_the_portal_answers_503(
     page = requests.get(f"{portal}/admin/", cookies=session, timeout=10)
     assert page.status_code == 503 and DATABASE_DOWN in page.text and "Traceback" not in page.text
     api = requests.get(f"{portal}/api/v1/sites/", headers=bearer, timeout=10)
-    assert (api.status_code, api.json()) == (503, {"detail": DATABASE_DOWN})
+    assert (api.status_code, api.json()) == (503, problems.body(503, DATABASE_DOWN))  # core/problems.py
     health = requests.get(f"{portal}/healthz", timeout=10)
     assert (health.status_code, health.json()) == (503, {"status": "unhealthy"})
     # The edge starts again from its last routes file, and the site is served all along.
