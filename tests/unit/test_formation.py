@@ -348,8 +348,9 @@ def test_the_logs_of_a_worker_are_read_from_its_own_container(world, monkeypatch
     worker = Instance.objects.create(host=host, name=f"site-shop-v1-worker-1-d{world['deployment'].pk}",
                                      site_label="shop", release_label="v1", process="worker", state="running")
     viewer = world["client"]("viewer")
-    assert viewer.get("/api/v1/sites/shop/logs/", {"process": "worker.1"}).json() == {"lines": [f"lines of {worker.name}"]}
-    assert viewer.get("/api/v1/sites/shop/logs/").json() == {"lines": [f"lines of {web.name}"]}
+    worker_logs = viewer.get("/api/v1/sites/shop/logs/", {"process": "worker.1"}).json()
+    assert worker_logs == {"lines": [f"lines of {worker.name}"], "note": ""}
+    assert viewer.get("/api/v1/sites/shop/logs/").json() == {"lines": [f"lines of {web.name}"], "note": ""}
     missing = viewer.get("/api/v1/sites/shop/logs/", {"process": "worker.2"})
     assert missing.status_code == 400 and "No process worker.2 runs; this site runs web, worker.1" in missing.text
 
